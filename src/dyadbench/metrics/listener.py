@@ -1,0 +1,269 @@
+r"""Listener / reactive motion metrics, with each reference codebase's convention named.
+
+Motion arrays are (T, D) for one clip or (N, T, D) for N clips; frames are rows.
+
+Learning2Listen (Ng et al. 2022; 56-d = EMOCA expression 50 ‖ pose 6):
+  * ``l2_error``: mean over frames of ‖p_t − g_t‖₂ (after standardization, after a 32-frame seed).
+  * ``temporal_variance``: Var_t of each dim, averaged (LM-listener) or summed (DIM) over dims.
+  * ``si_diversity``: entropy in bits of the histogram of predicted frames over KMeans clusters
+    fitted on ground truth: H = −Σ_c p_c log₂ p_c (k = 40 expression, k = 20 pose in DIM).
+  * ``paired_fd``: Fréchet distance on per-frame [speaker ‖ listener] vectors.
+
+REACT 2023/2024 (Song et al.; 25-d = 15 AUs ‖ valence, arousal ‖ 8 expressions; preds are
+(S speakers, M samples, T, D)):
+  * ``fr_corr``: CCC(x, y) = 2 ρ σ_x σ_y / (σ_x² + σ_y² + (μ_x − μ_y)²) per dim, reduced over
+    dims, max over the speaker's appropriate listeners, reduced over samples, mean over speakers.
+  * ``fr_dist``: DTW (tslearn convention: sqrt of the min cumulative squared Euclidean cost) per
+    feature group weighted 1/15 (AUs) + 1 (V/A) + 1/8 (expressions), min over appropriate
+    listeners, reduced over samples, mean over speakers.
+  * ``fr_div``: Σ_{i≠j} ‖x_i − x_j‖² / (M (M−1) T D) among one speaker's M samples, mean over speakers.
+  * ``fr_dvs``: the same among speakers for each sample index, mean over sample indices.
+  * ``fr_var``: Var_t averaged over speakers, samples and dims.
+  * ``fr_syn``: |argmax_lag TLCC(speaker, listener)| over lags in ±49 frames, averaged over dims,
+    samples and speakers. Every sample is scored (REACT's multiprocess path scores only sample 0).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from scipy.cluster.vq import kmeans2, vq
+
+from ._validation import as_float_array, resolve_rng, same_shape
+from .frechet import frechet_distance_from_features
+
+__all__ = [
+    "l2_error",
+    "mse",
+    "temporal_variance",
+    "si_diversity",
+    "paired_fd",
+    "ccc",
+    "dtw_distance",
+    "fr_corr",
+    "fr_dist",
+    "fr_div",
+    "fr_dvs",
+    "fr_var",
+    "fr_syn",
+    "REACT_DIM_GROUPS",
+]
+
+# (slice, weight) of the 25-d REACT frame: AUs, valence/arousal, expression probabilities.
+REACT_DIM_GROUPS = ((slice(0, 15), 1.0 / 15.0), (slice(15, 17), 1.0), (slice(17, 25), 1.0 / 8.0))
+
+
+def _motion(x, name: str) -> np.ndarray:
+    return as_float_array(x, name, ndim=(2, 3))
+
+
+def _frames(x: np.ndarray) -> np.ndarray:
+    return x.reshape(-1, x.shape[-1])
+
+
+def l2_error(predicted, reference, *, skip_frames: int = 0) -> float:
+    """Mean per-frame Euclidean norm ‖p_t − g_t‖₂ over frames ≥ ``skip_frames`` (and clips).
+
+    Learning2Listen evaluates standardized motion with ``skip_frames=32`` (the seed).
+    """
+    p, g = _motion(predicted, "predicted"), _motion(reference, "reference")
+    same_shape(p, g, "predicted", "reference")
+    t_axis = p.ndim - 2
+    if not 0 <= skip_frames < p.shape[t_axis]:
+        raise ValueError(f"skip_frames: expected 0 <= skip_frames < {p.shape[t_axis]}, got {skip_frames}")
+    diff = (p - g)[..., skip_frames:, :]
+    return float(np.linalg.norm(diff, axis=-1).mean())
+
+
+def mse(predicted, reference) -> float:
+    """Mean squared error over all elements (what LM-listener reports as "L2")."""
+    p, g = _motion(predicted, "predicted"), _motion(reference, "reference")
+    same_shape(p, g, "predicted", "reference")
+    return float(np.mean((p - g) ** 2))
+
+
+def temporal_variance(motion, *, reduce_dims: str = "mean") -> float:
+    """Variance over time of each dim, reduced over dims (``mean`` or ``sum``), mean over clips."""
+    m = _motion(motion, "motion")
+    if m.shape[-2] < 2:
+        raise ValueError(f"motion: needs at least 2 frames, got {m.shape[-2]}")
+    var = m.var(axis=-2)
+    if reduce_dims == "mean":
+        return float(var.mean())
+    if reduce_dims == "sum":
+        return float(var.sum(axis=-1).mean())
+    raise ValueError(f"reduce_dims: expected 'mean' or 'sum', got {reduce_dims!r}")
+
+
+def si_diversity(predicted, reference, *, n_clusters: int = 40, seed=0) -> float:
+    """Entropy (bits) of predicted frames' cluster histogram, clusters fitted on ``reference``."""
+    p, g = _frames(_motion(predicted, "predicted")), _frames(_motion(reference, "reference"))
+    if p.shape[1] != g.shape[1]:
+        raise ValueError(f"predicted has {p.shape[1]} dims but reference has {g.shape[1]}")
+    if g.shape[0] < n_clusters:
+        raise ValueError(f"reference: {g.shape[0]} frames is fewer than n_clusters={n_clusters}")
+    rng = resolve_rng(seed)
+    centroids, _ = kmeans2(g, int(n_clusters), minit="++", seed=rng)
+    labels, _ = vq(p, centroids)
+    prob = np.bincount(labels, minlength=n_clusters) / labels.size
+    prob = prob[prob > 0]
+    return float(-(prob * np.log2(prob)).sum())
+
+
+def paired_fd(speaker, listener_pred, speaker_ref, listener_ref) -> float:
+    """FD between [speaker ‖ predicted listener] and [speaker ‖ true listener] frames."""
+    s, lp = _motion(speaker, "speaker"), _motion(listener_pred, "listener_pred")
+    sr, lr = _motion(speaker_ref, "speaker_ref"), _motion(listener_ref, "listener_ref")
+    if s.shape[:-1] != lp.shape[:-1]:
+        raise ValueError(f"speaker {s.shape} and listener_pred {lp.shape} must have the same frames")
+    if sr.shape[:-1] != lr.shape[:-1]:
+        raise ValueError(f"speaker_ref {sr.shape} and listener_ref {lr.shape} must have the same frames")
+    gen = np.concatenate([_frames(s), _frames(lp)], axis=1)
+    ref = np.concatenate([_frames(sr), _frames(lr)], axis=1)
+    return frechet_distance_from_features(gen, ref)
+
+
+def ccc(x, y) -> np.ndarray:
+    """Lin's concordance correlation coefficient per column of (T, D) arrays (population moments).
+
+    The denominator is 0 only when both series are constant and equal; CCC is then 1 (they agree).
+    """
+    a, b = as_float_array(x, "x", ndim=2), as_float_array(y, "y", ndim=2)
+    same_shape(a, b, "x", "y")
+    ma, mb = a.mean(0), b.mean(0)
+    va, vb = a.var(0), b.var(0)
+    cov = ((a - ma) * (b - mb)).mean(0)
+    denom = va + vb + (ma - mb) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(denom > 0, 2.0 * cov / np.where(denom > 0, denom, 1.0), 1.0)
+    return out
+
+
+def dtw_distance(a, b) -> float:
+    """DTW with squared-Euclidean local cost, returning sqrt of the optimal path cost (tslearn).
+
+    Vectorised over anti-diagonals: cell (i, j) depends on cells of diagonals i+j−1 and i+j−2.
+    """
+    x, y = as_float_array(a, "a", ndim=2), as_float_array(b, "b", ndim=2)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"a has {x.shape[1]} dims but b has {y.shape[1]}")
+    n, m = x.shape[0], y.shape[0]
+    cost = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    acc = np.full((n + 1, m + 1), np.inf)
+    acc[0, 0] = 0.0
+    for diag in range(2, n + m + 1):  # diag = i + j in 1-based accumulator coordinates
+        i = np.arange(max(1, diag - m), min(n, diag - 1) + 1)
+        j = diag - i
+        best = np.minimum(np.minimum(acc[i - 1, j - 1], acc[i - 1, j]), acc[i, j - 1])
+        acc[i, j] = cost[i - 1, j - 1] + best
+    return float(np.sqrt(acc[n, m]))
+
+
+def _react_preds(preds) -> np.ndarray:
+    return as_float_array(preds, "preds", ndim=4)
+
+
+def _neighbours(neighbours: Sequence, n_speakers: int, shape_td: tuple) -> list[np.ndarray]:
+    if len(neighbours) != n_speakers:
+        raise ValueError(f"neighbours: expected one entry per speaker ({n_speakers}), got {len(neighbours)}")
+    out = []
+    for i, nb in enumerate(neighbours):
+        arr = as_float_array(nb, f"neighbours[{i}]", ndim=(2, 3))
+        arr = arr[None] if arr.ndim == 2 else arr
+        if arr.shape[1:] != shape_td:
+            raise ValueError(f"neighbours[{i}]: expected (K, {shape_td[0]}, {shape_td[1]}), got {arr.shape}")
+        out.append(arr)
+    return out
+
+
+def _reduce(values: np.ndarray, how: str, name: str) -> float:
+    if how == "mean":
+        return float(values.mean())
+    if how == "sum":
+        return float(values.sum())
+    raise ValueError(f"{name}: expected 'mean' or 'sum', got {how!r}")
+
+
+def fr_corr(preds, neighbours, *, dim_reduce: str = "mean", sample_reduce: str = "mean") -> float:
+    """REACT FRCorr; ``sample_reduce='sum'`` reproduces REACT's sum over the M samples."""
+    p = _react_preds(preds)
+    nbs = _neighbours(neighbours, p.shape[0], p.shape[2:])
+    per_speaker = []
+    for s, nb in enumerate(nbs):
+        best = [max(_reduce(ccc(sample, listener), dim_reduce, "dim_reduce") for listener in nb) for sample in p[s]]
+        per_speaker.append(_reduce(np.asarray(best), sample_reduce, "sample_reduce"))
+    return float(np.mean(per_speaker))
+
+
+def fr_dist(preds, neighbours, *, groups=REACT_DIM_GROUPS, sample_reduce: str = "sum") -> float:
+    """REACT FRDist (weighted grouped DTW, min over appropriate listeners); REACT sums samples."""
+    p = _react_preds(preds)
+    nbs = _neighbours(neighbours, p.shape[0], p.shape[2:])
+    if max(g[0].stop for g in groups) > p.shape[-1]:
+        raise ValueError(f"preds: feature groups need {max(g[0].stop for g in groups)} dims, got {p.shape[-1]}")
+    per_speaker = []
+    for s, nb in enumerate(nbs):
+        best = []
+        for sample in p[s]:
+            dists = [sum(w * dtw_distance(sample[:, sl], listener[:, sl]) for sl, w in groups) for listener in nb]
+            best.append(min(dists))
+        per_speaker.append(_reduce(np.asarray(best), sample_reduce, "sample_reduce"))
+    return float(np.mean(per_speaker))
+
+
+def _mean_pairwise_sq(x: np.ndarray) -> float:
+    """Σ_{i≠j} ‖x_i − x_j‖² / (m (m−1) dim) via the identity Σ_{i,j} = 2m Σ‖x_i‖² − 2‖Σ x_i‖²."""
+    m, dim = x.shape
+    total = 2.0 * m * np.einsum("ij,ij->", x, x) - 2.0 * np.sum(x.sum(0) ** 2)
+    return float(max(total, 0.0) / (m * (m - 1) * dim))
+
+
+def fr_div(preds) -> float:
+    """Diversity among each speaker's M samples (REACT FRDiv)."""
+    p = _react_preds(preds)
+    if p.shape[1] < 2:
+        raise ValueError(f"preds: FRDiv needs at least 2 samples per speaker, got {p.shape[1]}")
+    return float(np.mean([_mean_pairwise_sq(p[s].reshape(p.shape[1], -1)) for s in range(p.shape[0])]))
+
+
+def fr_dvs(preds) -> float:
+    """Diversity across speakers for each sample index (REACT FRDvs)."""
+    p = _react_preds(preds)
+    if p.shape[0] < 2:
+        raise ValueError(f"preds: FRDvs needs at least 2 speakers, got {p.shape[0]}")
+    return float(np.mean([_mean_pairwise_sq(p[:, k].reshape(p.shape[0], -1)) for k in range(p.shape[1])]))
+
+
+def fr_var(preds) -> float:
+    """Temporal variance averaged over speakers, samples and dims (REACT FRVar)."""
+    p = _react_preds(preds)
+    return float(p.var(axis=2).mean())
+
+
+def _lagged_corr(x: np.ndarray, y: np.ndarray, lag: int) -> float:
+    a, b = (x[lag:], y[: len(y) - lag]) if lag >= 0 else (x[:lag], y[-lag:])
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def fr_syn(speaker, preds, *, max_lag: int = 49) -> float:
+    """REACT FRSyn: mean |best lag| of speaker–listener time-lagged cross-correlation (frames).
+
+    ``speaker`` is (S, T, D); ``preds`` (S, M, T, D). Lower is more synchronous.
+    """
+    p = _react_preds(preds)
+    sp = as_float_array(speaker, "speaker", ndim=3)
+    if sp.shape != (p.shape[0],) + p.shape[2:]:
+        raise ValueError(f"speaker: expected shape {(p.shape[0],) + p.shape[2:]}, got {sp.shape}")
+    if not 0 <= max_lag < p.shape[2] - 1:
+        raise ValueError(f"max_lag: expected 0 <= max_lag < {p.shape[2] - 1}, got {max_lag}")
+    lags = np.arange(-max_lag, max_lag + 1)
+    offsets = []
+    for s in range(p.shape[0]):
+        for sample in p[s]:
+            for d in range(p.shape[3]):
+                corr = [_lagged_corr(sp[s, :, d], sample[:, d], int(lag)) for lag in lags]
+                offsets.append(abs(int(lags[int(np.argmax(corr))])))
+    return float(np.mean(offsets))

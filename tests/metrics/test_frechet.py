@@ -1,0 +1,150 @@
+import numpy as np
+import pytest
+import scipy.linalg as sla
+from hypothesis import given, settings, strategies as st
+
+from dyadbench.metrics import (
+    FrechetReference,
+    RunningStats,
+    fd_infinity,
+    fid_from_features,
+    frechet_bootstrap,
+    frechet_distance,
+    frechet_distance_from_features,
+)
+
+
+def sqrtm_reference(mu1, s1, mu2, s2):
+    """The classic pytorch-fid formula, written independently here."""
+    covmean = sla.sqrtm(s1 @ s2)
+    covmean = np.real(covmean)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def random_spd(rng, d, n=None):
+    x = rng.standard_normal((n or 3 * d, d)) @ rng.standard_normal((d, d)) * 0.3
+    return np.atleast_2d(np.cov(x, rowvar=False))
+
+
+@pytest.mark.parametrize("d", [1, 4, 32, 128])
+def test_matches_sqrtm_route(d):
+    rng = np.random.default_rng(d)
+    mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
+    s1, s2 = random_spd(rng, d), random_spd(rng, d)
+    ours = frechet_distance(mu1, s1, mu2, s2)
+    ref = sqrtm_reference(mu1, s1, mu2, s2)
+    assert ours == pytest.approx(ref, rel=1e-6)
+
+
+def test_closed_form_diagonal_gaussians():
+    # For commuting (diagonal) covariances: FD = |mu1-mu2|^2 + sum (sqrt(a_i) - sqrt(b_i))^2.
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(0.1, 3, 16), rng.uniform(0.1, 3, 16)
+    mu1, mu2 = rng.standard_normal(16), rng.standard_normal(16)
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    assert frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected, rel=1e-10)
+
+
+def test_closed_form_scaled_covariance():
+    # Sigma2 = c^2 Sigma1 commute: tr sqrt(S1 S2) = c tr S1, so FD = (1 - c)^2 tr S1.
+    rng = np.random.default_rng(1)
+    s = random_spd(rng, 20)
+    c = 1.7
+    assert frechet_distance(np.zeros(20), s, np.zeros(20), c * c * s) == pytest.approx((1 - c) ** 2 * np.trace(s), rel=1e-9)
+
+
+def test_singular_and_rank_deficient_covariances_stay_finite_and_correct():
+    rng = np.random.default_rng(2)
+    d = 64
+    x = rng.standard_normal((10, d))  # n < d: rank 9
+    y = rng.standard_normal((12, d))
+    x[:, 5] = 3.0  # a constant feature
+    value = frechet_distance_from_features(x, y)
+    assert np.isfinite(value) and value >= 0
+    # Independent check: sqrt of eigenvalues of S1 S2 via a brute-force SVD route.
+    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    u1, e1, _ = np.linalg.svd(s1)
+    half = u1 @ np.diag(np.sqrt(np.clip(e1, 0, None))) @ u1.T
+    tr = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(half @ s2 @ half), 0, None)))
+    mu = x.mean(0) - y.mean(0)
+    expected = mu @ mu + np.trace(s1) + np.trace(s2) - 2 * tr
+    assert value == pytest.approx(expected, rel=1e-8)
+
+
+def test_identical_sets_give_exact_zero_not_negative():
+    x = np.random.default_rng(3).standard_normal((50, 30))
+    assert frechet_distance_from_features(x, x) == pytest.approx(0.0, abs=1e-9)
+    assert frechet_distance_from_features(x, x) >= 0.0
+
+
+def test_reference_reuse_equals_direct():
+    rng = np.random.default_rng(4)
+    y = rng.standard_normal((200, 16))
+    ref = FrechetReference.from_features(y)
+    for _ in range(3):
+        x = rng.standard_normal((100, 16)) + 0.3
+        assert ref.distance(x.mean(0), np.cov(x, rowvar=False)) == pytest.approx(frechet_distance_from_features(x, y), rel=1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), d=st.integers(1, 8))
+def test_properties_symmetry_nonnegativity_permutation(seed, d):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((3 * d + 5, d)) * rng.uniform(0.1, 3)
+    y = rng.standard_normal((2 * d + 7, d)) + rng.uniform(-1, 1)
+    fxy = frechet_distance_from_features(x, y)
+    assert fxy >= 0
+    assert fxy == pytest.approx(frechet_distance_from_features(y, x), rel=1e-6, abs=1e-9)
+    assert fxy == pytest.approx(frechet_distance_from_features(rng.permutation(x), y), rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), splits=st.lists(st.integers(0, 30), min_size=1, max_size=5))
+def test_running_stats_merge_equals_one_pass(seed, splits):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((sum(splits) + 2, 5)) * 10 + 100  # offset tests numerical stability
+    parts, start = [], 0
+    for size in splits + [x.shape[0] - sum(splits)]:
+        parts.append(RunningStats(5).update(x[start : start + size]))
+        start += size
+    merged = parts[0]
+    for p in parts[1:]:
+        merged.merge(p)
+    assert merged.n == x.shape[0]
+    np.testing.assert_allclose(merged.mean, x.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(merged.cov, np.cov(x, rowvar=False), rtol=1e-9, atol=1e-9)
+    restored = RunningStats.from_state(merged.to_state())
+    np.testing.assert_array_equal(restored.cov, merged.cov)
+
+
+def test_bootstrap_interval_contains_value_and_shrinks_with_n():
+    rng = np.random.default_rng(5)
+    y = rng.standard_normal((400, 4))
+    small = frechet_bootstrap(rng.standard_normal((50, 4)) + 0.5, y, n_resamples=100)
+    large = frechet_bootstrap(rng.standard_normal((800, 4)) + 0.5, y, n_resamples=100)
+    assert small["low"] <= small["value"] * 1.5 and small["low"] < small["high"]
+    assert (large["high"] - large["low"]) < (small["high"] - small["low"])
+
+
+def test_fd_infinity_removes_small_sample_bias():
+    # Same distribution: FD_N is biased upward by ~k/N; FD_inf extrapolates close to 0.
+    rng = np.random.default_rng(6)
+    d = 16
+    x, y = rng.standard_normal((600, d)), rng.standard_normal((20000, d))
+    fd_n = frechet_distance_from_features(x[:150], y)
+    res = fd_infinity(x, y, num_points=10)
+    assert abs(res["fd_inf"]) < 0.5 * fd_n
+    assert res["slope"] > 0
+
+
+def test_validation_names_arguments():
+    with pytest.raises(ValueError, match="sigma1"):
+        frechet_distance(np.zeros(3), np.eye(2), np.zeros(3), np.eye(3))
+    with pytest.raises(ValueError, match="NaN"):
+        frechet_distance_from_features(np.array([[np.nan, 1.0], [1.0, 2.0], [0, 0]]), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        frechet_distance_from_features(np.ones((1, 2)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="2048"):
+        fid_from_features(np.ones((3, 64)), np.ones((3, 64)))
+    with pytest.raises(ValueError, match="not symmetric"):
+        frechet_distance(np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]), np.zeros(2), np.eye(2))
