@@ -1,0 +1,156 @@
+"""Video and audio I/O: PyAV for video (header probes and streamed decoding), soundfile for WAV.
+
+Sources are paths or in-memory bytes (WebDataset samples, tar members); nothing is written to
+disk and frames are never re-encoded.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, Union
+
+import av
+import numpy as np
+import soundfile as sf
+
+from .errors import DatasetError
+
+Source = Union[str, Path, bytes]
+
+
+def _open(src: Source):
+    return io.BytesIO(src) if isinstance(src, (bytes, bytearray, memoryview)) else str(src)
+
+
+def _label(src: Source, label: str | None) -> str:
+    return label or (f"<{len(src)} bytes>" if isinstance(src, (bytes, bytearray)) else str(src))
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    fps: float
+    frames: int
+    width: int
+    height: int
+    codec: str
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.fps if self.fps else 0.0
+
+
+def probe_video(src: Source, label: str | None = None) -> VideoInfo:
+    """Read fps, frame count, size and codec from the container headers (no full decode)."""
+    name = _label(src, label)
+    if isinstance(src, (bytes, bytearray)) and len(src) == 0 or (not isinstance(src, (bytes, bytearray)) and Path(src).stat().st_size == 0):
+        raise DatasetError(name, "video file is empty (0 bytes)")
+    try:
+        with av.open(_open(src)) as container:
+            if not container.streams.video:
+                raise DatasetError(name, "container has no video stream")
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+            fps = float(rate) if rate else 0.0
+            frames = int(stream.frames or 0)
+            if frames == 0 and stream.duration is not None and stream.time_base is not None and fps:
+                frames = int(round(float(stream.duration * stream.time_base) * fps))
+            if frames == 0 and container.duration and fps:
+                frames = int(round(container.duration / av.time_base * fps))
+            return VideoInfo(fps, frames, stream.codec_context.width, stream.codec_context.height, stream.codec_context.name)
+    except DatasetError:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise DatasetError(name, f"cannot be read as video ({exc})") from exc
+
+
+def iter_frames(
+    src: Source, *, batch_size: int = 64, start: int = 0, stop: int | None = None, label: str | None = None
+) -> Iterator[np.ndarray]:
+    """Decode RGB frames [start, stop) once, yielding uint8 batches of shape (B, H, W, 3)."""
+    name = _label(src, label)
+    batch: list[np.ndarray] = []
+    try:
+        with av.open(_open(src)) as container:
+            if not container.streams.video:
+                raise DatasetError(name, "container has no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for index, frame in enumerate(container.decode(stream)):
+                if index < start:
+                    continue
+                if stop is not None and index >= stop:
+                    break
+                batch.append(frame.to_ndarray(format="rgb24"))
+                if len(batch) == batch_size:
+                    yield np.stack(batch)
+                    batch = []
+    except DatasetError:
+        raise
+    except (av.error.FFmpegError, OSError) as exc:
+        raise DatasetError(name, f"video decoding failed ({exc})") from exc
+    if batch:
+        yield np.stack(batch)
+
+
+def read_frames(src: Source, *, start: int = 0, stop: int | None = None, label: str | None = None) -> np.ndarray:
+    chunks = list(iter_frames(src, start=start, stop=stop, label=label))
+    if not chunks:
+        raise DatasetError(_label(src, label), f"no frames decoded in [{start}, {stop})")
+    return np.concatenate(chunks)
+
+
+def write_video(path: Path, frames: Iterator[np.ndarray] | np.ndarray, *, fps: Fraction | int, codec: str = "libx264",
+                pix_fmt: str = "yuv420p", options: dict | None = None) -> None:
+    """Encode RGB uint8 frames; used by the sample generator and baselines that render video."""
+    with av.open(str(path), mode="w") as container:
+        stream = None
+        for frame in frames:
+            if stream is None:
+                stream = container.add_stream(codec, rate=fps)
+                stream.width, stream.height = frame.shape[1], frame.shape[0]
+                stream.pix_fmt = pix_fmt
+                if options:
+                    stream.options = options
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                container.mux(packet)
+        if stream is not None:
+            for packet in stream.encode():
+                container.mux(packet)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    frames: int
+    channels: int
+    subtype: str
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def probe_audio(src: Source, label: str | None = None) -> AudioInfo:
+    name = _label(src, label)
+    try:
+        info = sf.info(_open(src))
+    except (RuntimeError, sf.LibsndfileError, OSError) as exc:
+        raise DatasetError(name, f"cannot be read as audio ({exc})") from exc
+    return AudioInfo(int(info.samplerate), int(info.frames), int(info.channels), str(info.subtype))
+
+
+def read_audio(src: Source, label: str | None = None) -> tuple[np.ndarray, int]:
+    """Float32 mono samples in [-1, 1] and the sample rate (channels are averaged)."""
+    name = _label(src, label)
+    try:
+        data, sr = sf.read(_open(src), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError, OSError) as exc:
+        raise DatasetError(name, f"cannot be read as audio ({exc})") from exc
+    return data.mean(axis=1), int(sr)
+
+
+def write_wav(path_or_buffer, samples: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> None:
+    sf.write(path_or_buffer, np.clip(samples, -1.0, 1.0), sample_rate, subtype=subtype, format="WAV")

@@ -1,0 +1,149 @@
+"""Seamless Interaction per-file formats: npz feature keys, json metadata, rates; validation.
+
+The key table is the released one (``group:feature``; N = frames at 30 Hz). Unknown keys (e.g.
+the newer ``movement_v4:*``) are read without failing and listed as such.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import DatasetError
+
+FEATURE_FPS = 30.0
+VIDEO_FPS_ACCEPTED = (30.0, 30000 / 1001)
+AUDIO_SAMPLE_RATE = 48_000
+HYPERNET_STRIDE = 15  # movement:hypernet_features has one row per 15 frames
+LABELS = ("improvised", "naturalistic")
+SPLITS = ("train", "dev", "test")
+EMOTIONS = ("Anger", "Contempt", "Disgust", "Fear", "Happiness", "Neutral", "Sadness", "Surprise")
+
+# key -> (per-frame shape, dtype kind: "f" float32 / "b" bool)
+NPZ_SPEC: dict[str, tuple[tuple[int, ...], str]] = {
+    "smplh:body_pose": ((21, 3), "f"),
+    "smplh:left_hand_pose": ((15, 3), "f"),
+    "smplh:right_hand_pose": ((15, 3), "f"),
+    "smplh:global_orient": ((3,), "f"),
+    "smplh:translation": ((3,), "f"),
+    "smplh:is_valid": ((), "b"),
+    "boxes_and_keypoints:box": ((4,), "f"),
+    "boxes_and_keypoints:is_valid_box": ((), "b"),
+    "boxes_and_keypoints:keypoints": ((133, 3), "f"),
+    "movement:expression": ((128,), "f"),
+    "movement:frame_latent": ((64,), "f"),
+    "movement:FAUValue": ((24,), "f"),
+    "movement:FAUToken": ((1,), "f"),
+    "movement:emotion_scores": ((8,), "f"),
+    "movement:emotion_valence": ((1,), "f"),
+    "movement:emotion_arousal": ((1,), "f"),
+    "movement:EmotionValenceToken": ((1,), "f"),
+    "movement:EmotionArousalToken": ((1,), "f"),
+    "movement:gaze_encodings": ((2,), "f"),
+    "movement:head_encodings": ((3,), "f"),
+    "movement:alignment_head_rotation": ((3,), "f"),
+    "movement:alignment_translation": ((2, 3), "f"),
+    "movement:hypernet_features": ((5120,), "f"),
+    "movement:is_valid": ((1,), "f"),
+}
+
+TRANSLATION_SENTINEL = 1e10  # the release holds ~1e12-1e14 on frames with invalid boxes
+
+
+@dataclass
+class FeatureReport:
+    """What validation found in one npz: frame counts per group, unknown keys, data quirks."""
+
+    frames: dict[str, int] = field(default_factory=dict)
+    unknown_keys: list[str] = field(default_factory=list)
+    quirks: list[str] = field(default_factory=list)
+
+
+def load_npz(data: bytes, label: str) -> dict[str, np.ndarray]:
+    """Read every array of an npz (bytes) eagerly, turning format errors into DatasetError."""
+    if not data:
+        raise DatasetError(label, "npz file is empty (0 bytes)")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+        raise DatasetError(label, f"truncated or corrupt npz ({exc})") from exc
+
+
+def validate_features(arrays: dict[str, np.ndarray], label: str) -> FeatureReport:
+    """Check shapes, dtypes and finiteness of released keys; report quirks instead of failing on them."""
+    report = FeatureReport()
+    for key, arr in arrays.items():
+        spec = NPZ_SPEC.get(key)
+        if spec is None:
+            report.unknown_keys.append(key)
+            continue
+        shape, kind = spec
+        if arr.ndim != 1 + len(shape) or tuple(arr.shape[1:]) != shape:
+            raise DatasetError(label, f"key {key!r}: expected shape (N, {', '.join(map(str, shape))}) got {arr.shape}".replace("(N, )", "(N,)"))
+        if kind == "b" and arr.dtype != np.bool_:
+            raise DatasetError(label, f"key {key!r}: expected dtype bool, got {arr.dtype}")
+        if kind == "f":
+            if not np.issubdtype(arr.dtype, np.floating):
+                raise DatasetError(label, f"key {key!r}: expected a float dtype, got {arr.dtype}")
+            finite = np.isfinite(arr)
+            if not finite.all():
+                raise DatasetError(label, f"key {key!r}: {int((~finite).sum())} NaN/inf value(s)")
+        group = key.split(":")[0]
+        if key != "movement:hypernet_features":
+            report.frames.setdefault(group, arr.shape[0])
+            if report.frames[group] != arr.shape[0]:
+                raise DatasetError(label, f"key {key!r}: {arr.shape[0]} frames but other {group} keys have {report.frames[group]}")
+    _find_quirks(arrays, report)
+    return report
+
+
+def _find_quirks(arrays: dict[str, np.ndarray], report: FeatureReport) -> None:
+    counts = report.frames
+    if counts and all(n == 0 for n in counts.values()):
+        report.quirks.append("empty bundle (N = 0)")
+    video_n = counts.get("boxes_and_keypoints") or counts.get("movement")
+    smplh_n = counts.get("smplh")
+    if smplh_n and video_n and abs(smplh_n / video_n - 8.0) < 0.1:
+        report.quirks.append("smplh at 240 Hz (8x the 30 Hz features)")
+    if "smplh:translation" in arrays:
+        n = int((np.abs(arrays["smplh:translation"]) > TRANSLATION_SENTINEL).any(axis=1).sum())
+        if n:
+            report.quirks.append(f"{n} frame(s) with translation sentinels (> 1e10)")
+    if "smplh:is_valid" in arrays and arrays["smplh:is_valid"].size:
+        n = int((~arrays["smplh:is_valid"]).sum())
+        if n:
+            report.quirks.append(f"{n} invalid SMPL-H frame(s) (use smplh:is_valid)")
+    if "boxes_and_keypoints:keypoints" in arrays and arrays["boxes_and_keypoints:keypoints"].size:
+        n = int((arrays["boxes_and_keypoints:keypoints"][..., 2] > 1.0).sum())
+        if n:
+            report.quirks.append(f"{n} keypoint confidence(s) above 1")
+
+
+def parse_metadata_json(data: bytes, label: str, expected_id: str | None = None) -> dict[str, Any]:
+    """Parse and check the per-file json (id, transcript with word timings, VAD, annotations)."""
+    try:
+        doc = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DatasetError(label, f"invalid json ({exc})") from exc
+    if not isinstance(doc, dict) or "id" not in doc:
+        raise DatasetError(label, "json must be an object with an 'id' field")
+    if expected_id is not None and doc["id"] != expected_id:
+        raise DatasetError(label, f"json id {doc['id']!r} does not match the file name {expected_id!r}")
+    for seg in doc.get("metadata:transcript", []) or []:
+        if not isinstance(seg, dict) or not {"transcript", "start", "end"} <= seg.keys():
+            raise DatasetError(label, "metadata:transcript entries need transcript, start, end")
+        if seg["start"] > seg["end"]:
+            raise DatasetError(label, f"transcript segment starts after it ends ({seg['start']} > {seg['end']})")
+        for word in seg.get("words", []) or []:
+            if word.get("start") is not None and word.get("end") is not None and word["start"] > word["end"]:
+                raise DatasetError(label, f"word {word.get('word')!r} starts after it ends")
+    for seg in doc.get("metadata:vad", []) or []:
+        if not isinstance(seg, dict) or seg.get("start") is None or seg.get("end") is None or seg["start"] > seg["end"]:
+            raise DatasetError(label, f"metadata:vad entries need start <= end, got {seg!r}")
+    return doc
