@@ -10,7 +10,7 @@ import io
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Union
+from typing import BinaryIO, Iterator, Union
 
 import av
 import numpy as np
@@ -18,11 +18,23 @@ import soundfile as sf
 
 from .errors import DatasetError
 
-Source = Union[str, Path, bytes]
+Source = Union[str, Path, bytes, BinaryIO]  # a path, in-memory bytes or a seekable binary file
 
 
 def _open(src: Source):
-    return io.BytesIO(src) if isinstance(src, (bytes, bytearray, memoryview)) else str(src)
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return io.BytesIO(src)
+    return src if hasattr(src, "read") else str(src)
+
+
+def _size(src: Source) -> int:
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return len(src)
+    if hasattr(src, "seek"):
+        size = src.seek(0, io.SEEK_END)
+        src.seek(0)
+        return size
+    return Path(src).stat().st_size
 
 
 def _label(src: Source, label: str | None) -> str:
@@ -45,7 +57,7 @@ class VideoInfo:
 def probe_video(src: Source, label: str | None = None) -> VideoInfo:
     """Read fps, frame count, size and codec from the container headers (no full decode)."""
     name = _label(src, label)
-    if isinstance(src, (bytes, bytearray)) and len(src) == 0 or (not isinstance(src, (bytes, bytearray)) and Path(src).stat().st_size == 0):
+    if _size(src) == 0:
         raise DatasetError(name, "video file is empty (0 bytes)")
     try:
         with av.open(_open(src)) as container:
