@@ -75,30 +75,54 @@ def load_npz(data: bytes, label: str) -> dict[str, np.ndarray]:
         raise DatasetError(label, f"truncated or corrupt npz ({exc})") from exc
 
 
-def validate_features(arrays: dict[str, np.ndarray], label: str) -> FeatureReport:
-    """Check shapes, dtypes and finiteness of released keys; report quirks instead of failing on them."""
+def npz_headers(fileobj, label: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of every array in an npz from the .npy headers alone (no array data read)."""
+    out = {}
+    try:
+        with zipfile.ZipFile(fileobj) as zf:
+            for name in zf.namelist():
+                with zf.open(name) as f:
+                    version = np.lib.format.read_magic(f)
+                    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read(f)
+                out[name[:-4] if name.endswith(".npy") else name] = (tuple(shape), np.dtype(dtype))
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+        raise DatasetError(label, f"truncated or corrupt npz ({exc})") from exc
+    return out
+
+
+def validate_headers(headers: dict[str, tuple[tuple[int, ...], np.dtype]], label: str) -> FeatureReport:
+    """Check per-frame shapes, dtypes and frame-count agreement of the released keys."""
     report = FeatureReport()
-    for key, arr in arrays.items():
+    for key, (arr_shape, dtype) in headers.items():
         spec = NPZ_SPEC.get(key)
         if spec is None:
             report.unknown_keys.append(key)
             continue
         shape, kind = spec
-        if arr.ndim != 1 + len(shape) or tuple(arr.shape[1:]) != shape:
-            raise DatasetError(label, f"key {key!r}: expected shape (N, {', '.join(map(str, shape))}) got {arr.shape}".replace("(N, )", "(N,)"))
-        if kind == "b" and arr.dtype != np.bool_:
-            raise DatasetError(label, f"key {key!r}: expected dtype bool, got {arr.dtype}")
-        if kind == "f":
-            if not np.issubdtype(arr.dtype, np.floating):
-                raise DatasetError(label, f"key {key!r}: expected a float dtype, got {arr.dtype}")
+        if len(arr_shape) != 1 + len(shape) or tuple(arr_shape[1:]) != shape:
+            expected = "(N, " + ", ".join(map(str, shape)) + ")" if shape else "(N,)"
+            raise DatasetError(label, f"key {key!r}: expected shape {expected}, got {arr_shape}")
+        if kind == "b" and dtype != np.bool_:
+            raise DatasetError(label, f"key {key!r}: expected dtype bool, got {dtype}")
+        if kind == "f" and not np.issubdtype(dtype, np.floating):
+            raise DatasetError(label, f"key {key!r}: expected a float dtype, got {dtype}")
+        group = key.split(":")[0]
+        if key != "movement:hypernet_features":
+            report.frames.setdefault(group, arr_shape[0])
+            if report.frames[group] != arr_shape[0]:
+                raise DatasetError(label, f"key {key!r}: {arr_shape[0]} frames but other {group} keys have {report.frames[group]}")
+    return report
+
+
+def validate_features(arrays: dict[str, np.ndarray], label: str) -> FeatureReport:
+    """``validate_headers`` plus finiteness of float keys; quirks are reported, not raised."""
+    report = validate_headers({k: (a.shape, a.dtype) for k, a in arrays.items()}, label)
+    for key, arr in arrays.items():
+        if key in NPZ_SPEC and NPZ_SPEC[key][1] == "f":
             finite = np.isfinite(arr)
             if not finite.all():
                 raise DatasetError(label, f"key {key!r}: {int((~finite).sum())} NaN/inf value(s)")
-        group = key.split(":")[0]
-        if key != "movement:hypernet_features":
-            report.frames.setdefault(group, arr.shape[0])
-            if report.frames[group] != arr.shape[0]:
-                raise DatasetError(label, f"key {key!r}: {arr.shape[0]} frames but other {group} keys have {report.frames[group]}")
     _find_quirks(arrays, report)
     return report
 

@@ -54,7 +54,12 @@ class Segment:
 
 
 def conversation(seconds: float, rng: np.random.Generator, *, turn_range=(1.5, 4.0)) -> list[Segment]:
-    """Alternating turns filling ``seconds``; the listener sometimes backchannels."""
+    """Alternating turns filling ``seconds``; the listener sometimes backchannels.
+
+    Turns shrink for short recordings so that both people always get the floor at least once.
+    """
+    high = min(turn_range[1], max(0.5, seconds / 2 - 0.5))
+    turn_range = (min(turn_range[0], 0.6 * high), high)
     segments: list[Segment] = []
     t, speaker = 0.2, int(rng.integers(0, 2))
     while t < seconds - 0.6:

@@ -1,0 +1,34 @@
+import json
+
+from typer.testing import CliRunner
+
+from dyadbench.cli import app
+
+runner = CliRunner()
+
+
+def test_sample_and_inspect_seamless(tmp_path):
+    out = tmp_path / "S"
+    res = runner.invoke(app, ["sample", "seamless", "--out", str(out), "--seconds", "1", "--width", "96", "--height", "96"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["data", "inspect", str(out), "--json", str(tmp_path / "inv.json")])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "inv.json").read_text())
+    assert {(r["label"], r["split"]) for r in doc["summary"]} == {
+        (label, split) for label in ("improvised", "naturalistic") for split in ("train", "dev", "test")}
+    assert all(r["interactions"] == 1 and r["participants"] == 2 for r in doc["summary"])
+    assert doc["problems"] == []
+    assert "no problems found" in res.output
+
+
+def test_inspect_realtalk_reports_clip_counts(realtalk_root, tmp_path):
+    res = runner.invoke(app, ["data", "inspect", str(realtalk_root), "--json", str(tmp_path / "inv.json")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "inv.json").read_text())["summary"][0]
+    assert summary["videos"] == 2 and summary["clips"] == summary["train"] + summary["eval"] == 2
+
+
+def test_inspect_rejects_unknown_layout(tmp_path):
+    res = runner.invoke(app, ["data", "inspect", str(tmp_path)])
+    assert res.exit_code != 0
+    assert "neither a Seamless Interaction root" in str(res.exception)
