@@ -122,8 +122,22 @@ def test_bootstrap_interval_contains_value_and_shrinks_with_n():
     y = rng.standard_normal((400, 4))
     small = frechet_bootstrap(rng.standard_normal((50, 4)) + 0.5, y, n_resamples=100)
     large = frechet_bootstrap(rng.standard_normal((800, 4)) + 0.5, y, n_resamples=100)
-    assert small["low"] <= small["value"] * 1.5 and small["low"] < small["high"]
+    for res in (small, large):
+        assert res["low"] <= res["value"] <= res["high"]
     assert (large["high"] - large["low"]) < (small["high"] - small["low"])
+
+
+def test_bootstrap_interval_covers_estimate_when_resampling_inflates_fd():
+    # d close to n: duplicated rows inflate every replicate far above the point estimate.
+    rng = np.random.default_rng(7)
+    d = 48
+    x, y = rng.standard_normal((120, d)) + 0.2, rng.standard_normal((2000, d))
+    res = frechet_bootstrap(x, y, n_resamples=60)
+    assert res["bootstrap_bias"] > res["high"] - res["low"]  # the raw percentile interval would miss
+    assert res["low"] <= res["value"] <= res["high"]
+    # The width should match the real sampling spread of FD at this n (independent draws).
+    draws = [frechet_distance_from_features(rng.standard_normal((120, d)) + 0.2, y) for _ in range(60)]
+    assert 0.3 < (res["high"] - res["low"]) / (np.quantile(draws, 0.975) - np.quantile(draws, 0.025)) < 3.0
 
 
 def test_fd_infinity_removes_small_sample_bias():
