@@ -1,0 +1,124 @@
+r"""Audio features: resampling, SyncNet MFCC, log-mel, energy VAD, pitch (YIN), onsets.
+
+* Resampling: polyphase (``scipy.signal.resample_poly``) by the exact rational ratio.
+* MFCC: ``python_speech_features.mfcc`` with its defaults (13 cepstra, 25 ms windows, 10 ms
+  hop, 26 filters, c0 replaced by log energy) — exactly what syncnet_python feeds SyncNet.
+* Log-mel: ``python_speech_features.logfbank`` (log filterbank energies).
+* Energy VAD: frames whose RMS is within ``threshold_db`` of the loudest 95th-percentile frame,
+  merged with a hangover, as segments in seconds.
+* Pitch: YIN (de Cheveigné & Kawahara 2002): cumulative-mean-normalised difference d'(τ); f0 =
+  sr / τ* at the first τ with d'(τ) < threshold (parabolic refinement); NaN when unvoiced.
+* Onsets: peaks of positive spectral flux (beat times for beat consistency).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from scipy.signal import find_peaks, resample_poly, stft
+
+
+def _mono(audio, name: str = "audio") -> np.ndarray:
+    x = np.asarray(audio, dtype=np.float64)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"{name}: expected non-empty mono samples, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name}: contains NaN/inf samples")
+    return x
+
+
+def resample(audio, sr_in: int, sr_out: int) -> np.ndarray:
+    x = _mono(audio)
+    if sr_in == sr_out:
+        return x.astype(np.float32)
+    ratio = Fraction(int(sr_out), int(sr_in))
+    return resample_poly(x, ratio.numerator, ratio.denominator).astype(np.float32)
+
+
+def mfcc_syncnet(audio_16k) -> np.ndarray:
+    """(T, 13) MFCC at 100 Hz of 16 kHz audio, syncnet_python's convention."""
+    from python_speech_features import mfcc
+
+    x = _mono(audio_16k)
+    # syncnet_python reads int16 WAV samples, so the scale of c0 (log energy) matches int16.
+    return mfcc(x * 32768.0, 16000).astype(np.float32)
+
+
+def log_mel(audio, sr: int, n_mels: int = 40) -> np.ndarray:
+    """(T, n_mels) log filterbank energies at 100 Hz."""
+    from python_speech_features import logfbank
+
+    nfft = 1 << int(np.ceil(np.log2(0.025 * sr)))
+    return logfbank(_mono(audio), sr, nfilt=n_mels, nfft=nfft).astype(np.float32)
+
+
+def energy_vad(audio, sr: int, *, frame_s: float = 0.02, threshold_db: float = -30.0, hangover_s: float = 0.2) -> list[dict]:
+    x = _mono(audio)
+    hop = max(1, int(frame_s * sr))
+    n = len(x) // hop
+    if n == 0:
+        return []
+    rms = np.sqrt((x[: n * hop].reshape(n, hop) ** 2).mean(1)) + 1e-12
+    db = 20 * np.log10(rms / np.percentile(rms, 95))
+    active = db > threshold_db
+    segments: list[dict] = []
+    for i in np.flatnonzero(active):
+        t0, t1 = i * frame_s, (i + 1) * frame_s
+        if segments and t0 - segments[-1]["end"] <= hangover_s:
+            segments[-1]["end"] = t1
+        else:
+            segments.append({"start": t0, "end": t1})
+    return segments
+
+
+def pitch_yin(audio, sr: int, *, fmin: float = 60.0, fmax: float = 500.0, hop_s: float = 0.01,
+              threshold: float = 0.15) -> np.ndarray:
+    """f0 in Hz per ``hop_s`` frame (NaN where unvoiced)."""
+    x = _mono(audio)
+    tau_min, tau_max = int(sr / fmax), int(sr / fmin) + 1
+    win = 2 * tau_max
+    hop = int(hop_s * sr)
+    n = max(0, (len(x) - win - tau_max) // hop + 1)
+    f0 = np.full(n, np.nan)
+    for k in range(n):
+        frame = x[k * hop : k * hop + win + tau_max]
+        if np.sqrt(np.mean(frame**2)) < 1e-4:
+            continue
+        w = frame[:win]
+        # d(τ) = Σ (x_j − x_{j+τ})² for τ in [0, tau_max), via energies and a correlation.
+        corr = np.correlate(frame[: win + tau_max], w, mode="valid")[:tau_max]
+        energy = np.convolve(frame**2, np.ones(win), mode="valid")[:tau_max]
+        d = energy[0] + energy - 2 * corr
+        d[0] = 0.0
+        cmnd = d * np.arange(tau_max) / np.maximum(np.cumsum(d), 1e-12)
+        cmnd[0] = 1.0
+        below = np.flatnonzero(cmnd[tau_min:] < threshold)
+        if below.size == 0:
+            continue
+        tau = tau_min + below[0]
+        while tau + 1 < tau_max and cmnd[tau + 1] < cmnd[tau]:
+            tau += 1
+        if 0 < tau < tau_max - 1:
+            a, b, c = cmnd[tau - 1], cmnd[tau], cmnd[tau + 1]
+            shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) != 0 else 0.0
+        else:
+            shift = 0.0
+        f0[k] = sr / (tau + shift)
+    return f0
+
+
+def onsets(audio, sr: int, *, hop_s: float = 0.01, min_gap_s: float = 0.1) -> np.ndarray:
+    """Onset times (s): peaks of half-wave-rectified spectral flux above its median + 2 MAD."""
+    x = _mono(audio)
+    nper = 1 << int(np.ceil(np.log2(0.04 * sr)))
+    hop = int(hop_s * sr)
+    _, _, z = stft(x, sr, nperseg=nper, noverlap=nper - hop, boundary=None, padded=False)
+    mag = np.log1p(np.abs(z))
+    flux = np.maximum(np.diff(mag, axis=1), 0).sum(0)
+    if flux.size == 0:
+        return np.zeros(0)
+    med = np.median(flux)
+    mad = np.median(np.abs(flux - med)) + 1e-12
+    peaks, _ = find_peaks(flux, height=med + 2 * mad, distance=max(1, int(min_gap_s / hop_s)))
+    return (peaks + 1) * hop / sr + nper / (2 * sr)

@@ -1,0 +1,142 @@
+"""Load the PyTorch networks from verified weights, and run them in batches on a chosen device.
+
+``load_network(name)`` resolves the weights file through the registry (SHA-256 checked), builds
+the network and loads the state dict strictly: only BatchNorm's ``num_batches_tracked`` (absent
+from checkpoints saved by old PyTorch) may be missing; any other missing or unexpected key is an
+error naming the keys, never a silently half-loaded model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .weights import REGISTRY, WeightsError, resolve
+
+BATCH_SIZES = {"cpu": {"syncnet": 16, "fid_inception": 16, "facenet512": 32, "vggface": 16},
+               "cuda": {"syncnet": 128, "fid_inception": 128, "facenet512": 256, "vggface": 128}}
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but CUDA is not available here")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ValueError(f"device: expected 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+    return device
+
+
+def _builders() -> dict[str, Callable]:
+    from .nets.facenet import InceptionResnetV1
+    from .nets.inception_fid import FIDInceptionV3
+    from .nets.syncnet import SyncNet
+    from .nets.vggface import VGGFace
+
+    return {"syncnet": SyncNet, "fid_inception": FIDInceptionV3, "facenet512": InceptionResnetV1, "vggface": VGGFace}
+
+
+def read_state_dict(name: str, path: Path) -> dict:
+    if name == "vggface":
+        from .nets.vggface import read_keras_h5
+
+        return read_keras_h5(path)
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
+        raise REGISTRY[name].error(f"{path} is not a readable PyTorch checkpoint ({type(exc).__name__}: {exc})") from exc
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise REGISTRY[name].error(f"{path} holds a {type(state).__name__}, expected a state dict")
+    return state
+
+
+def load_network(name: str, path: str | Path | None = None, device: str = "cpu"):
+    """The named network with verified weights, in eval mode on ``device``."""
+    import torch
+
+    builders = _builders()
+    if name not in builders:
+        raise KeyError(f"unknown network {name!r}; known: {sorted(builders)}")
+    weights_path = resolve(name, path)
+    net = builders[name]()
+    state = read_state_dict(name, weights_path)
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [k for k in state if k in expected and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if missing or unexpected or wrong:
+        raise WeightsError(
+            f"{name}: {weights_path} does not fit the network: missing {missing[:5]}, unexpected {unexpected[:5]}, "
+            f"wrong shapes {[(k, tuple(state[k].shape), tuple(expected[k].shape)) for k in wrong[:5]]}"
+        )
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()}, strict=False)
+    return net.eval().to(pick_device(device))
+
+
+def batched(net_fn: Callable, inputs: np.ndarray, batch_size: int, device: str) -> np.ndarray:
+    """Run ``net_fn`` over ``inputs`` in batches without gradients; returns float32 NumPy."""
+    import torch
+
+    outs = []
+    with torch.inference_mode():
+        for i in range(0, len(inputs), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(inputs[i : i + batch_size])).to(device, dtype=torch.float32)
+            outs.append(net_fn(x).float().cpu().numpy())
+    return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
+
+
+class InceptionFeatures:
+    """FID pool3 features of RGB uint8 frames (N, H, W, 3) -> (N, 2048)."""
+
+    name, version, dim = "fid_inception", 1, 2048
+
+    def __init__(self, path=None, device: str = "auto"):
+        self.device = pick_device(device)
+        self.net = load_network("fid_inception", path, self.device)
+        self.batch_size = BATCH_SIZES["cuda" if self.device.startswith("cuda") else "cpu"]["fid_inception"]
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        x = frames.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        return batched(self.net, x, self.batch_size, self.device)
+
+
+class FaceNetFeatures:
+    """FaceNet-512 embeddings of face chips (N, 160, 160, 3) uint8 -> (N, 512) unit vectors."""
+
+    name, version, dim = "facenet512", 1, 512
+
+    def __init__(self, path=None, device: str = "auto"):
+        self.device = pick_device(device)
+        self.net = load_network("facenet512", path, self.device)
+        self.batch_size = BATCH_SIZES["cuda" if self.device.startswith("cuda") else "cpu"]["facenet512"]
+
+    def __call__(self, chips: np.ndarray) -> np.ndarray:
+        if chips.shape[1:] != (160, 160, 3):
+            raise ValueError(f"chips: FaceNet expects (N, 160, 160, 3) face crops, got {chips.shape}")
+        x = (chips.transpose(0, 3, 1, 2).astype(np.float32) - 127.5) / 128.0
+        return batched(self.net, x, self.batch_size, self.device)
+
+
+class VGGFaceFeatures:
+    """VGG-Face 4096-d descriptors of face chips (N, 224, 224, 3) uint8 (deepface preprocessing)."""
+
+    name, version, dim = "vggface", 1, 4096
+
+    def __init__(self, path=None, device: str = "auto"):
+        self.device = pick_device(device)
+        self.net = load_network("vggface", path, self.device)
+        self.batch_size = BATCH_SIZES["cuda" if self.device.startswith("cuda") else "cpu"]["vggface"]
+
+    def __call__(self, chips: np.ndarray) -> np.ndarray:
+        if chips.shape[1:] != (224, 224, 3):
+            raise ValueError(f"chips: VGG-Face expects (N, 224, 224, 3) face crops, got {chips.shape}")
+        x = chips.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        return batched(self.net, x, self.batch_size, self.device)

@@ -1,0 +1,159 @@
+"""Decode a video once and stream its frames, in batches, to every extractor that needs them.
+
+Each extractor opens a fresh ``stream()`` per video (MediaPipe tracks across frames), receives
+every RGB batch (``update``) and returns named arrays at the end (``result``). With a
+``FeatureCache`` and the video's content hash, extractors already cached are skipped, and when
+all are cached the video is not decoded at all.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Protocol
+
+import numpy as np
+
+from ..datasets import media
+from .cache import FeatureCache
+
+
+class Stream(Protocol):
+    def update(self, frames: np.ndarray) -> None: ...
+
+    def result(self) -> dict[str, np.ndarray]: ...
+
+
+class FrameExtractor(Protocol):
+    name: str
+    version: int
+
+    def stream(self) -> Stream: ...
+
+
+class _Collect:
+    """A stream that applies ``fn`` to each batch and concatenates the named outputs."""
+
+    def __init__(self, fn, finish=None, close=None):
+        self.fn, self.finish, self.close = fn, finish, close
+        self.parts: dict[str, list[np.ndarray]] = {}
+
+    def update(self, frames):
+        out = self.fn(frames)
+        for k, v in (out if isinstance(out, dict) else {"features": out}).items():
+            self.parts.setdefault(k, []).append(v)
+
+    def result(self):
+        if self.close:
+            self.close()
+        arrays = {k: np.concatenate(v) for k, v in self.parts.items()}
+        return self.finish(arrays) if self.finish else arrays
+
+
+class FaceMotion:
+    """MediaPipe face mesh -> ``landmarks`` (T, 478, 3) and ``face_motion`` (T, D) features."""
+
+    name, version = "face_motion", 1
+
+    def stream(self):
+        from .landmarks import FaceMesh
+        from .motion import face_motion_features
+
+        mesh = FaceMesh()
+        return _Collect(lambda f: {"landmarks": mesh(f)},
+                        finish=lambda a: {**a, "face_motion": face_motion_features(a["landmarks"])}, close=mesh.close)
+
+
+class Gesture:
+    """MediaPipe pose + hands -> ``pose``, ``hands``, ``gesture`` (T, 96) and ``hand_mask``."""
+
+    name, version = "gesture", 1
+
+    def stream(self):
+        from .landmarks import PoseHands
+        from .motion import gesture_features
+
+        model = PoseHands()
+
+        def finish(a):
+            feats, mask = gesture_features(a["pose"], a["hands"])
+            return {**a, "gesture": feats, "hand_mask": mask}
+
+        return _Collect(model, finish=finish, close=model.close)
+
+
+class FaceIdentity:
+    """dlib 128-d face descriptors per frame (NaN rows where no face); optional aligned chips."""
+
+    name, version = "face_identity", 1
+
+    def __init__(self, upsample: int = 1, chip_sizes: tuple[int, ...] = ()):
+        self.upsample, self.chip_sizes = upsample, chip_sizes
+
+    def stream(self):
+        from .identity import DlibFaces
+
+        faces = DlibFaces(upsample=self.upsample, chip_sizes=self.chip_sizes)
+        return _Collect(faces)
+
+
+class FaceBoxes:
+    """MediaPipe BlazeFace boxes (T, 5): x1, y1, x2, y2, score (NaN rows where none)."""
+
+    name, version = "face_boxes", 1
+
+    def stream(self):
+        from .landmarks import FaceDetector
+
+        det = FaceDetector()
+        return _Collect(lambda f: {"boxes": det(f)}, close=det.close)
+
+
+class InceptionPool:
+    """FID Inception-v3 pool3 features (T, 2048) of every ``stride``-th frame."""
+
+    name, version = "fid_inception", 1
+
+    def __init__(self, path=None, device: str = "auto", stride: int = 1):
+        from .models import InceptionFeatures
+
+        self.model = InceptionFeatures(path, device)
+        self.stride = stride
+
+    def stream(self):
+        state = {"offset": 0}
+
+        def fn(frames):
+            start = (-state["offset"]) % self.stride
+            state["offset"] += len(frames)
+            return {"pool3": self.model(frames[start :: self.stride]) if start < len(frames) else np.zeros((0, 2048), np.float32)}
+
+        return _Collect(fn)
+
+
+EXTRACTORS = {"face_motion": FaceMotion, "gesture": Gesture, "face_identity": FaceIdentity, "face_boxes": FaceBoxes,
+              "fid_inception": InceptionPool}
+
+
+def extract_video(source: media.Source, extractors: Iterable[FrameExtractor], *, cache: FeatureCache | None = None,
+                  input_hash: str | None = None, batch_size: int = 32, label: str | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """Run every extractor over one decode of ``source``; returns ``{extractor name: arrays}``."""
+    extractors = list(extractors)
+    results: dict[str, dict[str, np.ndarray]] = {}
+    todo = []
+    for ex in extractors:
+        cached = cache.get(input_hash, ex.name, ex.version) if cache is not None and input_hash else None
+        if cached is not None:
+            results[ex.name] = cached
+        else:
+            todo.append(ex)
+    if not todo:
+        return results
+    streams = [(ex, ex.stream()) for ex in todo]
+    for batch in media.iter_frames(source, batch_size=batch_size, label=label):
+        for _, stream in streams:
+            stream.update(batch)
+    for ex, stream in streams:
+        arrays = stream.result()
+        if cache is not None and input_hash:
+            cache.put(input_hash, ex.name, ex.version, arrays)
+        results[ex.name] = arrays
+    return results

@@ -1,0 +1,95 @@
+"""Real models on the sample videos, the decode-once pipeline, the cache and the Sync pipeline."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from dyadbench.datasets import media
+from dyadbench.datasets.seamless import SeamlessInteraction
+from dyadbench.features import weights
+from dyadbench.features.cache import FeatureCache, content_hash
+from dyadbench.features.video import FaceBoxes, FaceIdentity, FaceMotion, Gesture, extract_video
+
+
+@pytest.fixture(scope="module")
+def dyad(seamless_root):
+    return next(iter(SeamlessInteraction(seamless_root, label="improvised", split="train")))
+
+
+def mp4(p):
+    return p.store.path(p.member("mp4"))
+
+
+def test_faces_found_and_mesh_and_pose_where_the_picture_shows_them(dyad):
+    p = dyad.participants[0]
+    out = extract_video(mp4(p), [FaceBoxes(), FaceMotion(), Gesture()], batch_size=16)
+    boxes = out["face_boxes"]["boxes"]
+    assert np.isfinite(boxes).all(axis=1).mean() >= 0.95
+    motion = out["face_motion"]["face_motion"]
+    assert np.isfinite(motion).all(axis=1).mean() >= 0.95 and motion.shape[1] > 100
+    # The mesh follows the animated jaw: lip-distance varies over time (speech), not constant.
+    assert np.nanstd(motion[:, :-3], axis=0).max() > 1e-3
+    pose = out["gesture"]["pose"]
+    nose = pose[:, 0, :2]
+    inside = (nose[:, 0] > boxes[:, 0]) & (nose[:, 0] < boxes[:, 2]) & (nose[:, 1] > boxes[:, 1]) & (nose[:, 1] < boxes[:, 3])
+    assert inside.mean() >= 0.9  # pose's nose lies inside the detected face
+    assert not out["gesture"]["hand_mask"].any()  # the picture shows no hands: none reported
+    assert np.isfinite(out["gesture"]["gesture"]).all()
+
+
+def test_same_face_embeds_closer_than_different_faces(dyad):
+    a, b = dyad.participants  # two different photographs
+    ea = extract_video(mp4(a), [FaceIdentity(upsample=0)], batch_size=8)["face_identity"]["descriptor"][:20:4]
+    eb = extract_video(mp4(b), [FaceIdentity(upsample=0)], batch_size=8)["face_identity"]["descriptor"][:20:4]
+    assert np.isfinite(ea).all() and np.isfinite(eb).all()
+    same = np.linalg.norm(ea[0] - ea[1:], axis=1).max()
+    different = np.linalg.norm(ea[:, None] - eb[None], axis=2).min()
+    assert same < different
+    assert different > 0.6 > same  # dlib's own decision threshold sits between
+
+
+def test_cache_means_second_run_decodes_nothing(dyad, tmp_path, monkeypatch):
+    path = mp4(dyad.participants[1])
+    cache, key = FeatureCache(tmp_path), content_hash(path)
+    first = extract_video(path, [FaceBoxes()], cache=cache, input_hash=key)
+    monkeypatch.setattr(media, "iter_frames", lambda *a, **k: pytest.fail("decoded although cached"))
+    second = extract_video(path, [FaceBoxes()], cache=cache, input_hash=key)
+    np.testing.assert_array_equal(first["face_boxes"]["boxes"], second["face_boxes"]["boxes"])
+    assert cache.hits == 1
+    # Another version of the extractor is another cache entry.
+    assert not cache.has(key, "face_boxes", 2)
+
+
+def test_sync_pipeline_end_to_end_with_generated_weights(dyad, tmp_path, monkeypatch):
+    from dyadbench.features.nets.syncnet import SyncNet
+    from dyadbench.features.sync import SyncNetScorer
+
+    torch.manual_seed(0)
+    path = tmp_path / "syncnet_v2.model"
+    torch.save(SyncNet().state_dict(), path)
+    monkeypatch.setitem(weights.REGISTRY, "syncnet",
+                        dataclasses.replace(weights.REGISTRY["syncnet"], sha256=weights.sha256_of(path), size=path.stat().st_size))
+    monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
+    p = dyad.participants[0]
+    frames = np.concatenate(list(p.iter_frames()))
+    audio, sr = p.audio()
+    res = SyncNetScorer(path=path, device="cpu").score(frames, audio, sr, fps=30.0)
+    assert res["windows"] == 45  # 60 frames at 30 fps -> 50 at 25 fps -> 45 five-frame windows
+    assert res["distances"].shape == (31,) and np.isfinite(res["distances"]).all()
+    assert -15 <= res["offset"] <= 15 and res["sync_c"] >= 0.0
+
+
+def test_frame_rate_conversion_and_crops():
+    from dyadbench.features.sync import crop_faces, smooth_boxes, to_25fps_indices
+
+    idx = to_25fps_indices(60, 30.0)
+    assert len(idx) == 50 and idx[0] == 0 and idx[-1] == 59 and (np.diff(idx) >= 1).all()
+    boxes = np.array([[10, 10, 50, 50], [np.nan] * 4, [12, 10, 52, 50]], float)
+    smoothed = smooth_boxes(boxes, kernel=1)
+    np.testing.assert_array_equal(smoothed[1], boxes[0])  # a missing box takes its nearest frame's
+    crops = crop_faces(np.zeros((3, 100, 100, 3), np.uint8), smoothed)
+    assert crops.shape == (3, 224, 224, 3)
+    with pytest.raises(ValueError, match="no face"):
+        smooth_boxes(np.full((3, 4), np.nan))
