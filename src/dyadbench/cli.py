@@ -16,6 +16,8 @@ from rich.table import Table
 app = typer.Typer(help="Run the Seamless Interaction and RealTalk benchmarks end to end.", no_args_is_help=True)
 data_app = typer.Typer(help="Look at dataset roots.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+weights_app = typer.Typer(help="Model weights: where they are, whether they verify.", no_args_is_help=True)
+app.add_typer(weights_app, name="weights")
 console = Console()
 
 
@@ -102,6 +104,73 @@ def inspect_cmd(
                "files": inv.files.to_dict("records"), "problems": [p.__dict__ for p in inv.problems],
                "breakdowns": {k: v.to_dict("records") for k, v in inv.breakdowns.items()}}
         as_json.write_text(json.dumps(doc, indent=2, default=str))
+
+
+@weights_app.command("list")
+def weights_list():
+    """Every registered weights file, its SHA-256, official source and local status."""
+    import pandas as pd
+
+    from .features.weights import status
+
+    console.print(_table("weights", pd.DataFrame(status())))
+
+
+@weights_app.command("verify")
+def weights_verify(name: str = typer.Argument(None, help="One weights name (default: all present)"),
+                   path: Path = typer.Option(None, help="Verify this file instead of the search path")):
+    """Check SHA-256 of local weights; exit 1 on a mismatch."""
+    from .features.weights import REGISTRY, WeightsError, resolve
+
+    failed = False
+    for spec in [REGISTRY[name]] if name else REGISTRY.values():
+        try:
+            console.print(f"[green]ok[/green] {spec.name}: {resolve(spec.name, path)}")
+        except WeightsError as exc:
+            missing = "not found" in str(exc) or "not installed" in str(exc)
+            failed |= not missing or bool(name)
+            console.print(f"[{'yellow' if missing else 'red'}]{'missing' if missing else 'MISMATCH'}[/] {exc}")
+    raise typer.Exit(1 if failed else 0)
+
+
+@weights_app.command("where")
+def weights_where():
+    """The folders searched for weights files, in order."""
+    import os
+
+    from .features.weights import weights_dir
+
+    for label, folder in (("$DYADBENCH_WEIGHTS", os.environ.get("DYADBENCH_WEIGHTS")), ("cache", str(weights_dir()))):
+        console.print(f"{label}: {folder or '(unset)'}")
+
+
+@app.command()
+def extract(
+    root: Path = typer.Argument(..., exists=True, file_okay=False, help="Dataset root (Seamless or RealTalk)"),
+    extractors: str = typer.Option("face_motion,gesture,face_identity,face_boxes", help="Comma-separated extractor names"),
+    cache: Path = typer.Option(None, help="Feature cache folder (default $DYADBENCH_CACHE/features)"),
+    device: str = typer.Option("cpu", help="cpu, cuda or auto (neural extractors)"),
+    engine: str = typer.Option("local", help="local (processes) or ray"),
+    workers: int = typer.Option(None, help="Parallel workers (default: cores, at most 8)"),
+    address: str = typer.Option(None, help="Ray cluster address (with --engine ray), e.g. auto"),
+    batch_size: int = typer.Option(32, help="Frames per decoded batch"),
+    limit: int = typer.Option(None, help="Only the first N videos"),
+):
+    """Extract features of every video into the cache (decode once per video; cached ones skipped)."""
+    import pandas as pd
+
+    from .engine import run_jobs
+    from .features.jobs import extract_one, video_refs
+
+    names = [n.strip() for n in extractors.split(",") if n.strip()]
+    refs = video_refs(root)[:limit]
+    jobs = [(ref, names, str(cache) if cache else None, device, batch_size) for ref in refs]
+    rows = [None] * len(jobs)
+    with progress_bar("Extracting", total=len(jobs)) as tick:
+        for i, row in run_jobs(extract_one, jobs, engine=engine, workers=workers, address=address):
+            rows[i] = row
+            tick(row["id"])
+    console.print(_table("extracted", pd.DataFrame(rows).drop(columns=["hash"])))
 
 
 @app.command()

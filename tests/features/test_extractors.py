@@ -93,3 +93,18 @@ def test_frame_rate_conversion_and_crops():
     assert crops.shape == (3, 224, 224, 3)
     with pytest.raises(ValueError, match="no face"):
         smooth_boxes(np.full((3, 4), np.nan))
+
+
+def test_sequence_lip_embeddings_equal_per_window_embeddings():
+    from dyadbench.features.nets.syncnet import SyncNet
+    from dyadbench.features.sync import SyncNetScorer
+
+    torch.manual_seed(1)
+    scorer = SyncNetScorer.__new__(SyncNetScorer)  # no weights file needed for this equivalence
+    scorer.net, scorer.device, scorer.batch_size = SyncNet().eval(), "cpu", 4
+    crops = (np.random.default_rng(0).random((13, 224, 224, 3)) * 255).astype(np.uint8)
+    seq = scorer._lip_embeddings(crops, 9)
+    video = torch.from_numpy(crops.transpose(3, 0, 1, 2).astype(np.float32))
+    with torch.inference_mode():
+        per_window = scorer.net.forward_lip(torch.stack([video[:, t : t + 5] for t in range(9)])).numpy()
+    np.testing.assert_allclose(seq, per_window, rtol=1e-5, atol=1e-5)

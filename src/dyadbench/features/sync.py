@@ -5,7 +5,8 @@ the face is found by our detector (MediaPipe BlazeFace, weights inside the wheel
 its box is median-smoothed over time and cropped with syncnet's margins (40 % of the half-size
 around the box, extended downward to keep the mouth), resized to 224x224. Video must be 25 fps
 (other rates are resampled by frame index), audio 16 kHz. Window t pairs frames t..t+4 with MFCC
-rows 4t..4t+19 (0.2 s). The offset search and scores are ``dyadbench.metrics.sync``.
+rows 4t..4t+19 (0.2 s). The lip stream runs over whole frame sequences rather than stacked
+windows (the same numbers, 5x less memory). The offset search and scores are ``dyadbench.metrics.sync``.
 """
 
 from __future__ import annotations
@@ -77,13 +78,25 @@ class SyncNetScorer:
         n_windows = min(n_windows, (len(mfcc) - 20) // 4 + 1)
         if n_windows < 2 * self.max_offset + 2:
             raise ValueError(f"clip too short for SyncNet: {n_windows} windows, need > {2 * self.max_offset + 1}")
-        video = crops.transpose(3, 0, 1, 2).astype(np.float32)  # (3, T, H, W) built once
-        lip = lambda idx: np.stack([video[:, t : t + WINDOW] for t in idx])
-        v_emb = np.concatenate([batched(self.net.forward_lip, lip(range(i, min(i + self.batch_size, n_windows))),
-                                        self.batch_size, self.device) for i in range(0, n_windows, self.batch_size)])
+        v_emb = self._lip_embeddings(crops, n_windows)
         aud = np.stack([mfcc[4 * t : 4 * t + 20].T[None] for t in range(n_windows)])  # (W, 1, 13, 20)
         a_emb = batched(self.net.forward_aud, aud, 4 * self.batch_size, self.device)
         return v_emb, a_emb
+
+    def _lip_embeddings(self, crops: np.ndarray, n_windows: int) -> np.ndarray:
+        """Window embeddings from whole-sequence passes: only the lip stream's first convolution
+        spans time (5 frames, stride 1), so one pass over frames [i, i + B + 4) yields windows
+        i..i+B-1 exactly, without stacking 5 overlapping copies of every frame."""
+        import torch
+
+        outs = []
+        with torch.inference_mode():
+            for i in range(0, n_windows, self.batch_size):
+                stop = min(i + self.batch_size, n_windows)
+                chunk = crops[i : stop + WINDOW - 1].transpose(3, 0, 1, 2)[None].astype(np.float32)
+                mid = self.net.netcnnlip(torch.from_numpy(np.ascontiguousarray(chunk)).to(self.device))
+                outs.append(self.net.netfclip(mid[0, :, :, 0, 0].T).float().cpu().numpy())
+        return np.concatenate(outs)
 
     def score(self, frames: np.ndarray, audio: np.ndarray, sr: int, fps: float, boxes: np.ndarray | None = None,
               edge: str = "valid") -> dict:

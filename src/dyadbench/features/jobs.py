@@ -1,0 +1,86 @@
+"""Extraction jobs over a dataset root: one picklable job per video, run by any engine.
+
+A ``VideoRef`` names a video by path, or by tar shard + member, so a worker process (or a Ray
+actor on another machine) reads the bytes itself; nothing large crosses process boundaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .cache import FeatureCache, content_hash
+
+
+@dataclass(frozen=True)
+class VideoRef:
+    id: str
+    path: str
+    member: str | None = None  # set when the video is a member of the tar at ``path``
+
+    def source(self):
+        if self.member is None:
+            return Path(self.path)
+        from ..datasets.stores import TarStore
+
+        return TarStore(Path(self.path)).read(self.member)
+
+    @property
+    def label(self) -> str:
+        return f"{self.path}::{self.member}" if self.member else self.path
+
+
+def video_refs(root: Path) -> list[VideoRef]:
+    """Every video of a Seamless Interaction or RealTalk root (the layout is detected)."""
+    from ..datasets.inventory import detect_dataset
+
+    root = Path(root)
+    refs = []
+    if detect_dataset(root) == "seamless":
+        from ..datasets.seamless import SeamlessInteraction
+
+        for p in SeamlessInteraction(root).participants():
+            if "mp4" in p.extensions:
+                path = p.store.path(p.member("mp4"))
+                refs.append(VideoRef(p.id, str(path)) if path else VideoRef(p.id, str(p.store.tar_path), p.member("mp4")))
+    else:
+        from ..datasets.realtalk import RealTalk
+
+        ds = RealTalk(root)
+        for vid in ds.video_ids():
+            store, path = ds._videos[vid]
+            refs.append(VideoRef(vid, str(path)) if store is None else VideoRef(vid, str(path), f"{vid}.avi"))
+    return refs
+
+
+def build_extractors(names: list[str], device: str = "auto", weights: dict | None = None):
+    from .video import EXTRACTORS
+
+    unknown = [n for n in names if n not in EXTRACTORS]
+    if unknown:
+        raise ValueError(f"extractors: unknown {unknown}; choose from {sorted(EXTRACTORS)}")
+    out = []
+    for name in names:
+        cls = EXTRACTORS[name]
+        out.append(cls(path=(weights or {}).get(name), device=device) if name == "fid_inception" else cls())
+    return out
+
+
+def extract_one(ref: VideoRef, names: list[str], cache_root: str | None, device: str = "cpu", batch_size: int = 32) -> dict:
+    """Extract (or fetch from the cache) every named feature of one video; returns a summary row."""
+    from .video import extract_video
+
+    cache = FeatureCache(cache_root)
+    src = ref.source()
+    key = content_hash(src if isinstance(src, bytes) else Path(src))
+    results = extract_video(src, build_extractors(names, device), cache=cache, input_hash=key, batch_size=batch_size, label=ref.label)
+    row = {"id": ref.id, "hash": key, "cached": cache.hits, "computed": len(names) - cache.hits}
+    for name, arrays in results.items():
+        main = next(iter(arrays.values()))
+        row[f"{name}_frames"] = int(main.shape[0])
+        flat = main.reshape(main.shape[0], -1) if main.ndim > 1 else main[:, None]
+        if flat.dtype.kind == "f":
+            row[f"{name}_valid"] = float(np.isfinite(flat).all(axis=1).mean()) if len(flat) else 0.0
+    return row
