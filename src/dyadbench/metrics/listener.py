@@ -241,11 +241,20 @@ def fr_var(preds) -> float:
     return float(p.var(axis=2).mean())
 
 
-def _lagged_corr(x: np.ndarray, y: np.ndarray, lag: int) -> float:
-    a, b = (x[lag:], y[: len(y) - lag]) if lag >= 0 else (x[:lag], y[-lag:])
-    if a.std() == 0 or b.std() == 0:
-        return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
+def lagged_correlations(x: np.ndarray, y: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """Pearson correlation of x[t] with y[t − lag] per column, for each lag: (len(lags), D).
+
+    A constant window correlates 0 (no synchrony evidence), never NaN.
+    """
+    t = x.shape[0]
+    out = np.empty((len(lags), x.shape[1]))
+    for i, lag in enumerate(int(v) for v in lags):
+        a, b = (x[lag:], y[: t - lag]) if lag >= 0 else (x[:lag], y[-lag:])
+        a = a - a.mean(0)
+        b = b - b.mean(0)
+        denom = np.sqrt((a * a).sum(0) * (b * b).sum(0))
+        out[i] = np.divide((a * b).sum(0), denom, out=np.zeros(x.shape[1]), where=denom > 0)
+    return out
 
 
 def fr_syn(speaker, preds, *, max_lag: int = 49) -> float:
@@ -260,10 +269,6 @@ def fr_syn(speaker, preds, *, max_lag: int = 49) -> float:
     if not 0 <= max_lag < p.shape[2] - 1:
         raise ValueError(f"max_lag: expected 0 <= max_lag < {p.shape[2] - 1}, got {max_lag}")
     lags = np.arange(-max_lag, max_lag + 1)
-    offsets = []
-    for s in range(p.shape[0]):
-        for sample in p[s]:
-            for d in range(p.shape[3]):
-                corr = [_lagged_corr(sp[s, :, d], sample[:, d], int(lag)) for lag in lags]
-                offsets.append(abs(int(lags[int(np.argmax(corr))])))
+    offsets = [np.abs(lags[np.argmax(lagged_correlations(sp[s], sample, lags), axis=0)])
+               for s in range(p.shape[0]) for sample in p[s]]
     return float(np.mean(offsets))

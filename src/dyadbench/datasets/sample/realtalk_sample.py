@@ -21,7 +21,7 @@ import numpy as np
 
 from ..media import write_video, write_wav
 from .faces import FACE_NAMES, compose_frame, head_boxes, load_face
-from .speech import conversation, envelope_per_frame, head_track, speaking_mask, synthesize
+from .speech import conversation, envelope_per_frame, head_track, shared_affect, speaking_mask, synthesize
 
 FPS = 25
 AUDIO_SR = 16_000
@@ -80,7 +80,7 @@ def write_realtalk_sample(
         small["audio"].append((f"audio/{vid}.wav", wav.getvalue()))
         small["asr"].append((f"asr/{vid}.json", json.dumps(_asr(segments)).encode()))
         small["annotations"].append((f"annotations/{vid}.json", json.dumps(_annotations(n, width, height, speaking, poses)).encode()))
-        small["emoca"].append((f"emoca/{vid}.pkl", pickle.dumps(_emoca(n, mouth, speaking, poses, [shapes[f] for f in faces], rng))))
+        small["emoca"].append((f"emoca/{vid}.pkl", pickle.dumps(_emoca(n, mouth, speaking, poses, [shapes[f] for f in faces], rng, shared_affect(n, FPS, rng)))))
         emb = io.BytesIO()
         np.savez(emb, **{role: (identity[faces[w]] + 0.05 * rng.normal(0, 1, (n, 512))).astype(np.float32) for w, role in enumerate(ROLES)})
         small["embeddings"].append((f"embeddings/{vid}.npz", emb.getvalue()))
@@ -119,11 +119,11 @@ def _annotations(n: int, width: int, height: int, speaking, poses) -> dict:
     return out
 
 
-def _emoca(n, mouth, speaking, poses, shapes, rng) -> dict:
-    proj = np.random.default_rng(7).normal(0, 0.5, (3, 50))
+def _emoca(n, mouth, speaking, poses, shapes, rng, affect) -> dict:
+    proj = np.random.default_rng(7).normal(0, 0.5, (5, 50))
     per_role = []
     for w in (0, 1):
-        drive = np.stack([mouth[w], speaking[w].astype(float), np.sin(np.arange(n) / FPS)], 1)
+        drive = np.hstack([np.stack([mouth[w], speaking[w].astype(float), np.sin(np.arange(n) / FPS)], 1), 1.5 * affect[w]])
         expr = (drive @ proj + rng.normal(0, 0.05, (n, 50))).astype(np.float32)
         rot = np.deg2rad(np.stack([poses[w]["pitch"], poses[w]["yaw"], poses[w]["roll"]], 1))
         jaw = np.stack([0.3 * mouth[w], np.zeros(n), np.zeros(n)], 1)

@@ -21,7 +21,7 @@ import pandas as pd
 from ..media import write_video, write_wav
 from ..seamless_format import AUDIO_SAMPLE_RATE, FEATURE_FPS, HYPERNET_STRIDE, LABELS, SPLITS
 from .faces import FACE_NAMES, compose_frame, head_boxes, load_face
-from .speech import conversation, envelope_per_frame, head_track, speaking_mask, synthesize
+from .speech import conversation, envelope_per_frame, head_track, shared_affect, speaking_mask, synthesize
 
 BACKGROUNDS = ((92, 110, 138), (140, 122, 92), (96, 132, 104), (128, 96, 120))
 PERSONALITY = ("extraversion_raw", "agreeableness_raw", "conscientiousness_raw", "neuroticism_raw", "openness_raw")
@@ -43,10 +43,14 @@ def _projection(seed: int, rows: int, cols: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(0, 1.0 / np.sqrt(cols), (rows, cols))
 
 
-def motion_arrays(n: int, pose: dict, mouth: np.ndarray, speaking: np.ndarray, box: tuple, rng: np.random.Generator) -> dict:
-    """All released npz keys, driven by the same head pose / mouth / speaking as the video."""
+def motion_arrays(n: int, pose: dict, mouth: np.ndarray, speaking: np.ndarray, box: tuple, rng: np.random.Generator,
+                  shared: np.ndarray | None = None) -> dict:
+    """All released npz keys, driven by the same head pose / mouth / speaking as the video, plus
+    the affect shared with the partner (``shared``, (n, 2))."""
     f32 = np.float32
     drive = np.stack([mouth, np.deg2rad(pose["yaw"]), np.deg2rad(pose["pitch"]), np.deg2rad(pose["roll"]), speaking.astype(float)], 1)
+    drive = np.hstack([drive, 1.5 * (np.zeros((n, 2)) if shared is None else shared)])
+    k = drive.shape[1]
     noise = lambda *shape: rng.normal(0, 0.02, (n, *shape))
     t = np.arange(n) / FEATURE_FPS
     arm = 0.25 * np.sin(2 * np.pi * 0.9 * t)[:, None] * speaking[:, None]
@@ -57,13 +61,13 @@ def motion_arrays(n: int, pose: dict, mouth: np.ndarray, speaking: np.ndarray, b
     kp[..., 0] = (x1 + x2) / 2 + rng.normal(0, (x2 - x1) / 5, (1, 133)) + 2 * pose["yaw"][:, None]
     kp[..., 1] = (y1 + y2) / 2 + rng.normal(0, (y2 - y1) / 5, (1, 133)) + 2 * pose["pitch"][:, None]
     kp[..., 2] = rng.uniform(0.5, 0.99, (n, 133))
-    logits = drive @ _projection(11, 5, 8) * 3 + rng.normal(0, 0.3, (n, 8))
+    logits = drive @ _projection(11, k, 8) * 3 + rng.normal(0, 0.3, (n, 8))
     emotions = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    fau = 1 / (1 + np.exp(-(drive @ _projection(12, 5, 24) * 4)))
+    fau = 1 / (1 + np.exp(-(drive @ _projection(12, k, 24) * 4)))
     fau[:, 20] = mouth  # AU26 jaw drop follows the mouth
     head = np.deg2rad(np.stack([pose["yaw"], pose["pitch"], pose["roll"]], 1))
-    valence = np.tanh(drive @ _projection(13, 5, 1) * 2)
-    arousal = np.tanh(drive @ _projection(14, 5, 1) * 2 + 0.3 * speaking[:, None])
+    valence = np.tanh(drive @ _projection(13, k, 1) * 2)
+    arousal = np.tanh(drive @ _projection(14, k, 1) * 2 + 0.3 * speaking[:, None])
     return {
         "smplh:body_pose": body.astype(f32),
         "smplh:left_hand_pose": (rng.normal(0, 0.1, (1, 15, 3)) + noise(15, 3)).astype(f32),
@@ -74,8 +78,8 @@ def motion_arrays(n: int, pose: dict, mouth: np.ndarray, speaking: np.ndarray, b
         "boxes_and_keypoints:box": np.tile(np.array(box, f32), (n, 1)),
         "boxes_and_keypoints:is_valid_box": np.ones(n, bool),
         "boxes_and_keypoints:keypoints": kp.astype(f32),
-        "movement:expression": (drive @ _projection(15, 5, 128) + noise(128)).astype(f32),
-        "movement:frame_latent": (drive @ _projection(16, 5, 64) + noise(64)).astype(f32),
+        "movement:expression": (drive @ _projection(15, k, 128) + noise(128)).astype(f32),
+        "movement:frame_latent": (drive @ _projection(16, k, 64) + noise(64)).astype(f32),
         "movement:FAUValue": fau.astype(f32),
         "movement:FAUToken": np.round(fau[:, :1] * 15).astype(f32),
         "movement:emotion_scores": emotions.astype(f32),
@@ -133,11 +137,12 @@ def write_seamless_sample(
                 vendor, session, inter = f"{k % 2:02d}", f"{809 + k:04d}", f"{582 + k:08d}"
                 pids = [f"{947 + 2 * k:04d}", f"{948 + 2 * k:04d}" + ("A" if k == 1 else "")]
                 segments = conversation(seconds, rng)
+                affect = shared_affect(n, FEATURE_FPS, rng)
                 for who, pid in enumerate(pids):
                     plan = ParticipantPlan(f"V{vendor}_S{session}_I{inter}_P{pid}", label, split, 0, 1 if (i == 0 and who == 1) else 0,
                                            FACE_NAMES[(k + who) % 2], 120.0 + 90.0 * ((k + who) % 2), who)
                     annotated = (k + who) % 3 != 2
-                    files = _write_participant(root, plan, segments, seconds, n, width, height, annotated, rng)
+                    files = _write_participant(root, plan, segments, seconds, n, width, height, annotated, rng, affect[who])
                     shards.setdefault(root / label / split / f"{plan.batch:04d}" / f"{plan.archive:04d}.tar", []).append(files)
                     filelist.append({"file_id": plan.file_id, "label": label, "split": split, "batch_idx": plan.batch,
                                      "archive_idx": plan.archive, "has_imitator_movement": False,
@@ -169,7 +174,7 @@ def write_seamless_sample(
 
 
 def _write_participant(root: Path, plan: ParticipantPlan, segments, seconds: float, n: int, width: int, height: int,
-                       annotated: bool, rng: np.random.Generator) -> dict:
+                       annotated: bool, rng: np.random.Generator, shared: np.ndarray) -> dict:
     folder = root / plan.label / plan.split / f"{plan.batch:04d}" / f"{plan.archive:04d}"
     folder.mkdir(parents=True, exist_ok=True)
     audio = synthesize(segments, plan.index, seconds, AUDIO_SAMPLE_RATE, plan.f0, rng)
@@ -183,7 +188,7 @@ def _write_participant(root: Path, plan: ParticipantPlan, segments, seconds: flo
     base = folder / plan.file_id
     write_video(base.with_suffix(".mp4"), frames, fps=int(FEATURE_FPS), options={"preset": "veryfast", "crf": "28"})
     write_wav(base.with_suffix(".wav"), audio, AUDIO_SAMPLE_RATE)
-    arrays = motion_arrays(n, pose, mouth, speaking, head_boxes(width, height, 1)[0], rng)
+    arrays = motion_arrays(n, pose, mouth, speaking, head_boxes(width, height, 1)[0], rng, shared)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     base.with_suffix(".npz").write_bytes(buf.getvalue())

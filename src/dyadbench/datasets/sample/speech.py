@@ -144,3 +144,12 @@ def head_track(n_frames: int, fps: float, speaking: np.ndarray, rng: np.random.G
         "pitch": np.clip(smooth(3.0, 0.5) * gain + nod, -15, 15),
         "roll": np.clip(smooth(2.5, 0.8) * gain, -10, 10),
     }
+
+
+def shared_affect(n_frames: int, fps: float, rng: np.random.Generator, *, lag_s: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
+    """A slowly varying 2-d affect both people share, the second following the first with a lag
+    (mimicry): the dyadic coupling that paired metrics and retrieval baselines can exploit."""
+    lag = int(round(lag_s * fps))
+    raw = gaussian_filter1d(rng.normal(0, 1, (n_frames + lag, 2)), 0.8 * fps, axis=0)
+    raw /= raw.std(axis=0, keepdims=True) + 1e-9
+    return raw[lag:], raw[:n_frames]

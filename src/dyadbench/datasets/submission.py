@@ -1,0 +1,139 @@
+"""Submission files: read and validate before any heavy work; write (used by baselines too).
+
+* motion: ``<dir>/<item_id>.npz`` with the task's keys, each (N, ...) at the ground truth's
+  frame rate and length, or (M, N, ...) for M samples;
+* video: ``<dir>/<item_id>.mp4`` at 30 (29.97) fps with the ground truth's frame count (±2);
+* retrieval: ``<dir>/scores.npz`` with ``scores`` (queries, bank), ``query_ids``, ``bank_ids``.
+
+Every problem raises ``SubmissionError`` naming the file and what was expected; ids are checked
+for missing, extra and duplicate entries first, so a bad submission fails in seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import media
+from .errors import DatasetError
+
+MOTION_EXT, VIDEO_EXT, SCORES_FILE = ".npz", ".mp4", "scores.npz"
+
+
+class SubmissionError(DatasetError):
+    """A submission file is missing, extra, duplicated or malformed."""
+
+
+def _ids_in(folder: Path, ext: str, expected: list[str]) -> dict[str, Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SubmissionError(folder, "submission folder does not exist")
+    files: dict[str, list[Path]] = {}
+    for path in folder.iterdir():
+        if path.suffix.lower() == ext:
+            files.setdefault(path.stem.lower(), []).append(path)
+    dups = sorted(str(p) for paths in files.values() if len(paths) > 1 for p in paths)
+    if dups:
+        raise SubmissionError(folder, f"duplicate ids (same id, several files): {dups[:6]}")
+    by_id = {paths[0].stem: paths[0] for paths in files.values()}
+    missing = sorted(set(expected) - set(by_id))
+    extra = sorted(set(by_id) - set(expected))
+    if missing:
+        raise SubmissionError(folder, f"{len(missing)} missing item(s), e.g. {[m + ext for m in missing[:5]]}")
+    if extra:
+        raise SubmissionError(folder, f"{len(extra)} unexpected item(s) not in the task's split, e.g. {[e + ext for e in extra[:5]]}")
+    return by_id
+
+
+def read_motion_submission(folder: Path, keys: tuple[str, ...], per_frame_shapes: dict[str, tuple],
+                           frames: dict[str, int]) -> dict[str, np.ndarray]:
+    """``{item_id: (M, N, D) float64}`` with the keys' per-frame arrays flattened and concatenated."""
+    paths = _ids_in(folder, MOTION_EXT, list(frames))
+    out = {}
+    for item_id, path in sorted(paths.items()):
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+            raise SubmissionError(path, f"not a readable npz ({exc})") from exc
+        parts = []
+        for key in keys:
+            if key not in arrays:
+                raise SubmissionError(path, f"missing key {key!r}; expected keys {list(keys)}")
+            arr = arrays[key]
+            shape = per_frame_shapes[key]
+            lead = arr.shape[: arr.ndim - len(shape)]
+            if tuple(arr.shape[arr.ndim - len(shape):]) != tuple(shape) or len(lead) not in (1, 2):
+                raise SubmissionError(path, f"key {key!r}: expected shape (N, {', '.join(map(str, shape))}) or (M, N, ...), got {arr.shape}")
+            n = lead[-1]
+            if n != frames[item_id]:
+                raise SubmissionError(path, f"key {key!r}: {n} frames, expected {frames[item_id]} (30 Hz, the ground truth's length) — wrong fps or length?")
+            if not np.issubdtype(arr.dtype, np.number):
+                raise SubmissionError(path, f"key {key!r}: expected numbers, got dtype {arr.dtype}")
+            arr = arr.astype(np.float64).reshape(*(lead if len(lead) == 2 else (1, n)), -1)
+            if not np.isfinite(arr).all():
+                raise SubmissionError(path, f"key {key!r}: {int((~np.isfinite(arr)).sum())} NaN/inf value(s)")
+            parts.append(arr)
+        if len({p.shape[0] for p in parts}) != 1:
+            raise SubmissionError(path, f"keys disagree on the number of samples: {[p.shape[0] for p in parts]}")
+        out[item_id] = np.concatenate(parts, axis=2)
+    return out
+
+
+def write_motion_submission(folder: Path, item_id: str, arrays: dict[str, np.ndarray]) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v, np.float32) for k, v in arrays.items()})
+    path = folder / f"{item_id}{MOTION_EXT}"
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def read_video_submission(folder: Path, frames: dict[str, int], tolerance: int = 2) -> dict[str, Path]:
+    """Paths of the submitted videos after checking fps and length against the ground truth."""
+    paths = _ids_in(folder, VIDEO_EXT, list(frames))
+    for item_id, path in paths.items():
+        info = media.probe_video(path)
+        if not any(abs(info.fps - f) < 0.01 for f in (30.0, 30000 / 1001)):
+            raise SubmissionError(path, f"frame rate {info.fps:.3f} fps, expected 30 or 29.97")
+        if abs(info.frames - frames[item_id]) > tolerance:
+            raise SubmissionError(path, f"{info.frames} frames, expected {frames[item_id]} ± {tolerance}")
+    return paths
+
+
+def read_retrieval_submission(folder: Path, query_ids: list[str], bank_ids: list[str]) -> np.ndarray:
+    """(queries, bank) scores, rows and columns reordered to the protocol's id order."""
+    path = Path(folder) / SCORES_FILE if Path(folder).is_dir() else Path(folder)
+    if not path.exists():
+        raise SubmissionError(path, f"missing {SCORES_FILE} (arrays scores, query_ids, bank_ids)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            scores, q, b = z["scores"], [str(x) for x in z["query_ids"]], [str(x) for x in z["bank_ids"]]
+    except KeyError as exc:
+        raise SubmissionError(path, f"missing array {exc}; expected scores, query_ids, bank_ids") from exc
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+        raise SubmissionError(path, f"not a readable npz ({exc})") from exc
+    for name, got, want in (("query_ids", q, query_ids), ("bank_ids", b, bank_ids)):
+        if len(set(got)) != len(got):
+            raise SubmissionError(path, f"{name}: duplicate ids")
+        if set(got) != set(want):
+            missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+            raise SubmissionError(path, f"{name}: {len(missing)} missing (e.g. {missing[:3]}), {len(extra)} unexpected (e.g. {extra[:3]})")
+    if scores.shape != (len(q), len(b)):
+        raise SubmissionError(path, f"scores: expected shape ({len(q)}, {len(b)}), got {scores.shape}")
+    if not np.isfinite(scores).all():
+        raise SubmissionError(path, f"scores: {int((~np.isfinite(scores)).sum())} NaN/inf value(s)")
+    qi, bi = {x: i for i, x in enumerate(q)}, {x: i for i, x in enumerate(b)}
+    return scores[np.ix_([qi[x] for x in query_ids], [bi[x] for x in bank_ids])].astype(np.float64)
+
+
+def write_retrieval_submission(folder: Path, scores: np.ndarray, query_ids: list[str], bank_ids: list[str]) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SCORES_FILE
+    np.savez(path, scores=np.asarray(scores, np.float32), query_ids=np.asarray(query_ids), bank_ids=np.asarray(bank_ids))
+    return path

@@ -1,0 +1,89 @@
+"""``evaluate(task, data, submission) -> report``: the one entry point the CLI and users call.
+
+The report is a plain dict (``report.json``, schema ``dyadbench.report/1``): every metric with
+its value, confidence interval, n and direction; metrics that could not run with the reason;
+the same metrics per slice (demographic and context groups) with group sizes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .tasks.protocols import PROTOCOLS
+from .tasks.registry import get_task
+
+SCHEMA = "dyadbench.report/1"
+MIN_SLICE_ITEMS = 1
+
+
+def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str | None = None, n_boot: int = 200,
+             slice_boot: int = 50, seed: int = 0, engine: str = "local", workers: int | None = None, device: str = "cpu",
+             cache_root: str | None = None) -> dict:
+    task = get_task(task_name)
+    scored = PROTOCOLS[task.protocol](task, Path(data_root), Path(submission), seed, engine=engine, workers=workers,
+                                      device=device, cache_root=cache_root)
+    all_idx = list(range(len(scored.ids)))
+    report = {
+        "schema": SCHEMA,
+        "dyadbench_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "task": task.name,
+        "task_declaration": task.declaration(),
+        "system": system or Path(submission).name,
+        "data_root": str(data_root),
+        "submission": str(submission),
+        "n_items": len(scored.ids),
+        "bootstrap": {"resamples": n_boot, "slice_resamples": slice_boot, "confidence": 0.95, "seed": seed},
+        "metrics": scored.compute(all_idx, n_boot),
+        "skipped": scored.skipped,
+        "slices": {},
+        "extras": scored.extras,
+    }
+    columns = sorted({k for g in scored.groups for k in g})
+    for col in columns:
+        values = sorted({g.get(col, "unknown") for g in scored.groups})
+        if len(values) < 2:
+            continue  # a slice equal to the whole set says nothing new
+        report["slices"][col] = {}
+        for value in values:
+            idx = [i for i, g in enumerate(scored.groups) if g.get(col, "unknown") == value]
+            if len(idx) >= MIN_SLICE_ITEMS:
+                report["slices"][col][value] = {"n": len(idx), "metrics": scored.compute(idx, slice_boot)}
+    return _plain(report)
+
+
+def _plain(obj):
+    """JSON-safe: NumPy scalars to Python, NaN/inf to None."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def write_report(report: dict, out_dir: Path) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "report.json"
+    path.write_text(json.dumps(report, indent=2))
+    return path
+
+
+def load_report(path: Path) -> dict:
+    doc = json.loads(Path(path).read_text())
+    if doc.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: not a dyadbench report (schema {doc.get('schema')!r}, expected {SCHEMA!r})")
+    return doc

@@ -1,0 +1,53 @@
+"""The built-in tasks of both benchmarks (declarations only)."""
+
+from __future__ import annotations
+
+from .registry import Task, register
+
+MOTION_BASELINES = ("random", "mirror", "mean", "nearest_neighbour")
+
+register(Task(
+    name="seamless/facial-motion",
+    dataset="seamless",
+    protocol="motion",
+    split="test",
+    description="Generate one participant's face motion (movement:expression, 128-d at 30 Hz) given the other.",
+    feature_keys=("movement:expression",),
+    valid_key="movement:is_valid",
+    metrics=("ffd", "paired_fd", "fd_kinetic", "l2", "variance", "si_diversity", "fr_corr", "fr_dist", "fr_syn"),
+    baselines=MOTION_BASELINES,
+))
+
+register(Task(
+    name="seamless/gesture",
+    dataset="seamless",
+    protocol="motion",
+    split="test",
+    description="Generate one participant's body and hand motion (SMPL-H axis-angle, 153-d at 30 Hz) given the other.",
+    feature_keys=("smplh:body_pose", "smplh:left_hand_pose", "smplh:right_hand_pose"),
+    valid_key="smplh:is_valid",
+    metrics=("fgd", "paired_fd", "fd_kinetic", "diversity", "variance", "beat_consistency"),
+    baselines=MOTION_BASELINES,
+    si_clusters=20,
+))
+
+register(Task(
+    name="seamless/video",
+    dataset="seamless",
+    protocol="video",
+    split="test",
+    description="Generate one participant's video (30 fps mp4) given the other; FID on frames, Sync-C/Sync-D, FFD on extracted face motion.",
+    metrics=("ffd_video", "fid", "sync"),
+    baselines=("mirror", "ground_truth"),
+))
+
+register(Task(
+    name="realtalk/listener-retrieval",
+    dataset="realtalk",
+    protocol="retrieval",
+    split="eval",
+    description="For each eval speaker clip rank the bank's 1,896 listener clips (scores.npz); Recall@500/1000, median rank, perceptual L2 of the top-1 listener.",
+    metrics=("recall_at_500", "recall_at_1000", "median_rank", "mean_rank", "mrr", "perceptual_l2"),
+    baselines=("random", "speaker_nearest_neighbour"),
+    fps=25.0,
+))

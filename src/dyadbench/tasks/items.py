@@ -1,0 +1,66 @@
+"""Evaluation items of the Seamless tasks: each participant of each dyad in the split, generated
+given the other; with the ground truth in the task's feature space and the item's slice groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.seamless import Participant, SeamlessInteraction
+from ..datasets.seamless_format import NPZ_SPEC
+from ..datasets.seamless_meta import PERSONALITY_COLUMNS, personality_band
+from .registry import Task
+
+GROUP_COLUMNS = ("label", "vendor", "relationship", "interaction_type") + tuple(c.replace("_raw", "") for c in PERSONALITY_COLUMNS)
+
+
+@dataclass(eq=False)
+class MotionItem:
+    id: str
+    dyad: str
+    target: Participant
+    partner: Participant
+    groups: dict[str, str] = field(default_factory=dict)
+
+
+def motion_items(task: Task, root: Path, split: str | None = None) -> list[MotionItem]:
+    ds = SeamlessInteraction(root, split=split or task.split)
+    items = []
+    for dyad in ds:
+        for target in dyad.participants:
+            meta = target.metadata_row or {}
+            groups = {
+                "label": dyad.label,
+                "vendor": f"V{target.file_id.vendor}",
+                "relationship": (dyad.relationship or {}).get("relationship", "unknown"),
+                "interaction_type": (dyad.interaction or {}).get("interaction_type", "unknown"),
+                **{c.replace("_raw", ""): personality_band(meta.get(c)) for c in PERSONALITY_COLUMNS},
+            }
+            items.append(MotionItem(target.id, dyad.key, target, dyad.partner(target), groups))
+    return items
+
+
+def per_frame_shapes(task: Task) -> dict[str, tuple]:
+    return {k: NPZ_SPEC[k][0] for k in task.feature_keys}
+
+
+def features(p: Participant, task: Task) -> np.ndarray:
+    """(N, D) float64: the task's keys flattened per frame and concatenated."""
+    arrays = [p.feature(k).reshape(p.feature(k).shape[0], -1) for k in task.feature_keys]
+    return np.concatenate(arrays, axis=1).astype(np.float64)
+
+
+def valid_mask(p: Participant, task: Task, n: int) -> np.ndarray:
+    if task.valid_key and task.valid_key in p.features():
+        v = p.feature(task.valid_key).reshape(-1)
+        return (v > 0.5) if v.dtype.kind == "f" else v.astype(bool)
+    return np.ones(n, bool)
+
+
+def align_length(x: np.ndarray, n: int) -> np.ndarray:
+    """Crop or edge-pad along frames: partner recordings differ by a few frames in the release."""
+    if len(x) >= n:
+        return x[:n]
+    return np.concatenate([x, np.repeat(x[-1:], n - len(x), axis=0)])
