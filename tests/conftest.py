@@ -21,5 +21,5 @@ def realtalk_root(tmp_path_factory) -> Path:
     from dyadbench.datasets.sample.realtalk_sample import write_realtalk_sample
 
     root = tmp_path_factory.mktemp("realtalk")
-    write_realtalk_sample(root, videos=2, seconds=16.0, seed=0, width=320, height=180)
+    write_realtalk_sample(root, videos=5, seconds=16.0, seed=0, width=320, height=180)
     return root

@@ -25,7 +25,7 @@ def test_inspect_realtalk_reports_clip_counts(realtalk_root, tmp_path):
     res = runner.invoke(app, ["data", "inspect", str(realtalk_root), "--json", str(tmp_path / "inv.json")])
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "inv.json").read_text())["summary"][0]
-    assert summary["videos"] == 2 and summary["clips"] == summary["train"] + summary["eval"] == 2
+    assert summary["videos"] == 5 and summary["clips"] == summary["train"] + summary["eval"] == 5 and summary["eval"] == 1
 
 
 def test_inspect_rejects_unknown_layout(tmp_path):

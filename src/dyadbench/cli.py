@@ -173,18 +173,132 @@ def extract(
     console.print(_table("extracted", pd.DataFrame(rows).drop(columns=["hash"])))
 
 
+@app.command("tasks")
+def tasks_cmd():
+    """The registered benchmark tasks."""
+    import pandas as pd
+
+    from .tasks.registry import list_tasks
+
+    rows = [{"task": t.name, "protocol": t.protocol, "split": t.split, "metrics": ", ".join(t.metrics),
+             "baselines": ", ".join(t.baselines)} for t in list_tasks()]
+    console.print(_table("tasks", pd.DataFrame(rows)))
+
+
+@app.command()
+def baseline(
+    task: str = typer.Argument(..., help="Task name, e.g. seamless/facial-motion"),
+    name: str = typer.Argument(..., help="Baseline name (see `dyadbench tasks`)"),
+    data: Path = typer.Option(..., exists=True, file_okay=False, help="Dataset root"),
+    out: Path = typer.Option(..., help="Folder to write the submission into"),
+    seed: int = typer.Option(0),
+):
+    """Write a baseline's submission, in the same format a model's would be."""
+    from .baselines import run_baseline
+
+    console.print(f"[green]wrote[/green] {run_baseline(task, name, data, out, seed)}")
+
+
+def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device,
+                 include_frames=False) -> dict:
+    from .evaluation import evaluate as run_evaluation
+    from .evaluation import write_report
+    from .report.html import render
+
+    with progress_bar(f"Evaluating {system or submission.name} on {task}", total=None):
+        report = run_evaluation(task, data, submission, system=system, n_boot=bootstrap, slice_boot=slice_bootstrap,
+                                seed=seed, engine=engine, workers=workers, device=device)
+    if include_frames:
+        report["extras"]["frames_included"] = True
+    write_report(report, out)
+    (out / "report.html").write_text(render([report], title=f"{task}: {report['system']}"))
+    return report
+
+
+@app.command()
+def evaluate(
+    task: str = typer.Argument(..., help="Task name (see `dyadbench tasks`)"),
+    data: Path = typer.Option(..., exists=True, file_okay=False, help="Dataset root"),
+    submission: Path = typer.Option(..., exists=True, help="Submission folder (or scores.npz)"),
+    out: Path = typer.Option(..., help="Output folder for report.json and report.html"),
+    system: str = typer.Option(None, help="System name shown in reports (default: submission folder name)"),
+    bootstrap: int = typer.Option(200, help="Bootstrap resamples for intervals"),
+    slice_bootstrap: int = typer.Option(50, help="Bootstrap resamples for per-group slices"),
+    seed: int = typer.Option(0),
+    engine: str = typer.Option("local", help="local or ray (feature extraction of video tasks)"),
+    workers: int = typer.Option(None),
+    device: str = typer.Option("cpu", help="cpu, cuda or auto"),
+    include_frames: bool = typer.Option(False, help="Allow participant frames in the HTML report (off: CC-BY-NC data)"),
+):
+    """Score a submission with every metric of the task; write report.json and report.html."""
+    report = _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device, include_frames)
+    _print_metrics(report)
+    console.print(f"report: {out / 'report.html'}")
+
+
+def _print_metrics(report: dict) -> None:
+    table = Table(title=f"{report['task']} — {report['system']} ({report['n_items']} items)")
+    for col in ("metric", "value", "95% CI", "better"):
+        table.add_column(col)
+    for name, m in report["metrics"].items():
+        ci = f"[{m['low']:.4g}, {m['high']:.4g}]" if m.get("low") is not None else ""
+        table.add_row(name, "–" if m.get("value") is None else f"{m['value']:.4g}", ci, str(m.get("better", "")))
+    for name, reason in report["skipped"].items():
+        table.add_row(name, "skipped", reason[:80], "")
+    console.print(table)
+
+
+@app.command("leaderboard")
+def leaderboard_cmd(
+    paths: list[Path] = typer.Argument(..., help="report.json files or folders holding them"),
+    html_out: Path = typer.Option(None, "--html", help="Also write one HTML page with every report"),
+    csv_out: Path = typer.Option(None, "--csv", help="Also write the table as CSV"),
+):
+    """Merge reports into one table (and optionally one HTML page)."""
+    from .report.html import render
+    from .report.leaderboard import leaderboard
+
+    table, reports = leaderboard(paths)
+    console.print(_table("leaderboard", table[[c for c in table.columns if not c.endswith(" CI")]]))
+    if csv_out:
+        table.to_csv(csv_out, index=False)
+    if html_out:
+        html_out.write_text(render(reports, title="dyadbench leaderboard"))
+        console.print(f"html: {html_out}")
+
+
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for sample data and results"),
+    out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for sample data, submissions and reports"),
     seed: int = typer.Option(0, help="Random seed"),
+    bootstrap: int = typer.Option(100, help="Bootstrap resamples"),
 ):
-    """The main job on bundled sample data: generate both datasets and inventory them."""
+    """The main job on generated sample data: both datasets -> every baseline -> every task -> one report."""
+    import json
+
+    from .baselines import run_baseline
+    from .report.html import render
+    from .tasks.registry import list_tasks
+
+    t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    sample(DatasetName.seamless, out / "seamless", None, None, seed, None, None)
-    sample(DatasetName.realtalk, out / "realtalk", None, None, seed, 320, 180)
-    for name in ("seamless", "realtalk"):
-        inspect_cmd(out / name, None, False, out / f"{name}-inventory.json", False)
-    console.print(f"[bold green]demo finished[/bold green]: inventories in {out}/*-inventory.json")
+    roots = {"seamless": out / "data" / "seamless", "realtalk": out / "data" / "realtalk"}
+    if not (roots["seamless"] / "assets").exists():
+        sample(DatasetName.seamless, roots["seamless"], None, None, seed, None, None)
+    if not (roots["realtalk"] / "annotations.tar.gz").exists():
+        sample(DatasetName.realtalk, roots["realtalk"], 6, None, seed, 320, 180)
+    reports = []
+    for task in list_tasks():
+        for name in task.baselines:
+            sub = out / "submissions" / task.name.replace("/", "__") / name
+            run_baseline(task.name, name, roots[task.dataset], sub, seed)
+            report = _evaluate_to(task.name, roots[task.dataset], sub, out / "runs" / task.name.replace("/", "__") / name,
+                                  name, bootstrap, max(10, bootstrap // 5), seed, "local", None, "cpu")
+            reports.append(report)
+            _print_metrics(report)
+    (out / "report.json").write_text(json.dumps({"schema": "dyadbench.demo/1", "reports": reports}, indent=2))
+    (out / "report.html").write_text(render(reports, title="dyadbench demo: every baseline on every task (sample data)"))
+    console.print(f"[bold green]demo finished[/bold green] in {time.perf_counter() - t0:.0f} s: report at {out / 'report.html'}")
 
 
 if __name__ == "__main__":

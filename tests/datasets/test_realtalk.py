@@ -12,7 +12,7 @@ from dyadbench.datasets.realtalk import CLIP_FRAMES, RealTalk, train_count
 def test_clips_roles_and_split(realtalk_root, tmp_path):
     ds = RealTalk(realtalk_root, cache_dir=tmp_path)
     clips = ds.clips()
-    assert len(clips) == 2  # two 16 s videos: one 384-frame window each
+    assert len(clips) == 5  # five 16 s videos: one 384-frame window each
     assert {c.split for c in ds.split("bank")} <= {"train", "eval"}
     assert len(ds.split("train")) + len(ds.split("eval")) == len(ds.split("bank"))
     for clip in clips:

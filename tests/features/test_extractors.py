@@ -108,3 +108,23 @@ def test_sequence_lip_embeddings_equal_per_window_embeddings():
     with torch.inference_mode():
         per_window = scorer.net.forward_lip(torch.stack([video[:, t : t + 5] for t in range(9)])).numpy()
     np.testing.assert_allclose(seq, per_window, rtol=1e-5, atol=1e-5)
+
+
+def test_crop_matches_syncnet_padding_reference():
+    """Our windowed crop equals syncnet_python's recipe (pad the frame by the crop size, then cut)."""
+    from PIL import Image
+
+    from dyadbench.features.sync import CROP_SCALE, crop_faces
+
+    rng = np.random.default_rng(3)
+    frames = rng.integers(0, 255, (3, 90, 120, 3), dtype=np.uint8)
+    boxes = np.array([[10.3, 5.1, 50.2, 45.7], [80, 50, 118.4, 88.9], [-5.5, -6.3, 30.1, 29.6]], float)  # near each edge
+    ours = crop_faces(frames, boxes)
+    for frame, (x1, y1, x2, y2), got in zip(frames, boxes, ours):
+        bs = max(x2 - x1, y2 - y1) / 2.0
+        pad = int(bs * (1 + 2 * CROP_SCALE)) + 2  # syncnet pads by bsi, then every coordinate is positive
+        padded = np.pad(frame, ((pad, pad), (pad, pad), (0, 0)), constant_values=110)
+        my, mx = (y1 + y2) / 2 + pad, (x1 + x2) / 2 + pad
+        crop = padded[int(my - bs) : int(my + bs * (1 + 2 * CROP_SCALE)), int(mx - bs * (1 + CROP_SCALE)) : int(mx + bs * (1 + CROP_SCALE))]
+        expected = np.asarray(Image.fromarray(crop).resize((224, 224), Image.BILINEAR))
+        np.testing.assert_array_equal(got, expected)

@@ -60,11 +60,17 @@ class FaceMesh:
 
 
 class PoseHands:
-    """33 body landmarks (x, y, z, visibility) and 21 landmarks for each hand per frame."""
+    """33 body landmarks (x, y, z, visibility) and 21 landmarks for each hand per frame.
 
-    name, version = "mediapipe_pose_hands", 1
+    The hand model runs only on frames where the pose model sees a wrist (visibility ≥
+    ``wrist_visibility``) or finds no body at all: on head-and-shoulders framing this skips the
+    costly palm detector and its false positives on clothing.
+    """
 
-    def __init__(self, static_image_mode: bool = False):
+    name, version = "mediapipe_pose_hands", 2
+
+    def __init__(self, static_image_mode: bool = False, wrist_visibility: float = 0.5):
+        self.wrist_visibility = wrist_visibility
         mp = _mp()
         self._pose = mp.solutions.pose.Pose(static_image_mode=static_image_mode, model_complexity=1)
         self._hands = mp.solutions.hands.Hands(static_image_mode=static_image_mode, max_num_hands=2)
@@ -79,6 +85,8 @@ class PoseHands:
             res = self._pose.process(frame)
             if res.pose_landmarks:
                 pose[i] = [(p.x * w, p.y * h, p.z * w, p.visibility) for p in res.pose_landmarks.landmark]
+                if max(pose[i, 15, 3], pose[i, 16, 3]) < self.wrist_visibility:
+                    continue  # no wrist in the picture: no hands to find
             res = self._hands.process(frame)
             for lms, handed in zip(res.multi_hand_landmarks or [], res.multi_handedness or []):
                 side = 0 if handed.classification[0].label == "Left" else 1

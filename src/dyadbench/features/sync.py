@@ -45,18 +45,22 @@ def smooth_boxes(boxes: np.ndarray, kernel: int = 5) -> np.ndarray:
 
 
 def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int = 224) -> np.ndarray:
-    """syncnet_python's crop: square half-size bs = max(w, h)/2 around the box centre, padded by
-    bs·CROP_SCALE, reaching further down (mouth) than up; resized to ``size``."""
+    """syncnet_python's crop: square half-size bs = max(w, h)/2 around the box centre, widened by
+    bs·CROP_SCALE and reaching further down (mouth) than up; resized to ``size``. Parts outside
+    the frame are grey (110), as syncnet's padding; only the crop window is copied, never the frame."""
     out = np.empty((len(frames), size, size, 3), np.uint8)
+    height, width = frames.shape[1:3]
     for i, (frame, (x1, y1, x2, y2)) in enumerate(zip(frames, boxes)):
         bs = max(x2 - x1, y2 - y1) / 2.0
-        pad = int(bs * (1 + 2 * CROP_SCALE))
-        padded = np.pad(frame, ((pad, pad), (pad, pad), (0, 0)), constant_values=110)
-        my, mx = (y1 + y2) / 2 + pad, (x1 + x2) / 2 + pad
-        top, bottom = int(my - bs), int(my + bs * (1 + 2 * CROP_SCALE))
-        left, right = int(mx - bs * (1 + CROP_SCALE)), int(mx + bs * (1 + CROP_SCALE))
-        crop = padded[max(0, top) : bottom, max(0, left) : right]
-        out[i] = np.asarray(Image.fromarray(crop).resize((size, size), Image.BILINEAR))
+        my, mx = (y1 + y2) / 2, (x1 + x2) / 2
+        # floor, as syncnet's int() on coordinates that padding has made positive
+        top, bottom = int(np.floor(my - bs)), int(np.floor(my + bs * (1 + 2 * CROP_SCALE)))
+        left, right = int(np.floor(mx - bs * (1 + CROP_SCALE))), int(np.floor(mx + bs * (1 + CROP_SCALE)))
+        canvas = np.full((max(1, bottom - top), max(1, right - left), 3), 110, np.uint8)
+        sy0, sy1, sx0, sx1 = max(0, top), min(height, bottom), max(0, left), min(width, right)
+        if sy1 > sy0 and sx1 > sx0:
+            canvas[sy0 - top : sy1 - top, sx0 - left : sx1 - left] = frame[sy0:sy1, sx0:sx1]
+        out[i] = np.asarray(Image.fromarray(canvas).resize((size, size), Image.BILINEAR))
     return out
 
 

@@ -65,7 +65,7 @@ class FaceMotion:
 class Gesture:
     """MediaPipe pose + hands -> ``pose``, ``hands``, ``gesture`` (T, 96) and ``hand_mask``."""
 
-    name, version = "gesture", 1
+    name, version = "gesture", 2
 
     def stream(self):
         from .landmarks import PoseHands

@@ -63,7 +63,13 @@ def _psd_factor(sigma: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def _trace_sqrt_product(factor: np.ndarray, is_triangular: bool, sigma_other: np.ndarray) -> float:
-    """tr((Σ_f Σ_o)^{1/2}) given Σ_f = F Fᵀ: sum of sqrt of eigenvalues of Fᵀ Σ_o F."""
+    """tr((Σ_f Σ_o)^{1/2}) given Σ_f = F Fᵀ.
+
+    Fast route: the eigenvalues of the symmetric Fᵀ Σ_o F are those of Σ_f Σ_o. When that matrix is
+    rank-deficient (singular covariances, n < d) its small eigenvalues live at the squared scale,
+    below round-off, so we switch to the singular values of Fᵀ G with Σ_o = G Gᵀ, which are the
+    square roots themselves, resolved at their own scale.
+    """
     if is_triangular:
         # Triangular products cost half of a general matrix product.
         x = dtrmm(1.0, factor, sigma_other, side=1, lower=1)
@@ -72,10 +78,13 @@ def _trace_sqrt_product(factor: np.ndarray, is_triangular: bool, sigma_other: np
         c = factor.T @ sigma_other @ factor
     c = 0.5 * (c + c.T)
     ev = sla.eigh(c, eigvals_only=True, overwrite_a=True, check_finite=False, driver="evd")
-    # Eigenvalues below the numerical-rank tolerance (NumPy's matrix_rank rule) are round-off
-    # of exact zeros (rank-deficient covariances); their square roots (~1e-7) would add noise.
+    # NumPy's matrix_rank tolerance: eigenvalues below it are indistinguishable from zero.
     tol = (ev.max() if ev.size else 0.0) * len(ev) * np.finfo(np.float64).eps
-    return float(np.sqrt(np.where(ev > tol, ev, 0.0)).sum())
+    if np.all(ev > tol):
+        return float(np.sqrt(ev).sum())
+    other, _ = _psd_factor(sigma_other)
+    sv = sla.svdvals(factor.T @ other, check_finite=False)
+    return float(sv[sv > (sv.max() if sv.size else 0.0) * len(sv) * np.finfo(np.float64).eps].sum())
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
     def compute(idx, n_boot):
         sub = data.subset(idx)
         out = {"ffd_video": {**mp.fd(sub, n_boot, seed), "feature": "MediaPipe face-motion (pose and identity removed)"},
+               "paired_ffd_video": mp.paired_fd(sub, n_boot, seed),
                "face_detection_rate": mp._per_item([face_rate[items[i].id] for i in idx], "higher", n_boot, seed)}
         if "fid_inception" in names:
             g = np.concatenate([arr[(("gen", items[i].id), "fid_inception")]["pool3"] for i in idx])

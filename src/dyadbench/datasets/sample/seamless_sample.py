@@ -56,6 +56,8 @@ def motion_arrays(n: int, pose: dict, mouth: np.ndarray, speaking: np.ndarray, b
     arm = 0.25 * np.sin(2 * np.pi * 0.9 * t)[:, None] * speaking[:, None]
     body = np.tile(rng.normal(0, 0.15, (1, 21, 3)), (n, 1, 1)) + noise(21, 3)
     body[:, 15:21, :] += arm[:, :, None] * np.linspace(0.5, 1.5, 6)[None, :, None]  # shoulders/elbows/wrists
+    if shared is not None:  # posture mimicry: spine/neck/collars lean with the shared affect
+        body[:, 2:14:3, :] += 0.35 * (shared @ _projection(17, 2, 12)).reshape(n, 4, 3)
     x1, y1, x2, y2 = box
     kp = np.zeros((n, 133, 3))
     kp[..., 0] = (x1 + x2) / 2 + rng.normal(0, (x2 - x1) / 5, (1, 133)) + 2 * pose["yaw"][:, None]

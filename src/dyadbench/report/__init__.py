@@ -1,0 +1,1 @@
+"""Reports: JSON (versioned schema, see ``dyadbench.evaluation``), self-contained HTML, leaderboards."""

@@ -1,0 +1,120 @@
+"""Self-contained HTML report: tables, interval plots, slices, retrieval rank histograms.
+
+One file, no external resources (plots are inline SVG from matplotlib), so it opens offline and
+can be attached to a paper review. Participant video frames are never embedded (CC-BY-NC data).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+th{background:#f3f3f3}td.l,th.l{text-align:left}.ci{color:#777;font-size:.85em}.skip{color:#a40}
+figure{display:inline-block;margin:.5rem}h2{border-bottom:2px solid #ddd;padding-bottom:.2rem}
+.note{color:#555;font-size:.9em}"""
+
+
+def _fmt(m: dict | None) -> str:
+    if not m or m.get("value") is None:
+        return "–"
+    v = m["value"]
+    text = f"{v:.4g}"
+    if m.get("low") is not None and m.get("high") is not None:
+        text += f' <span class="ci">[{m["low"]:.3g}, {m["high"]:.3g}]</span>'
+    if m.get("reference") is not None:
+        text += f' <span class="ci">ref {m["reference"]:.3g}</span>'
+    return text
+
+
+def _svg(fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def _interval_plot(metric: str, rows: list[tuple[str, dict]]) -> str:
+    rows = [(name, m) for name, m in rows if m and m.get("value") is not None]
+    if not rows:
+        return ""
+    fig, ax = plt.subplots(figsize=(4.2, 0.45 * len(rows) + 0.9))
+    for i, (name, m) in enumerate(rows):
+        lo, hi = m.get("low"), m.get("high")
+        if lo is not None and hi is not None:
+            ax.plot([lo, hi], [i, i], color="#4a7ab5", lw=3, solid_capstyle="butt")
+        ax.plot([m["value"]], [i], "o", color="#1b3a5c")
+        if m.get("reference") is not None:
+            ax.axvline(m["reference"], color="#a40", lw=1, ls="--")
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows])
+    ax.set_title(f"{metric} ({rows[0][1].get('better', '')})", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    return f'<figure class="plot" data-metric="{html.escape(metric)}">{_svg(fig)}</figure>'
+
+
+def _rank_histogram(report: dict) -> str:
+    ranks, bank = report["extras"].get("ranks"), report["extras"].get("bank_size")
+    if not ranks:
+        return ""
+    fig, ax = plt.subplots(figsize=(4.2, 2.2))
+    ax.hist(ranks, bins=min(50, max(5, bank // 10 or 1)), range=(1, bank), color="#4a7ab5")
+    ax.axhline(len(ranks) / min(50, max(5, bank // 10 or 1)), color="#a40", ls="--", lw=1, label="chance")
+    ax.set_xlabel("rank of the true listener")
+    ax.set_title(f"{report['system']}: ranks (bank {bank})", fontsize=9)
+    ax.legend(fontsize=7)
+    return f'<figure class="plot rank-histogram">{_svg(fig)}</figure>'
+
+
+def render(reports: list[dict], title: str = "dyadbench report") -> str:
+    by_task: dict[str, list[dict]] = defaultdict(list)
+    for r in reports:
+        by_task[r["task"]].append(r)
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>",
+             "<p class='note'>Values with 95 % bootstrap intervals over items (clips); 'ref' is the ground truth's own value "
+             "for metrics where closer-to-reference is better. No participant video frames are embedded.</p>"]
+    for task, runs in sorted(by_task.items()):
+        decl = runs[0]["task_declaration"]
+        names = list(dict.fromkeys(k for r in runs for k in r["metrics"]))
+        parts.append(f"<h2 id='{html.escape(task)}'>{html.escape(task)}</h2><p>{html.escape(decl['description'])} "
+                     f"({runs[0]['n_items']} items)</p>")
+        head = "".join(f"<th>{html.escape(n)}<br><span class='ci'>{html.escape(str(runs[0]['metrics'][n].get('better', '')))}</span></th>"
+                       for n in names if n in runs[0]["metrics"])
+        body = "".join(f"<tr><td class='l'>{html.escape(r['system'])}</td>" + "".join(f"<td>{_fmt(r['metrics'].get(n))}</td>" for n in names) + "</tr>"
+                       for r in runs)
+        parts.append(f"<table class='metrics'><tr><th class='l'>system</th>{head}</tr>{body}</table>")
+        skipped = {k: v for r in runs for k, v in r.get("skipped", {}).items()}
+        for name, reason in skipped.items():
+            parts.append(f"<p class='skip'>skipped <b>{html.escape(name)}</b>: {html.escape(reason)}</p>")
+        parts.append("<div>" + "".join(_interval_plot(n, [(r["system"], r["metrics"].get(n)) for r in runs]) for n in names) + "</div>")
+        parts.append("<div>" + "".join(_rank_histogram(r) for r in runs) + "</div>")
+        parts.append(_slices(runs, names[0]))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _slices(runs: list[dict], headline: str) -> str:
+    out = [f"<h3>Slices (headline metric: {html.escape(headline)})</h3>"]
+    columns = sorted({c for r in runs for c in r.get("slices", {})})
+    if not columns:
+        return out[0] + "<p class='note'>No grouping column has two or more groups in this split.</p>"
+    for col in columns:
+        groups = sorted({g for r in runs for g in r["slices"].get(col, {})})
+        head = "".join(f"<th>{html.escape(g)}</th>" for g in groups)
+        rows = []
+        for r in runs:
+            cells = []
+            for g in groups:
+                s = r["slices"].get(col, {}).get(g)
+                cells.append(f"<td>{_fmt(s['metrics'].get(headline)) if s else '–'}<br><span class='ci'>n={s['n'] if s else 0}</span></td>")
+            rows.append(f"<tr><td class='l'>{html.escape(r['system'])}</td>{''.join(cells)}</tr>")
+        out.append(f"<h4>by {html.escape(col)}</h4><table class='slices'><tr><th class='l'>system</th>{head}</tr>{''.join(rows)}</table>")
+    return "\n".join(out)

@@ -1,0 +1,146 @@
+"""The main job: tasks, baselines, evaluate(), with sample data in the released layouts."""
+
+import numpy as np
+import pytest
+
+from dyadbench.baselines import run_baseline
+from dyadbench.datasets.submission import SubmissionError, write_motion_submission, write_retrieval_submission
+from dyadbench.evaluation import evaluate
+from dyadbench.tasks.items import features, motion_items, per_frame_shapes
+from dyadbench.tasks.registry import get_task, list_tasks
+
+
+def write_ground_truth(task_name, root, out):
+    task = get_task(task_name)
+    for item in motion_items(task, root):
+        write_motion_submission(out, item.id, {k: item.target.feature(k) for k in task.feature_keys})
+    return out
+
+
+def values(report):
+    return {k: v["value"] for k, v in report["metrics"].items()}
+
+
+@pytest.mark.parametrize("task_name", ["seamless/facial-motion", "seamless/gesture"])
+def test_ground_truth_copy_scores_the_best_possible_value(seamless_root, tmp_path, task_name):
+    report = evaluate(task_name, seamless_root, write_ground_truth(task_name, seamless_root, tmp_path / "gt"), n_boot=20, slice_boot=0)
+    m = report["metrics"]
+    for name in ("ffd", "fgd", "paired_fd", "fd_kinetic"):
+        if name in m:
+            assert m[name]["value"] == pytest.approx(0.0, abs=1e-6), name
+    if "l2" in m:
+        assert m["l2"]["value"] == 0.0
+        assert m["fr_corr"]["value"] == pytest.approx(1.0)
+        assert m["fr_dist"]["value"] == pytest.approx(0.0, abs=1e-9)
+    for name in ("variance", "si_diversity", "diversity", "fr_syn", "beat_consistency"):
+        if name in m and m[name].get("reference") is not None:
+            assert m[name]["value"] == pytest.approx(m[name]["reference"]), name
+
+
+@pytest.mark.parametrize("task_name", ["seamless/facial-motion", "seamless/gesture"])
+def test_mirror_and_nearest_neighbour_beat_random_on_paired_metrics(seamless_root, tmp_path, task_name):
+    paired = {}
+    for name in ("random", "mirror", "nearest_neighbour"):
+        run_baseline(task_name, name, seamless_root, tmp_path / name)
+        paired[name] = evaluate(task_name, seamless_root, tmp_path / name, n_boot=0, slice_boot=0)["metrics"]["paired_fd"]["value"]
+    assert paired["mirror"] < paired["random"]
+    assert paired["nearest_neighbour"] < paired["random"]
+
+
+def test_report_has_intervals_slices_and_group_sizes(seamless_root, tmp_path):
+    run_baseline("seamless/facial-motion", "mean", seamless_root, tmp_path / "mean")
+    report = evaluate("seamless/facial-motion", seamless_root, tmp_path / "mean", n_boot=30, slice_boot=10)
+    assert report["schema"] == "dyadbench.report/1" and report["n_items"] == 4
+    l2 = report["metrics"]["l2"]
+    assert l2["low"] <= l2["value"] <= l2["high"] and l2["n"] == 4
+    assert {"label", "relationship", "vendor"} <= set(report["slices"])
+    for groups in report["slices"].values():
+        assert sum(g["n"] for g in groups.values()) == 4
+        for g in groups.values():
+            assert set(g["metrics"]) == set(report["metrics"])
+
+
+def test_random_retrieval_reproduces_chance(realtalk_root, tmp_path):
+    from dyadbench.datasets.realtalk import RealTalk
+
+    rt = RealTalk(realtalk_root)
+    queries, bank = rt.split("eval"), rt.split("bank")
+    means = []
+    for seed in range(60):
+        write_retrieval_submission(tmp_path, np.random.default_rng(seed).random((len(queries), len(bank))),
+                                   [q.id for q in queries], [b.id for b in bank])
+        means.append(evaluate("realtalk/listener-retrieval", realtalk_root, tmp_path, n_boot=0, slice_boot=0)["metrics"]["mean_rank"]["value"])
+    expected, sd = (len(bank) + 1) / 2, np.sqrt((len(bank) ** 2 - 1) / 12 / len(queries) / 60)
+    assert abs(np.mean(means) - expected) < 4 * sd
+
+
+def test_retrieval_nearest_neighbour_and_perceptual_space(realtalk_root, tmp_path):
+    run_baseline("realtalk/listener-retrieval", "speaker_nearest_neighbour", realtalk_root, tmp_path)
+    report = evaluate("realtalk/listener-retrieval", realtalk_root, tmp_path, n_boot=0, slice_boot=0)
+    m = report["metrics"]
+    assert set(m) >= {"recall_at_500", "recall_at_1000", "median_rank", "mrr", "perceptual_l2"}
+    assert m["perceptual_l2"]["value"] >= 0.0 and report["extras"]["bank_size"] == 5
+    assert set(report["skipped"]) == {"vggface", "facenet512"}  # said, never silently dropped
+
+
+def test_every_task_declares_metrics_and_baselines():
+    for task in list_tasks():
+        assert task.metrics and task.baselines and task.protocol in ("motion", "video", "retrieval")
+
+
+def motion_submission(tmp_path, seamless_root):
+    task = get_task("seamless/facial-motion")
+    items = motion_items(task, seamless_root)
+    arrays = {it.id: {"movement:expression": features(it.target, task).astype(np.float32)} for it in items}
+    return task, items, arrays
+
+
+def expect_error(seamless_root, folder, pattern):
+    with pytest.raises(SubmissionError, match=pattern):
+        evaluate("seamless/facial-motion", seamless_root, folder, n_boot=0, slice_boot=0)
+
+
+def test_bad_submissions_fail_fast_naming_the_file(seamless_root, tmp_path):
+    task, items, arrays = motion_submission(tmp_path, seamless_root)
+    (tmp_path / "missing").mkdir()
+    for it in items[1:]:
+        write_motion_submission(tmp_path / "missing", it.id, arrays[it.id])
+    expect_error(seamless_root, tmp_path / "missing", rf"1 missing item\(s\).*{items[0].id}\.npz")
+
+    for it in items:
+        write_motion_submission(tmp_path / "extra", it.id, arrays[it.id])
+    write_motion_submission(tmp_path / "extra", "V99_S0001_I00000001_P0001", arrays[items[0].id])
+    expect_error(seamless_root, tmp_path / "extra", "unexpected item")
+
+    for it in items:
+        write_motion_submission(tmp_path / "dup", it.id, arrays[it.id])
+    (tmp_path / "dup" / f"{items[0].id}.NPZ").write_bytes((tmp_path / "dup" / f"{items[0].id}.npz").read_bytes())
+    expect_error(seamless_root, tmp_path / "dup", "duplicate ids")
+
+    for it in items:
+        bad = {"movement:expression": arrays[it.id]["movement:expression"].copy()}
+        if it is items[2]:
+            bad["movement:expression"][5, 3] = np.nan
+        write_motion_submission(tmp_path / "nan", it.id, bad)
+    expect_error(seamless_root, tmp_path / "nan", rf"{items[2].id}\.npz.*NaN/inf")
+
+    for it in items:
+        write_motion_submission(tmp_path / "shape", it.id, {"movement:expression": arrays[it.id]["movement:expression"][:, :64]})
+    expect_error(seamless_root, tmp_path / "shape", r"expected shape \(N, 128\)")
+
+    for it in items:  # 25 fps instead of 30: the frame count gives it away
+        write_motion_submission(tmp_path / "fps", it.id, {"movement:expression": arrays[it.id]["movement:expression"][::6][:50]})
+    expect_error(seamless_root, tmp_path / "fps", "wrong fps or length")
+
+
+def test_bad_retrieval_submission(realtalk_root, tmp_path):
+    from dyadbench.datasets.realtalk import RealTalk
+
+    rt = RealTalk(realtalk_root)
+    q, b = [c.id for c in rt.split("eval")], [c.id for c in rt.split("bank")]
+    write_retrieval_submission(tmp_path, np.zeros((len(q), len(b))), q, b[:-1] + ["nope_000000"])
+    with pytest.raises(SubmissionError, match="bank_ids: 1 missing"):
+        evaluate("realtalk/listener-retrieval", realtalk_root, tmp_path, n_boot=0, slice_boot=0)
+    write_retrieval_submission(tmp_path, np.full((len(q), len(b)), np.nan), q, b)
+    with pytest.raises(SubmissionError, match="scores.npz: scores: .* NaN"):
+        evaluate("realtalk/listener-retrieval", realtalk_root, tmp_path, n_boot=0, slice_boot=0)
