@@ -1,0 +1,57 @@
+"""report.html opened in headless Chromium (Debian's, driven by Playwright): tables and plots render."""
+
+import os
+import shutil
+
+import pytest
+
+from dyadbench.baselines import run_baseline
+from dyadbench.evaluation import evaluate
+from dyadbench.report.html import render
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+REQUIRED = os.environ.get("DYADBENCH_REQUIRE_BROWSER") == "1"  # CI installs chromium: never skip there
+
+
+@pytest.fixture()
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if REQUIRED:
+            raise
+        pytest.skip("playwright not installed")
+    if not os.path.exists(CHROMIUM):
+        if REQUIRED:
+            pytest.fail(f"chromium not found at {CHROMIUM}")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                                              "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+def test_report_html_renders_tables_and_plots(browser, seamless_root, realtalk_root, tmp_path):
+    reports = []
+    for task, name, root in (("seamless/facial-motion", "mean", seamless_root), ("seamless/facial-motion", "mirror", seamless_root),
+                             ("realtalk/listener-retrieval", "random", realtalk_root)):
+        run_baseline(task, name, root, tmp_path / name)
+        reports.append(evaluate(task, root, tmp_path / name, system=name, n_boot=20, slice_boot=5))
+    page_path = tmp_path / "report.html"
+    page_path.write_text(render(reports))
+    page = browser.new_page()
+    page.goto(page_path.as_uri())
+    assert page.locator("table.metrics").count() == 2  # one per task
+    tables = page.locator("table.metrics")
+    # Tasks in name order: realtalk (header + 1 system), then seamless (header + 2 systems).
+    assert [tables.nth(i).locator("tr").count() for i in range(2)] == [2, 3]
+    plots = page.locator("figure.plot svg")
+    assert plots.count() >= 10
+    box = plots.first.bounding_box()
+    assert box["width"] > 100 and box["height"] > 50  # drawn, not collapsed
+    assert page.locator("table.slices").count() >= 3
+    assert page.locator("figure.rank-histogram svg").count() == 1
+    text = page.inner_text("body")
+    assert "mirror" in text and "paired_fd" in text and "skipped" in text
+    assert page.locator("img").count() == 0  # no participant frames embedded
