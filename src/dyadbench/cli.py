@@ -199,8 +199,7 @@ def baseline(
     console.print(f"[green]wrote[/green] {run_baseline(task, name, data, out, seed)}")
 
 
-def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device,
-                 include_frames=False) -> dict:
+def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device) -> dict:
     from .evaluation import evaluate as run_evaluation
     from .evaluation import write_report
     from .report.html import render
@@ -208,8 +207,6 @@ def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap
     with progress_bar(f"Evaluating {system or submission.name} on {task}", total=None):
         report = run_evaluation(task, data, submission, system=system, n_boot=bootstrap, slice_boot=slice_bootstrap,
                                 seed=seed, engine=engine, workers=workers, device=device)
-    if include_frames:
-        report["extras"]["frames_included"] = True
     write_report(report, out)
     (out / "report.html").write_text(render([report], title=f"{task}: {report['system']}"))
     return report
@@ -228,10 +225,9 @@ def evaluate(
     engine: str = typer.Option("local", help="local or ray (feature extraction of video tasks)"),
     workers: int = typer.Option(None),
     device: str = typer.Option("cpu", help="cpu, cuda or auto"),
-    include_frames: bool = typer.Option(False, help="Allow participant frames in the HTML report (off: CC-BY-NC data)"),
 ):
     """Score a submission with every metric of the task; write report.json and report.html."""
-    report = _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device, include_frames)
+    report = _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device)
     _print_metrics(report)
     console.print(f"report: {out / 'report.html'}")
 

@@ -118,3 +118,20 @@ def test_vggface_keras_h5_roundtrip(tmp_path):
     x = torch.rand(1, 3, 224, 224)
     with torch.inference_mode():
         np.testing.assert_allclose(fresh.eval()(x).numpy(), small(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_facenet_wrapper_preprocesses_and_validates(weights_dir, monkeypatch):
+    from dyadbench.features.models import FaceNetFeatures
+
+    torch.manual_seed(0)
+    net = randomize_bn(InceptionResnetV1())
+    path = weights_dir / "20180402-114759-vggface2.pt"
+    save_official_style(net, path)
+    chips = np.random.default_rng(0).integers(0, 255, (3, 160, 160, 3), dtype=np.uint8)
+    emb = FaceNetFeatures(device="cpu")(chips)
+    with torch.inference_mode():
+        expected = net((torch.from_numpy(chips).permute(0, 3, 1, 2).float() - 127.5) / 128.0).numpy()
+    np.testing.assert_allclose(emb, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match=r"expects \(N, 160, 160, 3\)"):
+        FaceNetFeatures(device="cpu")(chips[:, :100, :100])

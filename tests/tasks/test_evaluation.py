@@ -78,9 +78,12 @@ def test_retrieval_nearest_neighbour_and_perceptual_space(realtalk_root, tmp_pat
     run_baseline("realtalk/listener-retrieval", "speaker_nearest_neighbour", realtalk_root, tmp_path)
     report = evaluate("realtalk/listener-retrieval", realtalk_root, tmp_path, n_boot=0, slice_boot=0)
     m = report["metrics"]
-    assert set(m) >= {"recall_at_500", "recall_at_1000", "median_rank", "mrr", "perceptual_l2"}
+    assert set(m) >= {"recall_at_500", "recall_at_1000", "median_rank", "mrr", "perceptual_l2", "perceptual_l2_dlib"}
     assert m["perceptual_l2"]["value"] >= 0.0 and report["extras"]["bank_size"] == 5
-    assert set(report["skipped"]) == {"vggface", "facenet512"}  # said, never silently dropped
+    assert m["perceptual_l2_dlib"]["value"] >= 0.0 and m["perceptual_l2_dlib"]["queries_without_faces"] == 0
+    # Weights that are not here are said, never silently dropped.
+    assert set(report["skipped"]) == {"perceptual_l2_vggface", "perceptual_l2_facenet512"}
+    assert "Official source" in report["skipped"]["perceptual_l2_vggface"]
 
 
 def test_every_task_declares_metrics_and_baselines():

@@ -93,50 +93,43 @@ def batched(net_fn: Callable, inputs: np.ndarray, batch_size: int, device: str) 
     return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
 
 
-class InceptionFeatures:
-    """FID pool3 features of RGB uint8 frames (N, H, W, 3) -> (N, 2048)."""
+class _NetFeatures:
+    """A network with verified weights on a device, applied in batches to uint8 images."""
 
-    name, version, dim = "fid_inception", 1, 2048
+    name: str
+    version, dim = 1, 0
+    input_size: tuple[int, int] | None = None  # (H, W) the images must have, if fixed
 
     def __init__(self, path=None, device: str = "auto"):
         self.device = pick_device(device)
-        self.net = load_network("fid_inception", path, self.device)
-        self.batch_size = BATCH_SIZES["cuda" if self.device.startswith("cuda") else "cpu"]["fid_inception"]
+        self.net = load_network(self.name, path, self.device)
+        self.batch_size = BATCH_SIZES["cuda" if self.device.startswith("cuda") else "cpu"][self.name]
 
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        x = frames.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-        return batched(self.net, x, self.batch_size, self.device)
+    def preprocess(self, images: np.ndarray) -> np.ndarray:
+        return images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        if self.input_size and images.shape[1:3] != self.input_size:
+            raise ValueError(f"images: {self.name} expects (N, {self.input_size[0]}, {self.input_size[1]}, 3) face crops, got {images.shape}")
+        return batched(self.net, self.preprocess(images), self.batch_size, self.device)
 
 
-class FaceNetFeatures:
+class InceptionFeatures(_NetFeatures):
+    """FID pool3 features of RGB uint8 frames (N, H, W, 3) -> (N, 2048); any size (resized to 299)."""
+
+    name, dim = "fid_inception", 2048
+
+
+class FaceNetFeatures(_NetFeatures):
     """FaceNet-512 embeddings of face chips (N, 160, 160, 3) uint8 -> (N, 512) unit vectors."""
 
-    name, version, dim = "facenet512", 1, 512
+    name, dim, input_size = "facenet512", 512, (160, 160)
 
-    def __init__(self, path=None, device: str = "auto"):
-        self.device = pick_device(device)
-        self.net = load_network("facenet512", path, self.device)
-        self.batch_size = BATCH_SIZES["cuda" if self.device.startswith("cuda") else "cpu"]["facenet512"]
-
-    def __call__(self, chips: np.ndarray) -> np.ndarray:
-        if chips.shape[1:] != (160, 160, 3):
-            raise ValueError(f"chips: FaceNet expects (N, 160, 160, 3) face crops, got {chips.shape}")
-        x = (chips.transpose(0, 3, 1, 2).astype(np.float32) - 127.5) / 128.0
-        return batched(self.net, x, self.batch_size, self.device)
+    def preprocess(self, images):
+        return (images.transpose(0, 3, 1, 2).astype(np.float32) - 127.5) / 128.0  # fixed_image_standardization
 
 
-class VGGFaceFeatures:
-    """VGG-Face 4096-d descriptors of face chips (N, 224, 224, 3) uint8 (deepface preprocessing)."""
+class VGGFaceFeatures(_NetFeatures):
+    """VGG-Face 4096-d descriptors of face chips (N, 224, 224, 3) uint8 (deepface's base preprocessing)."""
 
-    name, version, dim = "vggface", 1, 4096
-
-    def __init__(self, path=None, device: str = "auto"):
-        self.device = pick_device(device)
-        self.net = load_network("vggface", path, self.device)
-        self.batch_size = BATCH_SIZES["cuda" if self.device.startswith("cuda") else "cpu"]["vggface"]
-
-    def __call__(self, chips: np.ndarray) -> np.ndarray:
-        if chips.shape[1:] != (224, 224, 3):
-            raise ValueError(f"chips: VGG-Face expects (N, 224, 224, 3) face crops, got {chips.shape}")
-        x = chips.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-        return batched(self.net, x, self.batch_size, self.device)
+    name, dim, input_size = "vggface", 4096, (224, 224)

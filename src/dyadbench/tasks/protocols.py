@@ -118,7 +118,23 @@ def _sync_scores(items, gen_paths, device, skipped) -> dict | None:
     return out
 
 
-def retrieval(task: Task, root: Path, submission: Path, seed: int, **_) -> Scored:
+def _face_space_distances(queries, bank, top1, spaces, stride, cache_root, device) -> dict[str, list]:
+    """Per query and face space: perceptual L2 between the top-1 retrieved and the true listener."""
+    from ..features.cache import FeatureCache
+    from ..features.clip_faces import clip_face_embeddings
+
+    cache, models = FeatureCache(cache_root), {}
+    out = {s: [] for s in spaces}
+    for q, t in zip(queries, top1):
+        got = clip_face_embeddings(bank[t], bank[t].listener, spaces, stride=stride, device=device, cache=cache, models=models)
+        true = clip_face_embeddings(q, q.listener, spaces, stride=stride, device=device, cache=cache, models=models)
+        for s in spaces:
+            out[s].append(M.perceptual_l2_per_clip(got[s], true[s])["value"])
+    return out
+
+
+def retrieval(task: Task, root: Path, submission: Path, seed: int, device: str = "cpu", cache_root: str | None = None,
+              **_) -> Scored:
     from ..datasets.realtalk import RealTalk
 
     rt = RealTalk(root)
@@ -129,13 +145,17 @@ def retrieval(task: Task, root: Path, submission: Path, seed: int, **_) -> Score
     scores = read_retrieval_submission(submission, [c.id for c in queries], list(bank_index))
     ranks = M.retrieval_ranks(scores, np.array([bank_index[q.id] for q in queries]))
     top1 = np.argmax(scores, axis=1)  # ties: the first bank clip in protocol order
-    perceptual = []
-    for q, t in zip(queries, top1):
-        retrieved, true = bank[t].embeddings(bank[t].listener), q.embeddings(q.listener)
-        perceptual.append(M.perceptual_l2_per_clip(retrieved, true)["value"])
+    perceptual = {"released": [M.perceptual_l2_per_clip(bank[t].embeddings(bank[t].listener), q.embeddings(q.listener))["value"]
+                               for q, t in zip(queries, top1)]}
+    skipped, spaces = {}, ["dlib"]
+    for space in ("facenet512", "vggface"):
+        try:
+            resolve(space)
+            spaces.append(space)
+        except WeightsError as exc:
+            skipped[f"perceptual_l2_{space}"] = str(exc)
+    perceptual.update(_face_space_distances(queries, bank, top1, tuple(spaces), task.options.get("face_stride", 8), cache_root, device))
     B = len(bank)
-    skipped = {space: f"{space} needs face crops of the listener from the videos; not computed by this protocol yet"
-               for space in ("vggface", "facenet512")}
 
     def compute(idx, n_boot):
         r = ranks[idx]
@@ -150,8 +170,13 @@ def retrieval(task: Task, root: Path, submission: Path, seed: int, **_) -> Score
             res = M.bootstrap_ci(fn, r, n_resamples=n_boot, seed=seed) if len(r) >= 2 and n_boot else {"value": fn(r)}
             out[name] = mp._ci(res, better, len(r))
         out["median_rank"]["chance"] = (B + 1) / 2
-        out["perceptual_l2"] = {**mp._per_item([perceptual[i] for i in idx], "lower", n_boot, seed),
-                                "space": "RealTalk released visual embeddings of the top-1 retrieved listener"}
+        for space, vals in perceptual.items():
+            name = "perceptual_l2" if space == "released" else f"perceptual_l2_{space}"
+            picked = [vals[i] for i in idx if vals[i] is not None and np.isfinite(vals[i])]
+            if picked:
+                out[name] = {**mp._per_item(picked, "lower", n_boot, seed),
+                             "space": space if space != "released" else "RealTalk released visual embeddings",
+                             "queries_without_faces": len(idx) - len(picked)}
         return out
 
     groups = [{"speaker_role": q.speaker} for q in queries]

@@ -1,0 +1,51 @@
+"""Per-frame face embeddings of one person in a RealTalk clip, in several face-model spaces.
+
+The person's face is the dlib detection that overlaps their annotated box; dlib's 5-point
+alignment gives the 128-d descriptor and aligned chips for FaceNet-512 (160 px) and VGG-Face
+(224 px). Every ``stride``-th frame is used. Frames without a face are NaN rows (the metric
+skips and counts them). Results are cached by (video content hash, clip, role, stride).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cache import FeatureCache, content_hash
+
+SPACES = ("dlib", "facenet512", "vggface")
+CHIP = {"facenet512": 160, "vggface": 224}
+
+
+def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: int = 8, device: str = "cpu",
+                         cache: FeatureCache | None = None, models: dict | None = None) -> dict[str, np.ndarray]:
+    from .identity import DlibFaces
+    from .models import FaceNetFeatures, VGGFaceFeatures
+
+    unknown = [s for s in spaces if s not in SPACES]
+    if unknown:
+        raise ValueError(f"spaces: unknown {unknown}; choose from {SPACES}")
+    src, _ = clip.dataset.video_source(clip.video_id)
+    key = f"{content_hash(src if isinstance(src, bytes) else src)}-{clip.start}-{clip.n_frames}-{role}-{stride}"
+    name = "clip_faces_" + "_".join(spaces)
+    if cache is not None and (hit := cache.get(key, name, 1)) is not None:
+        return hit
+    frames = np.concatenate(list(clip.frames()))[::stride]
+    ann = clip.dataset.annotations(clip.video_id)
+    boxes = np.array([ann.get(t, {}).get("people", {}).get(role, {}).get("bbox", [np.nan] * 4)
+                      for t in range(clip.start, clip.stop, stride)], dtype=np.float64)[: len(frames)]
+    models = models if models is not None else {}
+    sizes = tuple(CHIP[s] for s in spaces if s in CHIP)
+    faces = models.setdefault(("dlib", sizes), DlibFaces(upsample=1, chip_sizes=sizes))(frames, boxes)
+    out = {}
+    for space in spaces:
+        if space == "dlib":
+            out[space] = faces["descriptor"]
+            continue
+        net = models.setdefault(space, {"facenet512": FaceNetFeatures, "vggface": VGGFaceFeatures}[space](device=device))
+        emb = np.full((len(frames), net.dim), np.nan, np.float32)
+        if faces["found"].any():
+            emb[faces["found"]] = net(faces[f"chip{CHIP[space]}"][faces["found"]])
+        out[space] = emb
+    if cache is not None:
+        cache.put(key, name, 1, out)
+    return out
