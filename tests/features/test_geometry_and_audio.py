@@ -17,6 +17,20 @@ def test_similarity_transform_recovers_known_transform():
     np.testing.assert_allclose(t_est, [3.0, -1.0, 2.0], atol=1e-10)
 
 
+def test_batched_similarity_transforms_equal_single():
+    from dyadbench.features.motion import similarity_transforms
+
+    rng = np.random.default_rng(5)
+    src, dst = rng.standard_normal((6, 14, 3)), rng.standard_normal((14, 3))
+    src[2] = -src[2]  # a reflection: the proper-rotation sign fix must apply per frame
+    r, s, t = similarity_transforms(src, dst)
+    for i in range(6):
+        r1, s1, t1 = similarity_transform(src[i], dst)
+        np.testing.assert_allclose(r[i], r1, atol=1e-10)
+        assert s[i] == pytest.approx(s1)
+        np.testing.assert_allclose(t[i], t1, atol=1e-10)
+
+
 def test_face_motion_is_invariant_to_head_pose_and_distance():
     rng = np.random.default_rng(1)
     base = rng.standard_normal((478, 3)) * 50

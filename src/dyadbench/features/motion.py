@@ -55,6 +55,21 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, 
     return r, s, mu_d - s * r @ mu_s
 
 
+def similarity_transforms(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``similarity_transform`` for a stack of point sets (T, K, 3) onto one (K, 3), batched."""
+    mu_s, mu_d = src.mean(1), dst.mean(0)
+    a, b = src - mu_s[:, None], dst - mu_d
+    cov = np.einsum("kj,tki->tji", b, a) / src.shape[1]  # (T, 3, 3) = b^T a / K per frame
+    u, d, vt = np.linalg.svd(cov)
+    sign = np.ones((len(src), 3))
+    sign[np.linalg.det(u) * np.linalg.det(vt) < 0, -1] = -1.0
+    r = u @ (sign[:, :, None] * vt)
+    var_s = (a**2).sum(axis=(1, 2)) / src.shape[1]
+    scale = np.where(var_s > 0, (d * sign).sum(1) / np.where(var_s > 0, var_s, 1.0), 1.0)
+    t = mu_d - scale[:, None] * np.einsum("tij,tj->ti", r, mu_s)
+    return r, scale, t
+
+
 def face_motion_features(landmarks: np.ndarray, *, remove_identity: bool = True, indices=None) -> np.ndarray:
     """(T, 478, 3) landmarks (NaN rows where no face) -> (T, 3K + 3) face-motion features."""
     lm = np.asarray(landmarks, dtype=np.float64)
@@ -66,18 +81,18 @@ def face_motion_features(landmarks: np.ndarray, *, remove_identity: bool = True,
     if not valid.any():
         return out
     rigid = list(RIGID)
-    # Reference: first valid frame, refined once to the mean of the aligned frames.
-    ref = lm[np.flatnonzero(valid)[0]][rigid]
+    frames = lm[valid]
+    # Reference: first valid frame, refined twice to the mean of the aligned frames.
+    ref = frames[0][rigid]
     for _ in range(2):
-        aligned = [_apply(similarity_transform(lm[t][rigid], ref), lm[t][rigid]) for t in np.flatnonzero(valid)]
-        ref = np.mean(aligned, axis=0)
+        r, sc, tr = similarity_transforms(frames[:, rigid], ref)
+        ref = (sc[:, None, None] * np.einsum("tij,tkj->tki", r, frames[:, rigid]) + tr[:, None]).mean(0)
     ref = _canonical(ref, rigid)
+    r, sc, tr = similarity_transforms(frames[:, rigid], ref)
     shapes = np.full((lm.shape[0], len(idx), 3), np.nan)
     rotvecs = np.full((lm.shape[0], 3), np.nan)
-    for t in np.flatnonzero(valid):
-        r, s, tr = similarity_transform(lm[t][rigid], ref)
-        shapes[t] = _apply((r, s, tr), lm[t][idx])
-        rotvecs[t] = Rotation.from_matrix(r.T).as_rotvec()  # the head's rotation from the reference
+    shapes[valid] = sc[:, None, None] * np.einsum("tij,tkj->tki", r, frames[:, idx]) + tr[:, None]
+    rotvecs[valid] = Rotation.from_matrix(np.transpose(r, (0, 2, 1))).as_rotvec()  # head rotation from the reference
     if remove_identity:
         shapes[valid] -= shapes[valid].mean(axis=0)
     out[valid] = np.concatenate([shapes[valid].reshape(valid.sum(), -1), rotvecs[valid]], axis=1)

@@ -11,8 +11,8 @@ windows (the same numbers, 5x less memory). The offset search and scores are ``d
 
 from __future__ import annotations
 
+import cv2  # OpenCV comes with mediapipe; syncnet_python resizes crops with it
 import numpy as np
-from PIL import Image
 from scipy.ndimage import median_filter
 
 from ..metrics.sync import offset_distances, sync_scores
@@ -60,7 +60,7 @@ def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int = 224) -> np.nda
         sy0, sy1, sx0, sx1 = max(0, top), min(height, bottom), max(0, left), min(width, right)
         if sy1 > sy0 and sx1 > sx0:
             canvas[sy0 - top : sy1 - top, sx0 - left : sx1 - left] = frame[sy0:sy1, sx0:sx1]
-        out[i] = np.asarray(Image.fromarray(canvas).resize((size, size), Image.BILINEAR))
+        out[i] = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_LINEAR)  # syncnet_python's resize
     return out
 
 
