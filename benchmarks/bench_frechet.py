@@ -27,6 +27,7 @@ def eigvals_route(mu1, s1, mu2, s2):
 
 
 def best_of(fn, repeats):
+    fn()  # warm-up: LAPACK workspaces and thread pools cost tens of ms on the first calls
     times, value = [], None
     for _ in range(repeats):
         t0 = time.perf_counter()

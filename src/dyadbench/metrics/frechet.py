@@ -62,7 +62,7 @@ def _psd_factor(sigma: np.ndarray) -> tuple[np.ndarray, bool]:
         return u * np.sqrt(np.clip(w, 0.0, None)), False
 
 
-def _trace_sqrt_product(factor: np.ndarray, is_triangular: bool, sigma_other: np.ndarray) -> float:
+def _trace_sqrt_product(factor: np.ndarray, is_triangular: bool, sigma_other: np.ndarray, exact: bool = True) -> float:
     """tr((Σ_f Σ_o)^{1/2}) given Σ_f = F Fᵀ.
 
     Fast route: the eigenvalues of the symmetric Fᵀ Σ_o F are those of Σ_f Σ_o. When that matrix is
@@ -80,8 +80,8 @@ def _trace_sqrt_product(factor: np.ndarray, is_triangular: bool, sigma_other: np
     ev = sla.eigh(c, eigvals_only=True, overwrite_a=True, check_finite=False, driver="evd")
     # NumPy's matrix_rank tolerance: eigenvalues below it are indistinguishable from zero.
     tol = (ev.max() if ev.size else 0.0) * len(ev) * np.finfo(np.float64).eps
-    if np.all(ev > tol):
-        return float(np.sqrt(ev).sum())
+    if np.all(ev > tol) or not exact:
+        return float(np.sqrt(np.clip(ev, 0.0, None)).sum())
     other, _ = _psd_factor(sigma_other)
     sv = sla.svdvals(factor.T @ other, check_finite=False)
     return float(sv[sv > (sv.max() if sv.size else 0.0) * len(sv) * np.finfo(np.float64).eps].sum())
@@ -112,12 +112,15 @@ class FrechetReference:
         stats = RunningStats.from_array(features, name="features")
         return cls.from_stats(stats.mean, stats.cov)
 
-    def distance(self, mu, sigma) -> float:
+    def distance(self, mu, sigma, *, exact: bool = True) -> float:
+        """FD to N(mu, sigma). ``exact=False`` skips the singular-value refinement for
+        rank-deficient inputs (round-off of order sqrt(eps)·tr; used for bootstrap replicates,
+        whose spread, not level, is used)."""
         mu, sigma = _check_gaussian(mu, sigma, "")
         if mu.shape != self.mu.shape:
             raise ValueError(f"mu has dimension {mu.shape[0]} but the reference has {self.mu.shape[0]}")
         diff = mu - self.mu
-        tr_sqrt = _trace_sqrt_product(self.factor, self.triangular, sigma)
+        tr_sqrt = _trace_sqrt_product(self.factor, self.triangular, sigma, exact)
         value = float(diff @ diff + np.trace(sigma) + self.trace - 2.0 * tr_sqrt)
         return max(value, 0.0)
 
@@ -270,7 +273,7 @@ def frechet_bootstrap(x, y, *, n_resamples: int = 200, confidence: float = 0.95,
         mean_c = (w @ sums) / n
         second = (xc.T * w) @ xc if seconds is None else np.tensordot(w, seconds, axes=1)
         cov = (second - n * np.outer(mean_c, mean_c)) / (n - 1)
-        samples[i] = ref.distance(mean_c + centre, 0.5 * (cov + cov.T))
+        samples[i] = ref.distance(mean_c + centre, 0.5 * (cov + cov.T), exact=False)
     q_lo, q_hi = percentile_interval(samples, confidence)
     median = float(np.median(samples))
     return {
