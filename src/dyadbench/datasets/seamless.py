@@ -14,7 +14,6 @@ Problems that make a record unusable (bad id, missing partner, unreadable shard)
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -271,6 +270,3 @@ def _choose(value, allowed: tuple[str, ...], name: str) -> tuple[str, ...]:
         raise ValueError(f"{name}: unknown {bad}; expected one of {list(allowed)}")
     return chosen
 
-
-def dump_json(doc: dict) -> str:
-    return json.dumps(doc, indent=2, default=str)
