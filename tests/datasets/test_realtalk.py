@@ -65,3 +65,16 @@ def test_missing_archive_is_named(tmp_path, realtalk_root):
     (tmp_path / "videos").mkdir()
     with pytest.raises(DatasetError, match="missing annotations.tar.gz"):
         RealTalk(tmp_path, cache_dir=tmp_path / "c").archive_dir("annotations")
+
+
+def test_video_hash_is_computed_once_per_video(realtalk_root, tmp_path, monkeypatch):
+    from dyadbench.features import cache
+
+    calls = []
+    real = cache.content_hash
+    monkeypatch.setattr(cache, "content_hash", lambda data: calls.append(1) or real(data))
+    ds = RealTalk(realtalk_root, cache_dir=tmp_path)
+    vid = ds.video_ids()[0]
+    first = ds.video_hash(vid)
+    assert ds.video_hash(vid) == first and len(calls) == 1
+    assert first == real(ds.video_source(vid)[0])

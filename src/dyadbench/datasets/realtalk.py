@@ -173,6 +173,14 @@ class RealTalk:
         store, path = self._videos[video_id]
         return (store.read(f"{video_id}.avi"), store.label(f"{video_id}.avi")) if store else (path, str(path))
 
+    @lru_cache(maxsize=None)
+    def video_hash(self, video_id: str) -> str:
+        """Content hash of the video (computed once per video; keys feature caches)."""
+        from ..features.cache import content_hash
+
+        src, _ = self.video_source(video_id)
+        return content_hash(src)
+
     def video_info(self, video_id: str) -> media.VideoInfo:
         store, path = self._videos[video_id]
         if store is None:

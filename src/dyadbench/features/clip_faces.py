@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cache import FeatureCache, content_hash
+from .cache import FeatureCache
 
 SPACES = ("dlib", "facenet512", "vggface")
 CHIP = {"facenet512": 160, "vggface": 224}
@@ -24,8 +24,7 @@ def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: in
     unknown = [s for s in spaces if s not in SPACES]
     if unknown:
         raise ValueError(f"spaces: unknown {unknown}; choose from {SPACES}")
-    src, _ = clip.dataset.video_source(clip.video_id)
-    key = f"{content_hash(src if isinstance(src, bytes) else src)}-{clip.start}-{clip.n_frames}-{role}-{stride}"
+    key = f"{clip.dataset.video_hash(clip.video_id)}-{clip.start}-{clip.n_frames}-{role}-{stride}"
     name = "clip_faces_" + "_".join(spaces)
     if cache is not None and (hit := cache.get(key, name, 1)) is not None:
         return hit
