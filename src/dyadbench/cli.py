@@ -148,29 +148,35 @@ def weights_where():
 def extract(
     root: Path = typer.Argument(..., exists=True, file_okay=False, help="Dataset root (Seamless or RealTalk)"),
     extractors: str = typer.Option("face_motion,gesture,face_identity,face_boxes", help="Comma-separated extractor names"),
-    cache: Path = typer.Option(None, help="Feature cache folder (default $DYADBENCH_CACHE/features)"),
-    device: str = typer.Option("cpu", help="cpu, cuda or auto (neural extractors)"),
+    cache: Path = typer.Option(None, help="Feature cache folder (default $DYADBENCH_CACHE/features); shared storage on a cluster"),
+    device: str = typer.Option("cpu", help="cpu, cuda or auto (neural extractors; cuda/auto on Ray: GPU actors)"),
     engine: str = typer.Option("local", help="local (processes) or ray"),
-    workers: int = typer.Option(None, help="Parallel workers (default: cores, at most 8)"),
+    workers: int = typer.Option(None, help="Parallel workers (default: local cores at most 8; Ray: the cluster's CPUs)"),
     address: str = typer.Option(None, help="Ray cluster address (with --engine ray), e.g. auto"),
+    source: str = typer.Option("auto", help="Seamless: auto, loose (extracted folders) or shards (tars)"),
     batch_size: int = typer.Option(32, help="Frames per decoded batch"),
-    limit: int = typer.Option(None, help="Only the first N videos"),
+    limit: int = typer.Option(None, help="Only the first N shards"),
+    stats_out: Path = typer.Option(None, "--stats-out", help="Write the dataset's per-extractor mean/cov (npz) here"),
 ):
-    """Extract features of every video into the cache (decode once per video; cached ones skipped)."""
+    """Extract features of every video into the cache, shard by shard (decode once per video).
+    Shards already finished are skipped, so an interrupted run resumes where it stopped."""
     import pandas as pd
 
-    from .engine import run_jobs
-    from .features.jobs import extract_one, video_refs
+    from .features.shards import extract_shards, list_shards, write_stats
 
     names = [n.strip() for n in extractors.split(",") if n.strip()]
-    refs = video_refs(root)[:limit]
-    jobs = [(ref, names, str(cache) if cache else None, device, batch_size) for ref in refs]
-    rows = [None] * len(jobs)
-    with progress_bar("Extracting", total=len(jobs)) as tick:
-        for i, row in run_jobs(extract_one, jobs, engine=engine, workers=workers, address=address):
-            rows[i] = row
-            tick(row["id"])
-    console.print(_table("extracted", pd.DataFrame(rows).drop(columns=["hash"])))
+    shards = list_shards(root, source)[:limit]
+    t0 = time.perf_counter()
+    with progress_bar("Extracting shards", total=len(shards)) as tick:
+        result = extract_shards(shards, names, str(cache) if cache else None, engine=engine, workers=workers,
+                                address=address, device=device, batch_size=batch_size, progress=tick)
+    if result.rows:
+        console.print(_table("extracted", pd.DataFrame(result.rows).drop(columns=["hash"])))
+    console.print(f"{len(shards)} shards: {len(result.computed)} extracted, {len(result.skipped)} already done "
+                  f"({time.perf_counter() - t0:.1f} s, engine {engine})")
+    if stats_out:
+        write_stats(stats_out, result.stats)
+        console.print(f"[green]wrote[/green] {stats_out} ({', '.join(f'{k}: n={v.n}' for k, v in result.stats.items())})")
 
 
 @app.command("tasks")
@@ -199,14 +205,15 @@ def baseline(
     console.print(f"[green]wrote[/green] {run_baseline(task, name, data, out, seed)}")
 
 
-def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device) -> dict:
+def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device,
+                 address=None) -> dict:
     from .evaluation import evaluate as run_evaluation
     from .evaluation import write_report
     from .report.html import render
 
     with progress_bar(f"Evaluating {system or submission.name} on {task}", total=None):
         report = run_evaluation(task, data, submission, system=system, n_boot=bootstrap, slice_boot=slice_bootstrap,
-                                seed=seed, engine=engine, workers=workers, device=device)
+                                seed=seed, engine=engine, workers=workers, device=device, address=address)
     write_report(report, out)
     (out / "report.html").write_text(render([report], title=f"{task}: {report['system']}"))
     return report
@@ -224,10 +231,12 @@ def evaluate(
     seed: int = typer.Option(0),
     engine: str = typer.Option("local", help="local or ray (feature extraction of video tasks)"),
     workers: int = typer.Option(None),
+    address: str = typer.Option(None, help="Ray cluster address (with --engine ray), e.g. auto"),
     device: str = typer.Option("cpu", help="cpu, cuda or auto"),
 ):
     """Score a submission with every metric of the task; write report.json and report.html."""
-    report = _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device)
+    report = _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device,
+                          address)
     _print_metrics(report)
     console.print(f"report: {out / 'report.html'}")
 

@@ -1,8 +1,14 @@
 """One executor interface for parallel work: local processes by default, Ray for clusters.
 
-``run_jobs(fn, jobs, engine=..., workers=...)`` calls ``fn(*job)`` for every job and yields
-``(job index, result)`` as results arrive, so the caller can drive a progress bar. ``fn`` and
-the jobs must be picklable (module-level functions, small arguments).
+Two shapes of work:
+
+- ``run_jobs(fn, jobs, ...)`` calls ``fn(*job)`` for every job (stateless work).
+- ``run_actors(worker_cls, kwargs, jobs, ...)`` builds ``worker_cls(**kwargs)`` once per worker
+  (an *actor*: models are loaded once, not once per job) and calls ``worker(job)`` for every job.
+
+Both yield ``(job index, result)`` as results arrive, so the caller can drive a progress bar;
+results come in completion order, and callers that need determinism combine them by index.
+Functions, classes and jobs must be picklable (module-level, small arguments).
 """
 
 from __future__ import annotations
@@ -11,27 +17,65 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence
 
+ENGINES = ("local", "ray")
+
 
 def default_workers() -> int:
-    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
+
+
+class _Call:
+    """Adapts a plain function to the actor interface (so Ray has one code path)."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+
+    def __call__(self, job: tuple):
+        return self.fn(*job)
 
 
 def run_jobs(fn: Callable, jobs: Sequence[tuple], *, engine: str = "local", workers: int | None = None,
              address: str | None = None) -> Iterator[tuple[int, Any]]:
-    workers = workers or default_workers()
-    if engine == "local":
-        if workers == 1 or len(jobs) <= 1:
-            for i, job in enumerate(jobs):
-                yield i, fn(*job)
-            return
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
-        return
-    if engine == "ray":
-        from .scale.ray_engine import run_ray_jobs
+    yield from run_actors(_Call, {"fn": fn}, jobs, engine=engine, workers=workers, address=address)
 
-        yield from run_ray_jobs(fn, jobs, workers=workers, address=address)
+
+_ACTOR = None  # the per-process worker instance of a local pool
+
+
+def _init_actor(worker_cls, kwargs) -> None:
+    global _ACTOR
+    _ACTOR = worker_cls(**kwargs)
+
+
+def _call_actor(job):
+    return _ACTOR(job)
+
+
+def run_actors(worker_cls: type, kwargs: dict, jobs: Sequence, *, engine: str = "local", workers: int | None = None,
+               address: str | None = None, gpus_per_worker: float = 0.0) -> Iterator[tuple[int, Any]]:
+    _check_engine(engine)
+    if engine == "ray":
+        from .scale.ray_engine import run_ray_actors
+
+        yield from run_ray_actors(worker_cls, kwargs, jobs, workers=workers, address=address,
+                                  gpus_per_worker=gpus_per_worker)
         return
-    raise ValueError(f"engine: expected 'local' or 'ray', got {engine!r}")
+    workers = workers or default_workers()
+    if workers == 1 or len(jobs) <= 1:
+        if not jobs:
+            return
+        actor = worker_cls(**kwargs)
+        for i, job in enumerate(jobs):
+            yield i, actor(job)
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_actor,
+                             initargs=(worker_cls, kwargs)) as pool:
+        futures = {pool.submit(_call_actor, job): i for i, job in enumerate(jobs)}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()

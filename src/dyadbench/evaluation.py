@@ -23,10 +23,10 @@ MIN_SLICE_ITEMS = 1
 
 def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str | None = None, n_boot: int = 200,
              slice_boot: int = 50, seed: int = 0, engine: str = "local", workers: int | None = None, device: str = "cpu",
-             cache_root: str | None = None) -> dict:
+             cache_root: str | None = None, address: str | None = None) -> dict:
     task = get_task(task_name)
     scored = PROTOCOLS[task.protocol](task, Path(data_root), Path(submission), seed, engine=engine, workers=workers,
-                                      device=device, cache_root=cache_root)
+                                      device=device, cache_root=cache_root, address=address)
     all_idx = list(range(len(scored.ids)))
     report = {
         "schema": SCHEMA,

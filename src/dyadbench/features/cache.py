@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
+import socket
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -57,13 +61,7 @@ class FeatureCache:
 
     def put(self, input_hash: str, extractor: str, version: int, arrays: dict[str, np.ndarray]) -> Path:
         path = self.path(input_hash, extractor, version)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
+        _atomic_savez(path, arrays)
         return path
 
     def get_or_compute(self, input_hash: str, extractor: str, version: int,
@@ -74,3 +72,64 @@ class FeatureCache:
         arrays = compute()
         self.put(input_hash, extractor, version, arrays)
         return arrays
+
+
+def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write an npz so that readers see the old file or the complete new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(buf.getvalue())
+    os.replace(tmp, path)
+
+
+class ShardLedger:
+    """Completion records of whole shards for one set of extractors (names and versions).
+
+    ``<cache>/shards/<set>/<sha1(shard key)>.npz`` holds the shard's fingerprint, its summary rows
+    and the per-extractor ``RunningStats`` states. It is written atomically and *last*, after every
+    video's features are in the cache, so a record exists only for a shard that finished: a re-run
+    skips recorded shards without opening them, and a shard whose worker died is simply run again
+    (its finished videos answer from the cache). A ``.running`` file next to it names the process
+    working on it (pid, host), for operators.
+    """
+
+    def __init__(self, cache: FeatureCache, extractors: list[tuple[str, int]]):
+        tag = ",".join(f"{name}@v{version}" for name, version in sorted(extractors))
+        self.dir = cache.root / "shards" / hashlib.sha1(tag.encode()).hexdigest()[:16]
+
+    def path(self, key: str) -> Path:
+        return self.dir / f"{hashlib.sha1(key.encode()).hexdigest()}.npz"
+
+    def read(self, key: str, fingerprint: str) -> dict | None:
+        """The record of a finished shard, or None (absent, unreadable, or the shard changed)."""
+        try:
+            with np.load(self.path(key), allow_pickle=False) as z:
+                if str(z["key"]) != key or str(z["fingerprint"]) != fingerprint:
+                    return None
+                stats: dict[str, dict] = {}
+                for name in z.files:
+                    if name.startswith("stats."):
+                        _, extractor, field = name.split(".", 2)
+                        stats.setdefault(extractor, {})[field] = z[name]
+                return {"rows": json.loads(str(z["rows"])), "stats": stats}
+        except (FileNotFoundError, ValueError, OSError, KeyError):
+            return None
+
+    def write(self, key: str, fingerprint: str, rows: list[dict], stats: dict[str, dict]) -> None:
+        arrays = {"key": np.asarray(key), "fingerprint": np.asarray(fingerprint), "rows": np.asarray(json.dumps(rows))}
+        for extractor, state in stats.items():
+            arrays.update({f"stats.{extractor}.{field}": value for field, value in state.items()})
+        _atomic_savez(self.path(key), arrays)
+
+    @contextmanager
+    def running(self, key: str) -> Iterator[Path]:
+        marker = self.path(key).with_suffix(".running")
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"key": key, "pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}))
+        try:
+            yield marker
+        finally:
+            marker.unlink(missing_ok=True)

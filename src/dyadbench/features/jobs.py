@@ -32,8 +32,9 @@ class VideoRef:
         return f"{self.path}::{self.member}" if self.member else self.path
 
 
-def video_refs(root: Path) -> list[VideoRef]:
-    """Every video of a Seamless Interaction or RealTalk root (the layout is detected)."""
+def video_refs(root: Path, source: str = "auto") -> list[VideoRef]:
+    """Every video of a Seamless Interaction or RealTalk root (the layout is detected).
+    ``source`` chooses Seamless loose files or tar shards (see ``SeamlessInteraction``)."""
     from ..datasets.inventory import detect_dataset
 
     root = Path(root)
@@ -41,7 +42,7 @@ def video_refs(root: Path) -> list[VideoRef]:
     if detect_dataset(root) == "seamless":
         from ..datasets.seamless import SeamlessInteraction
 
-        for p in SeamlessInteraction(root).participants():
+        for p in SeamlessInteraction(root, source=source).participants():
             if "mp4" in p.extensions:
                 path = p.store.path(p.member("mp4"))
                 refs.append(VideoRef(p.id, str(path)) if path else VideoRef(p.id, str(p.store.tar_path), p.member("mp4")))
@@ -68,19 +69,33 @@ def build_extractors(names: list[str], device: str = "auto", weights: dict | Non
     return out
 
 
-def extract_one(ref: VideoRef, names: list[str], cache_root: str | None, device: str = "cpu", batch_size: int = 32) -> dict:
-    """Extract (or fetch from the cache) every named feature of one video; returns a summary row."""
+class VideoExtractor:
+    """One worker (an actor under Ray): extractors built once, then ``worker(ref)`` extracts (or
+    fetches from the cache) every named feature of one video and returns a summary row."""
+
+    def __init__(self, names: list[str], cache_root: str | None, device: str = "cpu", batch_size: int = 32):
+        self.extractors = build_extractors(names, device)
+        self.cache = FeatureCache(cache_root)
+        self.batch_size = batch_size
+
+    def __call__(self, ref: VideoRef) -> dict:
+        return extract_ref(ref, self.extractors, self.cache, self.batch_size)[0]
+
+
+def extract_ref(ref: VideoRef, extractors: list, cache: FeatureCache, batch_size: int = 32) -> tuple[dict, dict]:
+    """Features of one video with already-built extractors: ``(summary row, {name: arrays})``."""
     from .video import extract_video
 
-    cache = FeatureCache(cache_root)
     src = ref.source()
     key = content_hash(src if isinstance(src, bytes) else Path(src))
-    results = extract_video(src, build_extractors(names, device), cache=cache, input_hash=key, batch_size=batch_size, label=ref.label)
-    row = {"id": ref.id, "hash": key, "cached": cache.hits, "computed": len(names) - cache.hits}
+    hits = cache.hits
+    results = extract_video(src, extractors, cache=cache, input_hash=key, batch_size=batch_size, label=ref.label)
+    cached = cache.hits - hits
+    row = {"id": ref.id, "hash": key, "cached": cached, "computed": len(extractors) - cached}
     for name, arrays in results.items():
         main = next(iter(arrays.values()))
         row[f"{name}_frames"] = int(main.shape[0])
         flat = main.reshape(main.shape[0], -1) if main.ndim > 1 else main[:, None]
         if flat.dtype.kind == "f":
             row[f"{name}_valid"] = float(np.isfinite(flat).all(axis=1).mean()) if len(flat) else 0.0
-    return row
+    return row, results

@@ -52,6 +52,7 @@ class FaceMotion:
     """MediaPipe face mesh -> ``landmarks`` (T, 478, 3) and ``face_motion`` (T, D) features."""
 
     name, version = "face_motion", 1
+    stats_key = "face_motion"  # the array whose per-frame rows feed dataset statistics (FD reference)
 
     def stream(self):
         from .landmarks import FaceMesh
@@ -66,6 +67,7 @@ class Gesture:
     """MediaPipe pose + hands -> ``pose``, ``hands``, ``gesture`` (T, 96) and ``hand_mask``."""
 
     name, version = "gesture", 2
+    stats_key = "gesture"
 
     def stream(self):
         from .landmarks import PoseHands
@@ -84,6 +86,7 @@ class FaceIdentity:
     """dlib 128-d face descriptors per frame (NaN rows where no face); optional aligned chips."""
 
     name, version = "face_identity", 1
+    stats_key = "descriptor"
 
     def __init__(self, upsample: int = 1, chip_sizes: tuple[int, ...] = ()):
         self.upsample, self.chip_sizes = upsample, chip_sizes
@@ -99,6 +102,7 @@ class FaceBoxes:
     """MediaPipe BlazeFace boxes (T, 5): x1, y1, x2, y2, score (NaN rows where none)."""
 
     name, version = "face_boxes", 1
+    stats_key = None  # boxes are not a feature space
 
     def stream(self):
         from .landmarks import FaceDetector
@@ -111,6 +115,7 @@ class InceptionPool:
     """FID Inception-v3 pool3 features (T, 2048) of every ``stride``-th frame."""
 
     name, version = "fid_inception", 1
+    stats_key = "pool3"
 
     def __init__(self, path=None, device: str = "auto", stride: int = 1):
         from .models import InceptionFeatures

@@ -47,10 +47,10 @@ def motion(task: Task, root: Path, submission: Path, seed: int, **_) -> Scored:
 
 
 def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "local", workers: int | None = None,
-          device: str = "cpu", cache_root: str | None = None, **_) -> Scored:
-    from ..engine import run_jobs
+          device: str = "cpu", cache_root: str | None = None, address: str | None = None, **_) -> Scored:
+    from ..engine import run_actors
     from ..features.cache import FeatureCache
-    from ..features.jobs import VideoRef, extract_one
+    from ..features.jobs import VideoExtractor, VideoRef
 
     items = motion_items(task, root)
     gen_paths = read_video_submission(submission, {it.id: it.target.video_info.frames for it in items})
@@ -69,7 +69,9 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
     keys = list(refs)
     cache = FeatureCache(cache_root)
     hashes = {}
-    for i, row in run_jobs(extract_one, [(refs[k], names, cache_root, device, 32) for k in keys], engine=engine, workers=workers):
+    extractor = {"names": names, "cache_root": cache_root, "device": device, "batch_size": 32}
+    for i, row in run_actors(VideoExtractor, extractor, [refs[k] for k in keys], engine=engine, workers=workers,
+                             address=address):
         hashes[keys[i]] = row["hash"]
     arr = {(k, n): cache.get(hashes[k], n, 1) for k in keys for n in names}
     face = {k: arr[(k, "face_motion")]["face_motion"].astype(np.float64) for k in keys}

@@ -1,0 +1,1 @@
+"""Running the heavy work across machines (Ray)."""
