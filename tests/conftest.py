@@ -23,3 +23,65 @@ def realtalk_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("realtalk")
     write_realtalk_sample(root, videos=5, seconds=16.0, seed=0, width=320, height=180)
     return root
+
+
+def make_clips(folder: Path, items: list[str], seed: int, frames: int = 12, size: tuple[int, int] = (64, 48)) -> Path:
+    """Tiny H.264 clips ``<item>.mp4`` (30 fps) with seeded moving content."""
+    import numpy as np
+
+    from dyadbench.datasets.media import write_video
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    w, h = size
+    for item in items:
+        base = rng.integers(0, 255, size=(h, w, 3), dtype=np.uint8)
+        video = np.stack([np.roll(base, 2 * t, axis=1) for t in range(frames)])
+        write_video(folder / f"{item}.mp4", video, fps=30)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def study_dir(tmp_path_factory) -> Path:
+    """A small 2AFC study: 3 items x systems gt/model, 2 raters per pair, 1 attention check each."""
+    from dyadbench.datasets.study import system_clips, write_study
+    from dyadbench.humaneval.design import balanced_design
+
+    base = tmp_path_factory.mktemp("study-input")
+    items = ["item_a", "item_b", "item_c"]
+    systems = {"gt": make_clips(base / "gt", items, 1), "model": make_clips(base / "model", items, 2)}
+    trials = balanced_design(items, list(systems), raters_per_pair=2, attention_checks=1, seed=0)
+    out = tmp_path_factory.mktemp("study") / "s"
+    write_study(out, system_clips(systems), trials, title="test study")
+    return out
+
+
+def _postgres_admin_url():
+    url = os.environ.get("DYADBENCH_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("DYADBENCH_REQUIRE_POSTGRES") == "1":
+            pytest.fail("DYADBENCH_REQUIRE_POSTGRES=1 but DYADBENCH_TEST_POSTGRES_URL is not set")
+        pytest.skip("no PostgreSQL server (set DYADBENCH_TEST_POSTGRES_URL; .ci/run starts one)")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database per test: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'study.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(_postgres_admin_url())
+    name = f"dyadbench_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield admin_url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

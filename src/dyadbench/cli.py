@@ -18,6 +18,9 @@ data_app = typer.Typer(help="Look at dataset roots.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 weights_app = typer.Typer(help="Model weights: where they are, whether they verify.", no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
+from .cli_study import study_app  # noqa: E402  (sub-commands live in their own module)
+
+app.add_typer(study_app, name="study")
 console = Console()
 
 

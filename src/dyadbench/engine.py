@@ -13,6 +13,7 @@ Functions, classes and jobs must be picklable (module-level, small arguments).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence
@@ -74,8 +75,10 @@ def run_actors(worker_cls: type, kwargs: dict, jobs: Sequence, *, engine: str = 
         for i, job in enumerate(jobs):
             yield i, actor(job)
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_actor,
-                             initargs=(worker_cls, kwargs)) as pool:
+    # forkserver, not fork: forking a process that already runs threads (torch, gRPC of a Ray
+    # driver, MediaPipe) can deadlock or crash the child.
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_actor, initargs=(worker_cls, kwargs),
+                             mp_context=multiprocessing.get_context("forkserver")) as pool:
         futures = {pool.submit(_call_actor, job): i for i, job in enumerate(jobs)}
         for fut in as_completed(futures):
             yield futures[fut], fut.result()

@@ -97,6 +97,7 @@ def render(reports: list[dict], title: str = "dyadbench report") -> str:
         parts.append("<div>" + "".join(_interval_plot(n, [(r["system"], r["metrics"].get(n)) for r in runs]) for n in names) + "</div>")
         parts.append("<div>" + "".join(_rank_histogram(r) for r in runs) + "</div>")
         parts.append(_slices(runs, names[0]))
+        parts += [_human_eval(r["human_eval"]) for r in runs if r.get("human_eval")]
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -118,3 +119,27 @@ def _slices(runs: list[dict], headline: str) -> str:
             rows.append(f"<tr><td class='l'>{html.escape(r['system'])}</td>{''.join(cells)}</tr>")
         out.append(f"<h4>by {html.escape(col)}</h4><table class='slices'><tr><th class='l'>system</th>{head}</tr>{''.join(rows)}</table>")
     return "\n".join(out)
+
+
+def _human_eval(h: dict) -> str:
+    """The 2AFC study section: preference for A with Wilson interval, binomial P, agreement."""
+    esc = html.escape
+    rows = []
+    for name, c in h["comparisons"].items():
+        if not c["judgements"]:
+            continue
+        ag = c["agreement"]
+        fmt = lambda x: "–" if x is None else f"{x:.3f}"  # noqa: E731
+        rows.append(f"<tr><td class='l'>{esc(name)}</td><td>{c['preference_a']:.1%}<br><span class='ci'>[{c['low']:.1%}, "
+                    f"{c['high']:.1%}]</span></td><td>{c['p_value']:.3g}</td><td>{c['judgements']}</td><td>{c['items']}</td>"
+                    f"<td>{c['raters']}</td><td>{fmt(ag['fleiss_kappa'])}</td><td>{fmt(ag['krippendorff_alpha'])}</td>"
+                    f"<td>{c['left_rate']:.1%}</td></tr>")
+    att = h["attention"]
+    rate = "–" if att["failure_rate"] is None else f"{att['failure_rate']:.1%}"
+    return (f"<h3>Human evaluation (2AFC): {esc(h.get('question', ''))}</h3>"
+            "<table class='metrics'><tr><th class='l'>A vs B</th><th>prefer A<br><span class='ci'>Wilson 95 %</span></th>"
+            "<th>binomial P</th><th>judgements</th><th>items</th><th>raters</th><th>Fleiss κ</th><th>Krippendorff α</th>"
+            f"<th>chose left</th></tr>{''.join(rows)}</table>"
+            f"<p class='note'>{h['answered']} of {h['trials']} trials answered by {h['raters']} raters. Attention checks "
+            f"failed: {att['failed']} of {att['checks']} ({rate}); raters excluded (more than {att['max_failed_checks']} "
+            f"failed): {len(att['excluded_raters'])}.</p>")

@@ -1,0 +1,131 @@
+"""``dyadbench study ...``: create, serve and export 2AFC human-evaluation studies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from .datasets.study import DEFAULT_QUESTION
+
+study_app = typer.Typer(help="2AFC human evaluation: create a study, serve the rating app, export results.",
+                        no_args_is_help=True)
+console = Console()
+
+
+def _default_db(study: Path) -> str:
+    return f"sqlite:///{(Path(study) / 'study.db').resolve()}"
+
+
+@study_app.command("create")
+def create(
+    out: Path = typer.Argument(..., help="New folder for the study"),
+    system: list[str] = typer.Option(..., "--system", help="NAME=FOLDER of <item_id>.mp4 clips; two or more"),
+    raters_per_pair: int = typer.Option(4, help="Distinct raters judging each comparison"),
+    raters: int = typer.Option(None, help="Rater slots (default: raters-per-pair, so each rater sees every pair)"),
+    attention_checks: int = typer.Option(2, help="Catch trials per rater (reference clip vs the same clip frozen)"),
+    attention_system: str = typer.Option(None, help="System whose clips the catch trials use (default: the first)"),
+    max_items: int = typer.Option(None, help="A seeded random subset of N items (e.g. 30 speakers)"),
+    seed: int = typer.Option(0),
+    title: str = typer.Option("Video comparison study"),
+    question: str = typer.Option(DEFAULT_QUESTION),
+):
+    """Build a balanced, counterbalanced design over the systems' clips and copy the clips in."""
+    import numpy as np
+
+    from .datasets.study import system_clips, write_study
+    from .humaneval.design import balanced_design
+
+    systems = {}
+    for spec in system:
+        name, sep, folder = spec.partition("=")
+        if not sep or not name or not folder:
+            raise typer.BadParameter(f"expected NAME=FOLDER, got {spec!r}", param_hint="--system")
+        if name in systems:
+            raise typer.BadParameter(f"system {name!r} given twice", param_hint="--system")
+        systems[name] = Path(folder)
+    clips = system_clips(systems)
+    items = sorted(next(iter(clips.values())))
+    if max_items and max_items < len(items):
+        rng = np.random.default_rng(seed)
+        items = sorted(rng.choice(items, size=max_items, replace=False).tolist())
+    trials = balanced_design(items, list(systems), raters_per_pair=raters_per_pair, n_raters=raters,
+                             attention_checks=attention_checks, attention_system=attention_system, seed=seed)
+    settings = {"raters_per_pair": raters_per_pair, "raters": raters or raters_per_pair,
+                "attention_checks": attention_checks, "seed": seed}
+    path = write_study(out, clips, trials, title=title, question=question, settings=settings)
+    console.print(f"[green]wrote[/green] {path}: {len(items)} items, {len(systems)} systems, "
+                  f"{settings['raters']} raters, {len(trials)} trials")
+
+
+@study_app.command("serve")
+def serve(
+    study: Path = typer.Argument(..., exists=True, file_okay=False, help="Study folder (from `study create`)"),
+    db: str = typer.Option(None, help="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db (default: SQLite in the study folder)"),
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    base_url: str = typer.Option(None, help="Public address for the invite links (default http://HOST:PORT)"),
+):
+    """Serve the rating app. The first start loads the study into the database and writes
+    invites.csv and admin_token (owner-only files in the study folder); tokens are never printed."""
+    import uvicorn
+
+    from .datasets.study import read_study, write_secrets
+    from .humaneval.app import create_app
+    from .humaneval.db import connect, load_study
+
+    folder = read_study(study)
+    engine = connect(db or _default_db(study))
+    secrets = load_study(engine, folder.doc)
+    if secrets is not None:
+        invites, admin = write_secrets(study, secrets, base_url or f"http://{host}:{port}")
+        console.print(f"study loaded: {len(secrets['raters'])} invite links in {invites}; admin token in {admin}")
+    else:
+        console.print("study already in the database; invite links are in invites.csv")
+    uvicorn.run(create_app(engine, folder), host=host, port=port, log_level="info")
+
+
+@study_app.command("export")
+def export(
+    study: Path = typer.Argument(..., exists=True, file_okay=False, help="Study folder"),
+    db: str = typer.Option(None, help="SQLAlchemy URL (default: SQLite in the study folder)"),
+    out: Path = typer.Option(None, help="Output folder (default: <study>/results)"),
+    max_failed_checks: int = typer.Option(0, help="Exclude raters failing more attention checks than this"),
+    report: Path = typer.Option(None, help="Also add the results to this report.json (and re-render its report.html)"),
+):
+    """Votes -> votes.csv + human_eval.json (preference %, binomial test, Wilson interval, agreement,
+    attention-check failures)."""
+    from .datasets.study import read_study, votes_csv
+    from .humaneval.analysis import analyze
+    from .humaneval.db import connect, export_rows
+
+    folder = read_study(study)
+    rows = export_rows(connect(db or _default_db(study)), folder.id)
+    out = out or study / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "votes.csv").write_text(votes_csv(rows))
+    result = {"study": folder.id, "title": folder.doc["title"], "question": folder.doc["question"],
+              **analyze(rows, max_failed_checks=max_failed_checks)}
+    (out / "human_eval.json").write_text(json.dumps(result, indent=2))
+    for name, c in result["comparisons"].items():
+        if c["judgements"]:
+            console.print(f"{name}: {c['preference_a']:.1%} prefer {c['system_a']} [{c['low']:.1%}, {c['high']:.1%}], "
+                          f"p = {c['p_value']:.3g}, n = {c['judgements']}")
+    att = result["attention"]
+    console.print(f"{result['answered']}/{result['trials']} trials answered; attention checks failed: "
+                  f"{att['failed']}/{att['checks']}; excluded raters: {att['excluded_raters']}")
+    if report:
+        _attach(report, result)
+    console.print(f"[green]wrote[/green] {out / 'votes.csv'} and {out / 'human_eval.json'}")
+
+
+def _attach(report_path: Path, result: dict) -> None:
+    from .evaluation import load_report
+    from .report.html import render
+
+    report = load_report(report_path)
+    report["human_eval"] = result
+    report_path.write_text(json.dumps(report, indent=2))
+    (report_path.parent / "report.html").write_text(render([report], title=f"{report['task']}: {report['system']}"))

@@ -1,0 +1,1 @@
+"""2AFC human evaluation: study design, the rating web app, and its statistics."""
