@@ -1,7 +1,11 @@
 import os
+import shutil
 from pathlib import Path
 
 import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+REQUIRE_BROWSER = os.environ.get("DYADBENCH_REQUIRE_BROWSER") == "1"  # CI installs chromium: never skip there
 
 # Never touch the user's cache from tests.
 os.environ.setdefault("DYADBENCH_CACHE", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"dyadbench-test-cache-{os.getpid()}"))
@@ -85,3 +89,24 @@ def db_url(request, tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture()
+def browser():
+    """Debian's headless Chromium driven by Playwright (no browser download)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if REQUIRE_BROWSER:
+            raise
+        pytest.skip("playwright not installed")
+    if not os.path.exists(CHROMIUM):
+        if REQUIRE_BROWSER:
+            pytest.fail(f"chromium not found at {CHROMIUM}")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"])
+        yield b
+        b.close()

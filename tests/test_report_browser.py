@@ -1,35 +1,8 @@
 """report.html opened in headless Chromium (Debian's, driven by Playwright): tables and plots render."""
 
-import os
-import shutil
-
-import pytest
-
 from dyadbench.baselines import run_baseline
 from dyadbench.evaluation import evaluate
 from dyadbench.report.html import render
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-REQUIRED = os.environ.get("DYADBENCH_REQUIRE_BROWSER") == "1"  # CI installs chromium: never skip there
-
-
-@pytest.fixture()
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if REQUIRED:
-            raise
-        pytest.skip("playwright not installed")
-    if not os.path.exists(CHROMIUM):
-        if REQUIRED:
-            pytest.fail(f"chromium not found at {CHROMIUM}")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                                              "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
 
 def test_report_html_renders_tables_and_plots(browser, seamless_root, realtalk_root, tmp_path):
