@@ -1,0 +1,48 @@
+"""`dyadbench study create` and the report section, through the command line."""
+
+import json
+
+from typer.testing import CliRunner
+
+from conftest import make_clips
+from dyadbench.cli import app
+from dyadbench.humaneval.analysis import analyze
+from dyadbench.report.html import render
+
+runner = CliRunner()
+
+
+def test_study_create_from_system_folders(tmp_path):
+    items = [f"spk{k}" for k in range(5)]
+    for k, name in enumerate(("gt", "ours", "base")):
+        make_clips(tmp_path / name, items, k)
+    args = ["study", "create", str(tmp_path / "s"), "--system", f"gt={tmp_path / 'gt'}", "--system", f"ours={tmp_path / 'ours'}",
+            "--system", f"base={tmp_path / 'base'}", "--raters-per-pair", "2", "--raters", "3", "--max-items", "4",
+            "--attention-checks", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "s" / "study.json").read_text())
+    assert len(doc["items"]) == 4 and doc["systems"] == ["gt", "ours", "base"]
+    assert sum(not t["attention"] for t in doc["trials"]) == 4 * 3 * 2  # items x system pairs x raters per pair
+    assert sum(t["attention"] for t in doc["trials"]) == 3
+    again = runner.invoke(app, args)
+    assert again.exit_code != 0 and "already exists" in str(again.exception)
+    bad = runner.invoke(app, ["study", "create", str(tmp_path / "t"), "--system", "gt", "--system", f"x={tmp_path / 'gt'}"])
+    assert bad.exit_code != 0 and "NAME=FOLDER" in bad.output
+
+
+def test_report_gets_a_human_evaluation_section(seamless_root, tmp_path):
+    from dyadbench.baselines import run_baseline
+    from dyadbench.evaluation import evaluate
+
+    run_baseline("seamless/facial-motion", "mean", seamless_root, tmp_path / "sub")
+    report = evaluate("seamless/facial-motion", seamless_root, tmp_path / "sub", system="ours", n_boot=5, slice_boot=0)
+    rows = [dict(rater=r, item=f"i{i}", system_a="ours", system_b="base", attention=False, expected=None,
+                 choice="left", left="ours" if (r + i) % 3 else "base", chosen="ours" if (r + i) % 3 else "base")
+            for r in range(4) for i in range(6)]
+    human = {"question": "Which listener?", **analyze(rows)}
+    report["human_eval"] = human
+    page = render([report])
+    assert "Human evaluation (2AFC)" in page and "ours vs base" in page
+    c = human["comparisons"]["ours vs base"]
+    assert f"{c['preference_a']:.1%}" in page and c["n"] == 24
