@@ -80,23 +80,19 @@ def write_study(out: Path, clips: dict[str, dict[str, Path]], trials: list, *, t
     (out / "media").mkdir(parents=True, exist_ok=True)
     names: dict[tuple[str, str], str] = {}
 
-    def place(system: str, item: str) -> str:
-        if (system, item) in names:
-            return names[(system, item)]
-        if system == CATCH:
+    def place(system: str, trial) -> str:
+        if (system, trial.item) not in names:
             tmp = out / "media" / f"tmp-{uuid.uuid4().hex}.mp4"
-            _frozen_copy(clips[next(t.system_a for t in trials if t.attention and t.item == item)][item], tmp)
-        else:
-            tmp = out / "media" / f"tmp-{uuid.uuid4().hex}.mp4"
-            shutil.copyfile(clips[system][item], tmp)
-        digest = content_hash(tmp)
-        tmp.replace(out / "media" / f"{digest}.mp4")
-        names[(system, item)] = digest
-        return digest
+            if system == CATCH:  # the attention check's reference clip, frozen
+                _frozen_copy(clips[trial.system_a][trial.item], tmp)
+            else:
+                shutil.copyfile(clips[system][trial.item], tmp)
+            digest = content_hash(tmp)
+            tmp.replace(out / "media" / f"{digest}.mp4")
+            names[(system, trial.item)] = digest
+        return names[(system, trial.item)]
 
-    rows = []
-    for t in trials:
-        rows.append({**t.to_dict(), "left_media": place(t.left, t.item), "right_media": place(t.right, t.item)})
+    rows = [{**t.to_dict(), "left_media": place(t.left, t), "right_media": place(t.right, t)} for t in trials]
     doc = {"schema": SCHEMA, "id": uuid.uuid4().hex, "title": title, "question": question, "instructions": instructions,
            "systems": list(clips), "items": sorted({t.item for t in trials if not t.attention}),
            "settings": settings or {}, "trials": rows}

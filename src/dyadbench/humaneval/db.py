@@ -17,7 +17,8 @@ import secrets
 
 from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, UniqueConstraint, create_engine,
                         event, func, select)
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 
@@ -88,8 +89,9 @@ def connect(url: str) -> Engine:
     """An engine with the schema created. SQLite: WAL journal (readers never wait for the
     writer), foreign keys on, and a busy timeout so concurrent raters queue instead of failing."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=20,
-                               max_overflow=20)
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        pool = {"poolclass": StaticPool} if in_memory else {"pool_size": 20, "max_overflow": 20}
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
