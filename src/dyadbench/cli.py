@@ -149,7 +149,7 @@ def weights_where():
 
 @app.command()
 def extract(
-    root: Path = typer.Argument(..., exists=True, file_okay=False, help="Dataset root (Seamless or RealTalk)"),
+    root: Path = typer.Argument(..., exists=True, help="Dataset root (Seamless or RealTalk), or a text file of video paths"),
     extractors: str = typer.Option("face_motion,gesture,face_identity,face_boxes", help="Comma-separated extractor names"),
     cache: Path = typer.Option(None, help="Feature cache folder (default $DYADBENCH_CACHE/features); shared storage on a cluster"),
     device: str = typer.Option("cpu", help="cpu, cuda or auto (neural extractors; cuda/auto on Ray: GPU actors)"),
@@ -159,16 +159,17 @@ def extract(
     source: str = typer.Option("auto", help="Seamless: auto, loose (extracted folders) or shards (tars)"),
     batch_size: int = typer.Option(32, help="Frames per decoded batch"),
     limit: int = typer.Option(None, help="Only the first N shards"),
+    per_shard: int = typer.Option(50, help="With a file list: videos per shard (the unit of work and of resuming)"),
     stats_out: Path = typer.Option(None, "--stats-out", help="Write the dataset's per-extractor mean/cov (npz) here"),
 ):
     """Extract features of every video into the cache, shard by shard (decode once per video).
     Shards already finished are skipped, so an interrupted run resumes where it stopped."""
     import pandas as pd
 
-    from .features.shards import extract_shards, list_shards, write_stats
+    from .features.shards import extract_shards, list_shards, shards_from_file_list, write_stats
 
     names = [n.strip() for n in extractors.split(",") if n.strip()]
-    shards = list_shards(root, source)[:limit]
+    shards = (shards_from_file_list(root, per_shard) if root.is_file() else list_shards(root, source))[:limit]
     t0 = time.perf_counter()
     with progress_bar("Extracting shards", total=len(shards)) as tick:
         result = extract_shards(shards, names, str(cache) if cache else None, engine=engine, workers=workers,

@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..datasets.errors import DatasetError
 from ..metrics.frechet import RunningStats
 from .cache import FeatureCache, ShardLedger
 from .jobs import VideoExtractor, VideoRef, extract_ref, video_refs
@@ -56,6 +57,33 @@ def list_shards(root: Path, source: str = "auto") -> list[Shard]:
     for key, refs in sorted(groups.items()):
         files = sorted({Path(r.path) for r in refs})
         shards.append(Shard(key, tuple(sorted(refs, key=lambda r: r.label)), _fingerprint(files)))
+    return shards
+
+
+def shards_from_file_list(list_file: Path, per_shard: int = 50) -> list[Shard]:
+    """Shards from a text file of video paths (one per line; ``#`` comments and blank lines
+    ignored; relative paths are relative to the list), ``per_shard`` consecutive videos each."""
+    list_file = Path(list_file)
+    if per_shard < 1:
+        raise ValueError(f"per_shard: expected >= 1, got {per_shard}")
+    paths = []
+    for n, line in enumerate(list_file.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        path = (list_file.parent / line).resolve()
+        if not path.is_file():
+            raise DatasetError(list_file, f"line {n}: {line!r} is not a file")
+        paths.append(path)
+    if len(set(paths)) != len(paths):
+        raise DatasetError(list_file, "lists a video more than once")
+    if not paths:
+        raise DatasetError(list_file, "lists no videos")
+    shards = []
+    for start in range(0, len(paths), per_shard):
+        chunk = paths[start : start + per_shard]
+        refs = tuple(VideoRef(p.stem, str(p)) for p in chunk)
+        shards.append(Shard(f"{list_file.name}:{start // per_shard:05d}", refs, _fingerprint(chunk)))
     return shards
 
 

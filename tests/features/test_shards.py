@@ -1,0 +1,45 @@
+"""Shards from a file list, resumed on the local engine (the Ray engine is in tests/scale)."""
+
+import pytest
+
+from dyadbench.datasets.errors import DatasetError
+from dyadbench.features.shards import extract_shards, list_shards, shards_from_file_list
+
+
+def test_file_list_shards_extract_and_resume(seamless_root, tmp_path):
+    videos = sorted(seamless_root.rglob("*.mp4"))[:3]
+    listing = tmp_path / "videos.txt"
+    listing.write_text("# three videos\n" + "\n".join(str(v) for v in videos) + "\n\n")
+    shards = shards_from_file_list(listing, per_shard=2)
+    assert [len(s.refs) for s in shards] == [2, 1] and shards[0].key == "videos.txt:00000"
+    cache = str(tmp_path / "cache")
+    first = extract_shards(shards, ["face_motion"], cache, engine="local", workers=1)
+    assert first.computed == [s.key for s in shards] and [r["id"] for r in first.rows] == [v.stem for v in videos]
+    assert first.stats["face_motion"].n == sum(r["face_motion_frames"] for r in first.rows)  # every frame has a face
+    again = extract_shards(shards, ["face_motion"], cache, engine="local", workers=1)
+    assert again.computed == [] and again.skipped == [s.key for s in shards]
+    videos[2].touch()  # a changed file: its shard is extracted again, the other is not
+    changed = extract_shards(shards_from_file_list(listing, per_shard=2), ["face_motion"], cache, engine="local", workers=1)
+    assert changed.computed == [shards[1].key]
+
+
+def test_bad_file_lists_are_refused(tmp_path, seamless_root):
+    listing = tmp_path / "l.txt"
+    listing.write_text("missing.mp4\n")
+    with pytest.raises(DatasetError, match="line 1"):
+        shards_from_file_list(listing)
+    video = next(seamless_root.rglob("*.mp4"))
+    listing.write_text(f"{video}\n{video}\n")
+    with pytest.raises(DatasetError, match="more than once"):
+        shards_from_file_list(listing)
+    listing.write_text("# nothing\n")
+    with pytest.raises(DatasetError, match="no videos"):
+        shards_from_file_list(listing)
+
+
+def test_dataset_shards_group_by_tar_and_by_folder(seamless_root):
+    tars = list_shards(seamless_root, source="shards")
+    loose = list_shards(seamless_root, source="loose")
+    assert [s.key for s in tars] == [s.key + ".tar" for s in loose]
+    assert [[r.id for r in s.refs] for s in tars] == [[r.id for r in s.refs] for s in loose]
+    assert all(r.member for s in tars for r in s.refs) and not any(r.member for s in loose for r in s.refs)
