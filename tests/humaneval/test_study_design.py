@@ -19,9 +19,13 @@ from dyadbench.humaneval.design import CATCH, balanced_design
 def test_design_is_balanced(n_items, n_systems, per_pair, extra, checks, seed):
     items, systems = [f"i{k}" for k in range(n_items)], [f"s{k}" for k in range(n_systems)]
     n_raters = per_pair + extra
+    comparisons = n_items * n_systems * (n_systems - 1) // 2
+    if n_raters > comparisons * per_pair:
+        with pytest.raises(ValueError, match="nothing to rate"):
+            balanced_design(items, systems, raters_per_pair=per_pair, n_raters=n_raters, seed=seed)
+        return
     trials = balanced_design(items, systems, raters_per_pair=per_pair, n_raters=n_raters, attention_checks=checks, seed=seed)
     main = [t for t in trials if not t.attention]
-    comparisons = n_items * n_systems * (n_systems - 1) // 2
     assert len(main) == comparisons * per_pair
     by_pair = defaultdict(list)
     for t in main:
@@ -33,7 +37,7 @@ def test_design_is_balanced(n_items, n_systems, per_pair, extra, checks, seed):
         a_left = sum(t.left == t.system_a for t in judgements)
         assert abs(a_left - (per_pair - a_left)) <= 1  # counterbalanced
     loads = Counter(t.rater for t in main)
-    assert max(loads.values()) - min(loads.values(), default=0) <= 1 and len(loads) <= n_raters
+    assert len(loads) == n_raters and max(loads.values()) - min(loads.values()) <= 1  # everyone rates, evenly
     for r in range(n_raters):
         own = sorted((t for t in trials if t.rater == r), key=lambda t: t.position)
         assert [t.position for t in own] == list(range(len(own)))
@@ -41,7 +45,7 @@ def test_design_is_balanced(n_items, n_systems, per_pair, extra, checks, seed):
         assert len(catch) == checks
         for t in catch:
             assert CATCH in (t.left, t.right) and t.expected == ("left" if t.right == CATCH else "right")
-            assert t.position > 0 or len(own) == 1
+            assert t.position > 0  # a real pair comes first
 
 
 def test_order_is_randomised_per_rater():

@@ -62,6 +62,9 @@ def balanced_design(items: list[str], systems: list[str], *, raters_per_pair: in
         raise ValueError(f"attention_system: {attention_system!r} is not one of {systems}")
 
     comparisons = [(item, a, b) for item in items for a, b in combinations(systems, 2)]
+    if n_raters > len(comparisons) * raters_per_pair:
+        raise ValueError(f"n_raters: {n_raters} raters but only {len(comparisons) * raters_per_pair} judgements; "
+                         "some raters would have nothing to rate")
     per_rater: list[list[dict]] = [[] for _ in range(n_raters)]
     for p, (item, a, b) in enumerate(comparisons):
         for j in range(raters_per_pair):
