@@ -174,8 +174,12 @@ def extract(
     with progress_bar("Extracting shards", total=len(shards)) as tick:
         result = extract_shards(shards, names, str(cache) if cache else None, engine=engine, workers=workers,
                                 address=address, device=device, batch_size=batch_size, progress=tick)
-    if result.rows:
-        console.print(_table("extracted", pd.DataFrame(result.rows).drop(columns=["hash"])))
+    good = [r for r in result.rows if "error" not in r]
+    if good:
+        console.print(_table("extracted", pd.DataFrame(good).drop(columns=["hash"])))
+    for r in result.rows:
+        if "error" in r:
+            console.print(f"[red]failed[/red] {r['id']} ({r['shard']}): {r['error']}")
     console.print(f"{len(shards)} shards: {len(result.computed)} extracted, {len(result.skipped)} already done "
                   f"({time.perf_counter() - t0:.1f} s, engine {engine})")
     if stats_out:

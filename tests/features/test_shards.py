@@ -43,3 +43,16 @@ def test_dataset_shards_group_by_tar_and_by_folder(seamless_root):
     assert [s.key for s in tars] == [s.key + ".tar" for s in loose]
     assert [[r.id for r in s.refs] for s in tars] == [[r.id for r in s.refs] for s in loose]
     assert all(r.member for s in tars for r in s.refs) and not any(r.member for s in loose for r in s.refs)
+
+
+def test_a_broken_video_is_reported_and_the_shard_still_completes(seamless_root, tmp_path):
+    good = sorted(seamless_root.rglob("*.mp4"))[0]
+    broken = tmp_path / "V00_S0001_I00000001_P0001.mp4"
+    broken.write_bytes(b"not a video at all")
+    listing = tmp_path / "videos.txt"
+    listing.write_text(f"{good}\n{broken}\n")
+    result = extract_shards(shards_from_file_list(listing), ["face_motion"], str(tmp_path / "cache"), workers=1)
+    assert result.computed == ["videos.txt:00000"]
+    assert [r["id"] for r in result.rows] == [good.stem, broken.stem]
+    assert "error" not in result.rows[0] and str(broken) in result.rows[1]["error"]
+    assert result.stats["face_motion"].n == result.rows[0]["face_motion_frames"]  # only the good video counted

@@ -111,7 +111,11 @@ class ShardExtractor(VideoExtractor):
         rows = []
         with self.ledger.running(shard.key):
             for ref in shard.refs:
-                row, results = extract_ref(ref, self.extractors, self.cache, self.batch_size)
+                try:
+                    row, results = extract_ref(ref, self.extractors, self.cache, self.batch_size)
+                except DatasetError as exc:  # a broken video (the release has some) must not stop 10 TB
+                    rows.append({"shard": shard.key, "id": ref.id, "error": str(exc)})
+                    continue
                 rows.append({"shard": shard.key, **row})
                 for ex in self.extractors:
                     if ex.stats_key is None:
