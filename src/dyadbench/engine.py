@@ -1,14 +1,10 @@
 """One executor interface for parallel work: local processes by default, Ray for clusters.
 
-Two shapes of work:
-
-- ``run_jobs(fn, jobs, ...)`` calls ``fn(*job)`` for every job (stateless work).
-- ``run_actors(worker_cls, kwargs, jobs, ...)`` builds ``worker_cls(**kwargs)`` once per worker
-  (an *actor*: models are loaded once, not once per job) and calls ``worker(job)`` for every job.
-
-Both yield ``(job index, result)`` as results arrive, so the caller can drive a progress bar;
+``run_actors(worker_cls, kwargs, jobs, ...)`` builds ``worker_cls(**kwargs)`` once per worker
+(an *actor*: models are loaded once, not once per job) and calls ``worker(job)`` for every job.
+It yields ``(job index, result)`` as results arrive, so the caller can drive a progress bar;
 results come in completion order, and callers that need determinism combine them by index.
-Functions, classes and jobs must be picklable (module-level, small arguments).
+Classes, kwargs and jobs must be picklable (module-level, small arguments).
 """
 
 from __future__ import annotations
@@ -16,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 ENGINES = ("local", "ray")
 
@@ -29,21 +25,6 @@ def default_workers() -> int:
 def _check_engine(engine: str) -> None:
     if engine not in ENGINES:
         raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
-
-
-class _Call:
-    """Adapts a plain function to the actor interface (so Ray has one code path)."""
-
-    def __init__(self, fn: Callable):
-        self.fn = fn
-
-    def __call__(self, job: tuple):
-        return self.fn(*job)
-
-
-def run_jobs(fn: Callable, jobs: Sequence[tuple], *, engine: str = "local", workers: int | None = None,
-             address: str | None = None) -> Iterator[tuple[int, Any]]:
-    yield from run_actors(_Call, {"fn": fn}, jobs, engine=engine, workers=workers, address=address)
 
 
 _ACTOR = None  # the per-process worker instance of a local pool
