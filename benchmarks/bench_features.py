@@ -45,7 +45,7 @@ def main():
     from dyadbench.features.landmarks import FaceDetector
     from dyadbench.features.motion import face_motion_features, gesture_features
     from dyadbench.features.nets.syncnet import SyncNet
-    from dyadbench.features.sync import SyncNetScorer, crop_faces, smooth_boxes, to_25fps_indices
+    from dyadbench.features.sync import SyncNetScorer, crop_faces, smooth_boxes, ffmpeg_r25_indices
     from dyadbench.features.video import FaceBoxes, FaceIdentity, FaceMotion, Gesture, extract_video
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -74,7 +74,7 @@ def main():
     lm = outputs["face_motion"]["landmarks"]
     pose, hands = outputs["gesture"]["pose"], outputs["gesture"]["hands"]
     boxes = outputs["face_boxes"]["boxes"]
-    keep = to_25fps_indices(n, 30.0)
+    keep = ffmpeg_r25_indices(n, 30.0)
     parts = {
         "face-motion geometry": lambda: face_motion_features(lm),
         "gesture geometry": lambda: gesture_features(pose, hands),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def one_run(label: str, db_url: str, study: Path, kill: bool) -> dict:
-    from dyadbench.datasets.study import read_study
+    from dyadbench.humaneval.study import read_study
     from dyadbench.humaneval.db import connect, load_study
     from dyadbench.humaneval.loadtest import LoadRun, check_stored, simulated_raters
 

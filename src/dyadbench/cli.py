@@ -199,6 +199,26 @@ def tasks_cmd():
     console.print(_table("tasks", pd.DataFrame(rows)))
 
 
+@app.command("metrics")
+def metrics_cmd(markdown: bool = typer.Option(False, "--markdown", help="Print the README's conventions table")):
+    """The registered metrics: direction, conventions (default first) and the reference code each reproduces."""
+    from .metrics.registry import list_metrics
+
+    rows = []
+    for m in list_metrics():
+        for name, conv in sorted(m.conventions.items(), key=lambda kv: kv[0] != m.default):
+            rows.append({"metric": m.name, "better": m.direction, "convention": name + (" (default)" if name == m.default else ""),
+                         "what": conv.description, "reproduces": conv.reference, "function": conv.function})
+    if markdown:
+        print("| metric | better | convention | what | reproduces |\n|---|---|---|---|---|")
+        for r in rows:
+            print(f"| `{r['metric']}` | {r['better']} | `{r['convention']}` | {r['what']} | {r['reproduces']} |")
+        return
+    import pandas as pd
+
+    console.print(_table("metrics", pd.DataFrame(rows).drop(columns=["function"])))
+
+
 @app.command()
 def baseline(
     task: str = typer.Argument(..., help="Task name, e.g. seamless/facial-motion"),
@@ -214,14 +234,15 @@ def baseline(
 
 
 def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device,
-                 address=None) -> dict:
+                 address=None, cache=None, conventions=None) -> dict:
     from .evaluation import evaluate as run_evaluation
     from .evaluation import write_report
     from .report.html import render
 
     with progress_bar(f"Evaluating {system or submission.name} on {task}", total=None):
         report = run_evaluation(task, data, submission, system=system, n_boot=bootstrap, slice_boot=slice_bootstrap,
-                                seed=seed, engine=engine, workers=workers, device=device, address=address)
+                                seed=seed, engine=engine, workers=workers, device=device, address=address,
+                                cache_root=None if cache is None else str(cache), conventions=conventions)
     write_report(report, out)
     (out / "report.html").write_text(render([report], title=f"{task}: {report['system']}"))
     return report
@@ -241,10 +262,20 @@ def evaluate(
     workers: int = typer.Option(None),
     address: str = typer.Option(None, help="Ray cluster address (with --engine ray), e.g. auto"),
     device: str = typer.Option("cpu", help="cpu, cuda or auto"),
+    cache: Path = typer.Option(None, help="Feature cache folder (default $DYADBENCH_CACHE/features); on a multi-node "
+                                          "Ray cluster give a folder every node and the driver share"),
+    convention: list[str] = typer.Option(None, help="METRIC=CONVENTION, repeatable (e.g. l2=learning2listen); "
+                                                     "see `dyadbench metrics`"),
 ):
     """Score a submission with every metric of the task; write report.json and report.html."""
+    conventions = {}
+    for item in convention or []:
+        name, sep, conv = item.partition("=")
+        if not sep or not name or not conv:
+            raise typer.BadParameter(f"expected METRIC=CONVENTION, got {item!r}", param_hint="--convention")
+        conventions[name] = conv
     report = _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device,
-                          address)
+                          address, cache, conventions)
     _print_metrics(report)
     console.print(f"report: {out / 'report.html'}")
 

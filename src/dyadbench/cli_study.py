@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from .datasets.study import DEFAULT_QUESTION
+from .humaneval.study import DEFAULT_QUESTION
 
 study_app = typer.Typer(help="2AFC human evaluation: create a study, serve the rating app, export results.",
                         no_args_is_help=True)
@@ -35,7 +35,7 @@ def create(
     """Build a balanced, counterbalanced design over the systems' clips and copy the clips in."""
     import numpy as np
 
-    from .datasets.study import system_clips, write_study
+    from .humaneval.study import system_clips, write_study
     from .humaneval.design import balanced_design
 
     systems = {}
@@ -72,7 +72,7 @@ def serve(
     invites.csv and admin_token (owner-only files in the study folder); tokens are never printed."""
     import uvicorn
 
-    from .datasets.study import read_study, write_secrets
+    from .humaneval.study import read_study, write_secrets
     from .humaneval.app import create_app
     from .humaneval.db import connect, load_study
 
@@ -97,7 +97,7 @@ def export(
 ):
     """Votes -> votes.csv + human_eval.json (preference %, binomial test, Wilson interval, agreement,
     attention-check failures)."""
-    from .datasets.study import read_study, votes_csv
+    from .humaneval.study import read_study, votes_csv
     from .humaneval.analysis import analyze
     from .humaneval.db import connect, export_rows
 

@@ -14,8 +14,20 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .tasks.protocols import PROTOCOLS
+from .metrics.registry import get_metric
+from .tasks.protocols import PROTOCOLS, declared_outputs
 from .tasks.registry import get_task
+
+
+def check_conventions(task, conventions: dict) -> dict:
+    """Refuse a convention for a metric the task does not declare, or one the metric does not have."""
+    for name, conv in conventions.items():
+        if name not in task.metrics:
+            raise ValueError(f"--convention {name}={conv}: task {task.name} has no metric {name!r} (it has {', '.join(task.metrics)})")
+        known = get_metric(name).conventions
+        if conv not in known:
+            raise ValueError(f"--convention {name}={conv}: unknown; {name} has {', '.join(known)}")
+    return dict(conventions)
 
 SCHEMA = "dyadbench.report/1"
 MIN_SLICE_ITEMS = 1
@@ -23,11 +35,19 @@ MIN_SLICE_ITEMS = 1
 
 def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str | None = None, n_boot: int = 200,
              slice_boot: int = 50, seed: int = 0, engine: str = "local", workers: int | None = None, device: str = "cpu",
-             cache_root: str | None = None, address: str | None = None) -> dict:
+             cache_root: str | None = None, address: str | None = None, conventions: dict | None = None) -> dict:
+    """Score ``submission`` on ``task_name``; ``conventions`` picks a named convention per metric
+    (``{"l2": "learning2listen"}``; defaults in ``dyadbench metrics``)."""
     task = get_task(task_name)
+    conventions = check_conventions(task, conventions or {})
     scored = PROTOCOLS[task.protocol](task, Path(data_root), Path(submission), seed, engine=engine, workers=workers,
-                                      device=device, cache_root=cache_root, address=address)
+                                      device=device, cache_root=cache_root, address=address, conventions=conventions)
     all_idx = list(range(len(scored.ids)))
+    metrics = scored.compute(all_idx, n_boot)
+    missing = [name for name, outs in declared_outputs(task).items()
+               if name not in scored.skipped and not all(o in metrics for o in outs)]
+    if missing:  # a protocol bug, never a silent gap in the report
+        raise RuntimeError(f"task {task.name}: declared metric(s) {missing} neither reported nor skipped")
     report = {
         "schema": SCHEMA,
         "dyadbench_version": __version__,
@@ -39,7 +59,8 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
         "submission": str(submission),
         "n_items": len(scored.ids),
         "bootstrap": {"resamples": n_boot, "slice_resamples": slice_boot, "confidence": 0.95, "seed": seed},
-        "metrics": scored.compute(all_idx, n_boot),
+        "conventions": {name: conventions.get(name, get_metric(name).default) for name in task.metrics},
+        "metrics": metrics,
         "skipped": scored.skipped,
         "slices": {},
         "extras": scored.extras,

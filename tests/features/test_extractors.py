@@ -81,20 +81,6 @@ def test_sync_pipeline_end_to_end_with_generated_weights(dyad, tmp_path, monkeyp
     assert -15 <= res["offset"] <= 15 and res["sync_c"] >= 0.0
 
 
-def test_frame_rate_conversion_and_crops():
-    from dyadbench.features.sync import crop_faces, smooth_boxes, to_25fps_indices
-
-    idx = to_25fps_indices(60, 30.0)
-    assert len(idx) == 50 and idx[0] == 0 and idx[-1] == 59 and (np.diff(idx) >= 1).all()
-    boxes = np.array([[10, 10, 50, 50], [np.nan] * 4, [12, 10, 52, 50]], float)
-    smoothed = smooth_boxes(boxes, kernel=1)
-    np.testing.assert_array_equal(smoothed[1], boxes[0])  # a missing box takes its nearest frame's
-    crops = crop_faces(np.zeros((3, 100, 100, 3), np.uint8), smoothed)
-    assert crops.shape == (3, 224, 224, 3)
-    with pytest.raises(ValueError, match="no face"):
-        smooth_boxes(np.full((3, 4), np.nan))
-
-
 def test_sequence_lip_embeddings_equal_per_window_embeddings():
     from dyadbench.features.nets.syncnet import SyncNet
     from dyadbench.features.sync import SyncNetScorer

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy.exc import IntegrityError  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from dyadbench.datasets.study import read_study  # noqa: E402
+from dyadbench.humaneval.study import read_study  # noqa: E402
 from dyadbench.humaneval.analysis import analyze  # noqa: E402
 from dyadbench.humaneval.app import create_app  # noqa: E402
 from dyadbench.humaneval.db import Vote, connect, export_rows, load_study  # noqa: E402

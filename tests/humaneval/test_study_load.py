@@ -3,7 +3,7 @@
 import pytest
 
 pytest.importorskip("fastapi")
-from dyadbench.datasets.study import read_study  # noqa: E402
+from dyadbench.humaneval.study import read_study  # noqa: E402
 from dyadbench.humaneval.db import connect, load_study  # noqa: E402
 from dyadbench.humaneval.loadtest import LoadRun, check_stored, simulated_raters, synthetic_study  # noqa: E402
 

@@ -29,7 +29,9 @@ from typing import Iterator
 import numpy as np
 
 from . import media
+from ..storage import content_hash
 from .errors import DatasetError, Skip
+from .refs import VideoRef
 from .stores import TarStore
 
 FPS = 25.0
@@ -75,6 +77,10 @@ class Clip:
     def motion(self, role: str) -> np.ndarray:
         """(384, 56) EMOCA expression 50 ‖ pose 6 of ``role`` (Learning2Listen order)."""
         return self.dataset.emoca(self.video_id)[_role(role)][self.start : self.stop]
+
+    def video_ref(self) -> VideoRef:
+        """The clip's video (the whole file: a clip is a frame range of it)."""
+        return self.dataset.video_ref(self.video_id)
 
     def speaker_motion(self) -> np.ndarray:
         return self.motion(self.speaker)
@@ -176,10 +182,15 @@ class RealTalk:
     @lru_cache(maxsize=None)
     def video_hash(self, video_id: str) -> str:
         """Content hash of the video (computed once per video; keys feature caches)."""
-        from ..features.cache import content_hash
-
         src, _ = self.video_source(video_id)
         return content_hash(src)
+
+    def video_ref(self, video_id: str) -> VideoRef:
+        """A picklable reference to the video file (a path, or its tar shard and member)."""
+        if video_id not in self._videos:
+            raise KeyError(f"no video {video_id!r} under {self.root / 'videos'}")
+        store, path = self._videos[video_id]
+        return VideoRef(video_id, str(path)) if store is None else VideoRef(video_id, str(path), f"{video_id}.avi")
 
     def video_info(self, video_id: str) -> media.VideoInfo:
         store, path = self._videos[video_id]

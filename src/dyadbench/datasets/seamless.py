@@ -24,6 +24,7 @@ import numpy as np
 from . import media
 from .errors import DatasetError, Skip
 from .ids import FileId
+from .refs import VideoRef
 from .seamless_format import (
     AUDIO_SAMPLE_RATE,
     LABELS,
@@ -67,6 +68,12 @@ class Participant:
 
     def read_bytes(self, ext: str) -> bytes:
         return self.store.read(self.member(ext))
+
+    def video_ref(self) -> VideoRef:
+        """A picklable reference to the participant's mp4: a loose file, or its tar shard and member."""
+        member = self.member("mp4")
+        path = self.store.path(member)
+        return VideoRef(self.id, str(path)) if path else VideoRef(self.id, str(self.store.tar_path), member)
 
     @cached_property
     def _features(self) -> tuple[dict[str, np.ndarray], FeatureReport]:

@@ -21,23 +21,11 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-
-def content_hash(data: bytes | Path | str, chunk: int = 1 << 22) -> str:
-    """BLAKE2b-128 of the bytes (a file is streamed, never loaded whole)."""
-    h = hashlib.blake2b(digest_size=16)
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        h.update(data)
-    else:
-        with open(data, "rb") as f:
-            while block := f.read(chunk):
-                h.update(block)
-    return h.hexdigest()
+from ..storage import cache_dir, content_hash  # noqa: F401 - content_hash re-exported for callers
 
 
 class FeatureCache:
     def __init__(self, root: Path | str | None = None):
-        from .weights import cache_dir
-
         self.root = Path(root) if root is not None else cache_dir() / "features"
         self.hits = 0
         self.misses = 0

@@ -13,6 +13,7 @@ import numpy as np
 from .cache import FeatureCache
 
 SPACES = ("dlib", "facenet512", "vggface")
+VERSION = 1  # bump when the embeddings change: the cache keys on it
 CHIP = {"facenet512": 160, "vggface": 224}
 
 
@@ -26,7 +27,7 @@ def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: in
         raise ValueError(f"spaces: unknown {unknown}; choose from {SPACES}")
     key = f"{clip.dataset.video_hash(clip.video_id)}-{clip.start}-{clip.n_frames}-{role}-{stride}"
     name = "clip_faces_" + "_".join(spaces)
-    if cache is not None and (hit := cache.get(key, name, 1)) is not None:
+    if cache is not None and (hit := cache.get(key, name, VERSION)) is not None:
         return hit
     frames = np.concatenate(list(clip.frames()))[::stride]
     ann = clip.dataset.annotations(clip.video_id)
@@ -34,17 +35,21 @@ def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: in
                       for t in range(clip.start, clip.stop, stride)], dtype=np.float64)[: len(frames)]
     models = models if models is not None else {}
     sizes = tuple(CHIP[s] for s in spaces if s in CHIP)
-    faces = models.setdefault(("dlib", sizes), DlibFaces(upsample=1, chip_sizes=sizes))(frames, boxes)
+    if ("dlib", sizes) not in models:  # build each model once per run (setdefault would build it every call)
+        models[("dlib", sizes)] = DlibFaces(upsample=1, chip_sizes=sizes)
+    faces = models[("dlib", sizes)](frames, boxes)
     out = {}
     for space in spaces:
         if space == "dlib":
             out[space] = faces["descriptor"]
             continue
-        net = models.setdefault(space, {"facenet512": FaceNetFeatures, "vggface": VGGFaceFeatures}[space](device=device))
+        if space not in models:
+            models[space] = {"facenet512": FaceNetFeatures, "vggface": VGGFaceFeatures}[space](device=device)
+        net = models[space]
         emb = np.full((len(frames), net.dim), np.nan, np.float32)
         if faces["found"].any():
             emb[faces["found"]] = net(faces[f"chip{CHIP[space]}"][faces["found"]])
         out[space] = emb
     if cache is not None:
-        cache.put(key, name, 1, out)
+        cache.put(key, name, VERSION, out)
     return out

@@ -6,30 +6,12 @@ actor on another machine) reads the bytes itself; nothing large crosses process 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..datasets.refs import VideoRef
 from .cache import FeatureCache, content_hash
-
-
-@dataclass(frozen=True)
-class VideoRef:
-    id: str
-    path: str
-    member: str | None = None  # set when the video is a member of the tar at ``path``
-
-    def source(self):
-        if self.member is None:
-            return Path(self.path)
-        from ..datasets.stores import TarStore
-
-        return TarStore(Path(self.path)).read(self.member)
-
-    @property
-    def label(self) -> str:
-        return f"{self.path}::{self.member}" if self.member else self.path
 
 
 def video_refs(root: Path, source: str = "auto") -> list[VideoRef]:
@@ -44,15 +26,12 @@ def video_refs(root: Path, source: str = "auto") -> list[VideoRef]:
 
         for p in SeamlessInteraction(root, source=source).participants():
             if "mp4" in p.extensions:
-                path = p.store.path(p.member("mp4"))
-                refs.append(VideoRef(p.id, str(path)) if path else VideoRef(p.id, str(p.store.tar_path), p.member("mp4")))
+                refs.append(p.video_ref())
     else:
         from ..datasets.realtalk import RealTalk
 
         ds = RealTalk(root)
-        for vid in ds.video_ids():
-            store, path = ds._videos[vid]
-            refs.append(VideoRef(vid, str(path)) if store is None else VideoRef(vid, str(path), f"{vid}.avi"))
+        refs.extend(ds.video_ref(vid) for vid in ds.video_ids())
     return refs
 
 
@@ -77,6 +56,13 @@ class VideoExtractor:
         self.extractors = build_extractors(names, device)
         self.cache = FeatureCache(cache_root)
         self.batch_size = batch_size
+
+    @staticmethod
+    def versions(names: list[str]) -> dict[str, int]:
+        """Each extractor's cache version (bumped by the extractor when its output changes)."""
+        from .video import EXTRACTORS
+
+        return {name: EXTRACTORS[name].version for name in names}
 
     def __call__(self, ref: VideoRef) -> dict:
         return extract_ref(ref, self.extractors, self.cache, self.batch_size)[0]

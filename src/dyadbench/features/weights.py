@@ -19,6 +19,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..storage import cache_dir
+
 
 class WeightsError(FileNotFoundError):
     """A weights file is missing or does not match its SHA-256."""
@@ -73,10 +75,6 @@ register(WeightsSpec(
 register(WeightsSpec(
     "dlib_shape_predictor_5", "shape_predictor_5_face_landmarks.dat", None, "PyPI face-recognition-models",
     "dlib 5-point face alignment", package="face-recognition-models"))
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("DYADBENCH_CACHE", Path.home() / ".cache" / "dyadbench"))
 
 
 def weights_dir() -> Path:

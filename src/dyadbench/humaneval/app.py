@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..datasets.study import StudyFolder, votes_csv
+from .study import StudyFolder, votes_csv
 from .db import Rater, Study, Trial, Vote, export_rows, token_hash
 from .ratelimit import RateLimiter
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._validation import same_shape
 
-__all__ = ["perceptual_l2_per_frame", "perceptual_l2_per_clip"]
+__all__ = ["perceptual_l2_per_frame", "perceptual_l2_per_clip", "perceptual_l2_item"]
 
 
 def _embeddings(x, name: str) -> np.ndarray:
@@ -52,3 +52,8 @@ def perceptual_l2_per_clip(predicted, reference, *, min_valid_frames: int = 1) -
     return {"value": value, "valid_frames": n_valid, "total_frames": int(d.size)}
 
 
+
+
+def perceptual_l2_item(predicted, reference) -> float:
+    """``perceptual_l2_per_clip(...)["value"]``: one query's distance (NaN when no frame has a face)."""
+    return perceptual_l2_per_clip(predicted, reference)["value"]

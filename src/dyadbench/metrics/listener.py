@@ -19,8 +19,9 @@ REACT 2023/2024 (Song et al.; 25-d = 15 AUs ‖ valence, arousal ‖ 8 expressio
   * ``fr_div``: Σ_{i≠j} ‖x_i − x_j‖² / (M (M−1) T D) among one speaker's M samples, mean over speakers.
   * ``fr_dvs``: the same among speakers for each sample index, mean over sample indices.
   * ``fr_var``: Var_t averaged over speakers, samples and dims.
-  * ``fr_syn``: |argmax_lag TLCC(speaker, listener)| over lags in ±49 frames, averaged over dims,
-    samples and speakers. Every sample is scored (REACT's multiprocess path scores only sample 0).
+  * ``fr_syn``: |argmax_lag mean_d TLCC_d(listener, speaker)| over lags in ±49 frames, averaged
+    over samples and speakers. Every sample is scored by default (REACT's multiprocess path
+    scores only sample 0: ``samples="first"``).
 """
 
 from __future__ import annotations
@@ -83,12 +84,18 @@ def mse(predicted, reference) -> float:
     return float(np.mean((p - g) ** 2))
 
 
-def temporal_variance(motion, *, reduce_dims: str = "mean") -> float:
-    """Variance over time of each dim, reduced over dims (``mean`` or ``sum``), mean over clips."""
+def temporal_variance(motion, *, reduce_dims: str = "mean", ddof: int = 0) -> float:
+    """Variance over time of each dim, reduced over dims (``mean`` or ``sum``), mean over clips.
+
+    ``ddof=0`` divides by T (NumPy's ``np.var``: LM-listener, DIM); ``ddof=1`` by T − 1
+    (``torch.var``: REACT's FRVar).
+    """
     m = _motion(motion, "motion")
     if m.shape[-2] < 2:
         raise ValueError(f"motion: needs at least 2 frames, got {m.shape[-2]}")
-    var = m.var(axis=-2)
+    if ddof not in (0, 1):
+        raise ValueError(f"ddof: expected 0 or 1, got {ddof}")
+    var = m.var(axis=-2, ddof=ddof)
     if reduce_dims == "mean":
         return float(var.mean())
     if reduce_dims == "sum":
@@ -124,17 +131,20 @@ def paired_fd(speaker, listener_pred, speaker_ref, listener_ref) -> float:
     return frechet_distance_from_features(gen, ref)
 
 
-def ccc(x, y) -> np.ndarray:
+def ccc(x, y, *, eps: float = 0.0) -> np.ndarray:
     """Lin's concordance correlation coefficient per column of (T, D) arrays (population moments).
 
-    The denominator is 0 only when both series are constant and equal; CCC is then 1 (they agree).
+    ``eps`` is added to the denominator (REACT's ``concordance_correlation_coefficient`` adds
+    1e-8). With ``eps=0`` the denominator is 0 only when both series are constant and equal; CCC is
+    then 1 (they agree). (REACT's ``np.corrcoef`` gives NaN for a constant column; we give the
+    limit instead, never NaN.)
     """
     a, b = as_float_array(x, "x", ndim=2), as_float_array(y, "y", ndim=2)
     same_shape(a, b, "x", "y")
     ma, mb = a.mean(0), b.mean(0)
     va, vb = a.var(0), b.var(0)
     cov = ((a - ma) * (b - mb)).mean(0)
-    denom = va + vb + (ma - mb) ** 2
+    denom = va + vb + (ma - mb) ** 2 + float(eps)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(denom > 0, 2.0 * cov / np.where(denom > 0, denom, 1.0), 1.0)
     return out
@@ -185,13 +195,13 @@ def _reduce(values: np.ndarray, how: str, name: str) -> float:
     raise ValueError(f"{name}: expected 'mean' or 'sum', got {how!r}")
 
 
-def fr_corr(preds, neighbours, *, dim_reduce: str = "mean", sample_reduce: str = "mean") -> float:
-    """REACT FRCorr; ``sample_reduce='sum'`` reproduces REACT's sum over the M samples."""
+def fr_corr(preds, neighbours, *, dim_reduce: str = "mean", sample_reduce: str = "mean", eps: float = 0.0) -> float:
+    """REACT FRCorr; ``sample_reduce='sum'`` and ``eps=1e-8`` reproduce REACT's (sum over the M samples)."""
     p = _react_preds(preds)
     nbs = _neighbours(neighbours, p.shape[0], p.shape[2:])
     per_speaker = []
     for s, nb in enumerate(nbs):
-        best = [max(_reduce(ccc(sample, listener), dim_reduce, "dim_reduce") for listener in nb) for sample in p[s]]
+        best = [max(_reduce(ccc(sample, listener, eps=eps), dim_reduce, "dim_reduce") for listener in nb) for sample in p[s]]
         per_speaker.append(_reduce(np.asarray(best), sample_reduce, "sample_reduce"))
     return float(np.mean(per_speaker))
 
@@ -235,14 +245,14 @@ def fr_dvs(preds) -> float:
     return float(np.mean([_mean_pairwise_sq(p[:, k].reshape(p.shape[0], -1)) for k in range(p.shape[1])]))
 
 
-def fr_var(preds) -> float:
-    """Temporal variance averaged over speakers, samples and dims (REACT FRVar)."""
+def fr_var(preds, *, ddof: int = 1) -> float:
+    """Temporal variance averaged over speakers, samples and dims (REACT FRVar: ``torch.var``, T − 1)."""
     p = _react_preds(preds)
-    return float(p.var(axis=2).mean())
+    return float(p.var(axis=2, ddof=ddof).mean())
 
 
 def lagged_correlations(x: np.ndarray, y: np.ndarray, lags: np.ndarray) -> np.ndarray:
-    """Pearson correlation of x[t] with y[t − lag] per column, for each lag: (len(lags), D).
+    """Pearson correlation of x[t + lag] with y[t] per column, for each lag: (len(lags), D).
 
     A constant window correlates 0 (no synchrony evidence), never NaN.
     """
@@ -257,10 +267,16 @@ def lagged_correlations(x: np.ndarray, y: np.ndarray, lags: np.ndarray) -> np.nd
     return out
 
 
-def fr_syn(speaker, preds, *, max_lag: int = 49) -> float:
-    """REACT FRSyn: mean |best lag| of speaker–listener time-lagged cross-correlation (frames).
+def fr_syn(speaker, preds, *, max_lag: int = 49, lag_from: str = "mean_over_dims", samples: str = "all") -> float:
+    """REACT FRSyn (TLCC): mean |best lag| of listener–speaker time-lagged cross-correlation (frames).
 
-    ``speaker`` is (S, T, D); ``preds`` (S, M, T, D). Lower is more synchronous.
+    ``speaker`` is (S, T, D); ``preds`` (S, M, T, D). Lower is more synchronous. REACT's
+    ``calculate_tlcc`` correlates pred[t + lag] with speaker[t] per dim for lag in ±max_lag,
+    *averages the correlations over dims* and takes one best lag per sample
+    (``lag_from="mean_over_dims"``); ``lag_from="per_dim"`` takes a best lag per dim and averages
+    the lags (dyadbench ≤ 0.1). ``samples="all"`` scores every sample (REACT's ``compute_TLCC``);
+    ``samples="first"`` only sample 0 (REACT's ``compute_TLCC_mp``, whose worker returns inside its
+    loop over samples).
     """
     p = _react_preds(preds)
     sp = as_float_array(speaker, "speaker", ndim=3)
@@ -268,7 +284,15 @@ def fr_syn(speaker, preds, *, max_lag: int = 49) -> float:
         raise ValueError(f"speaker: expected shape {(p.shape[0],) + p.shape[2:]}, got {sp.shape}")
     if not 0 <= max_lag < p.shape[2] - 1:
         raise ValueError(f"max_lag: expected 0 <= max_lag < {p.shape[2] - 1}, got {max_lag}")
+    if lag_from not in ("mean_over_dims", "per_dim"):
+        raise ValueError(f"lag_from: expected 'mean_over_dims' or 'per_dim', got {lag_from!r}")
+    if samples not in ("all", "first"):
+        raise ValueError(f"samples: expected 'all' or 'first', got {samples!r}")
     lags = np.arange(-max_lag, max_lag + 1)
-    offsets = [np.abs(lags[np.argmax(lagged_correlations(sp[s], sample, lags), axis=0)])
-               for s in range(p.shape[0]) for sample in p[s]]
+    offsets = []
+    for s in range(p.shape[0]):
+        for sample in (p[s] if samples == "all" else p[s, :1]):
+            corr = lagged_correlations(sample, sp[s], lags)  # (lags, D)
+            best = np.argmax(corr.mean(axis=1)) if lag_from == "mean_over_dims" else np.argmax(corr, axis=0)
+            offsets.append(np.mean(np.abs(lags[best])))
     return float(np.mean(offsets))

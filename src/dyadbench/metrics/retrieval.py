@@ -17,7 +17,7 @@ import numpy as np
 
 from ._validation import as_float_array
 
-__all__ = ["retrieval_ranks", "recall_at_k", "median_rank", "mean_rank", "mrr", "chance_recall_at_k"]
+__all__ = ["retrieval_ranks", "recall_at_k", "recall_at_k_for_bank", "k_for_bank", "median_rank", "mean_rank", "mrr", "chance_recall_at_k", "RELEASE_BANK"]
 
 
 def retrieval_ranks(scores, gt_index) -> np.ndarray:
@@ -70,3 +70,16 @@ def chance_recall_at_k(k: int, bank_size: int) -> float:
     if int(bank_size) < 1:
         raise ValueError(f"bank_size: expected a positive integer, got {bank_size}")
     return min(int(k), int(bank_size)) / int(bank_size)
+
+
+RELEASE_BANK = 1896  # RealTalk's retrieval bank: every clip of the release
+
+
+def k_for_bank(k: int, bank_size: int, release_bank: int = RELEASE_BANK) -> int:
+    """The k that keeps k / bank the release's ratio on a smaller bank (k·B/1896, at least 1)."""
+    return k if bank_size >= release_bank else max(1, int(round(k * bank_size / release_bank)))
+
+
+def recall_at_k_for_bank(ranks, bank_size: int, *, k: int) -> float:
+    """Recall@k with k scaled to the bank (``k_for_bank``): equal to ``recall_at_k`` on the release."""
+    return recall_at_k(ranks, k_for_bank(k, bank_size))

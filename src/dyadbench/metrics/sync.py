@@ -24,8 +24,12 @@ from ._validation import as_float_array, same_shape
 __all__ = ["offset_distances", "sync_scores", "sync_confidence"]
 
 
-def offset_distances(video_emb, audio_emb, *, max_offset: int = 15, edge: str = "valid") -> np.ndarray:
-    """Mean embedding distance D(o) for o = −max_offset..max_offset (length 2K+1)."""
+def offset_distances(video_emb, audio_emb, *, max_offset: int = 15, edge: str = "valid", eps: float = 0.0) -> np.ndarray:
+    """Mean embedding distance D(o) for o = −max_offset..max_offset (length 2K+1).
+
+    ``eps`` is added to every difference before the norm, ‖v − a + ε‖: syncnet_python measures with
+    ``torch.nn.functional.pairwise_distance``, whose default ε is 1e-6.
+    """
     v = as_float_array(video_emb, "video_emb", ndim=2)
     a = as_float_array(audio_emb, "audio_emb", ndim=2)
     same_shape(v, a, "video_emb", "audio_emb")
@@ -39,13 +43,13 @@ def offset_distances(video_emb, audio_emb, *, max_offset: int = 15, edge: str = 
         out = np.empty(2 * k + 1)
         for i, o in enumerate(range(-k, k + 1)):
             lo, hi = max(0, -o), min(n, n - o)
-            out[i] = np.linalg.norm(v[lo:hi] - a[lo + o : hi + o], axis=1).mean()
+            out[i] = np.linalg.norm(v[lo:hi] - a[lo + o : hi + o] + eps, axis=1).mean()
         return out
     if edge == "zero_pad":
         padded = np.concatenate([np.zeros((k, a.shape[1])), a, np.zeros((k, a.shape[1]))])
         # Window i of frame t holds padded[t + i], i.e. offset o = i - k.
         windows = np.stack([padded[i : i + n] for i in range(2 * k + 1)], axis=1)
-        return np.linalg.norm(v[:, None, :] - windows, axis=2).mean(axis=0)
+        return np.linalg.norm(v[:, None, :] - windows + eps, axis=2).mean(axis=0)
     raise ValueError(f"edge: expected 'valid' or 'zero_pad', got {edge!r}")
 
 
@@ -61,6 +65,6 @@ def sync_scores(distances, *, max_offset: int | None = None) -> dict:
     return {"sync_d": float(d[i]), "sync_c": float(np.median(d) - d[i]), "offset": i - k}
 
 
-def sync_confidence(video_emb, audio_emb, *, max_offset: int = 15, edge: str = "valid") -> dict:
-    """``sync_scores(offset_distances(...))`` in one call."""
-    return sync_scores(offset_distances(video_emb, audio_emb, max_offset=max_offset, edge=edge), max_offset=max_offset)
+def sync_confidence(video_emb, audio_emb, *, max_offset: int = 15, edge: str = "valid", eps: float = 0.0) -> dict:
+    """``sync_scores(offset_distances(...))`` in one call (syncnet_python: ``edge="zero_pad", eps=1e-6``)."""
+    return sync_scores(offset_distances(video_emb, audio_emb, max_offset=max_offset, edge=edge, eps=eps), max_offset=max_offset)

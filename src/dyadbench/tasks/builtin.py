@@ -37,7 +37,7 @@ register(Task(
     protocol="video",
     split="test",
     description="Generate one participant's video (30 fps mp4) given the other; FID on frames, Sync-C/Sync-D, FFD on extracted face motion.",
-    metrics=("ffd_video", "fid", "sync"),
+    metrics=("ffd", "paired_fd", "face_detection_rate", "fid", "sync"),
     baselines=("mirror", "ground_truth"),
 ))
 
@@ -47,7 +47,8 @@ register(Task(
     protocol="retrieval",
     split="eval",
     description="For each eval speaker clip rank the bank's 1,896 listener clips (scores.npz); Recall@500/1000, median rank, perceptual L2 of the top-1 listener.",
-    metrics=("recall_at_500", "recall_at_1000", "median_rank", "mean_rank", "mrr", "perceptual_l2"),
+    metrics=("recall_at_500", "recall_at_1000", "median_rank", "mean_rank", "mrr", "perceptual_l2",
+             "perceptual_l2_dlib", "perceptual_l2_facenet512", "perceptual_l2_vggface"),
     baselines=("random", "speaker_nearest_neighbour"),
     fps=25.0,
 ))

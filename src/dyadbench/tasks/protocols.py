@@ -1,5 +1,10 @@
-"""Protocol runners: turn (task, data, submission) into a ``Scored`` whose ``compute(subset)``
-gives every metric on any subset of items (the whole split, or one slice)."""
+"""Protocol runners: gather each item's inputs, then score the task's declared metrics through the
+metric registry. No metric math lives here: a protocol reads data and submissions, asks the
+feature extractors for what the metrics consume, and calls ``metrics.registry.score``.
+
+``Scored.compute(subset, n_boot)`` gives every declared metric on any subset of items (the whole
+split, or one slice).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,11 @@ from typing import Callable
 
 import numpy as np
 
-from .. import metrics as M
 from ..datasets.submission import read_motion_submission, read_retrieval_submission, read_video_submission
 from ..features.weights import WeightsError, resolve
-from . import motion_protocol as mp
+from ..metrics import retrieval_ranks
+from ..metrics.motion import standardization_stats
+from ..metrics.registry import ItemSet, get_metric, score
 from .items import align_length, features, motion_items, per_frame_shapes, valid_mask
 from .registry import Task
 
@@ -26,83 +32,104 @@ class Scored:
     extras: dict = field(default_factory=dict)
 
 
-def motion(task: Task, root: Path, submission: Path, seed: int, **_) -> Scored:
+def metric_scorer(task: Task, data: ItemSet, seed: int, conventions: dict | None, skipped: dict) -> Callable:
+    """``compute(idx, n_boot)``: every declared metric not skipped, as report dicts keyed by output name.
+
+    A metric that cannot run on the whole set (a ``ValueError`` from its function: too few frames,
+    a convention whose input does not fit) is reported skipped with that reason; on a slice it is
+    left out of that slice only.
+    """
+    conventions = conventions or {}
+
+    def compute(idx, n_boot):
+        whole = len(idx) == len(data.ids)
+        out = {}
+        for name in task.metrics:
+            if name in skipped:
+                continue
+            try:
+                results = score(name, data, idx, convention=conventions.get(name), n_boot=n_boot, seed=seed)
+            except ValueError as exc:
+                if whole:
+                    skipped[name] = f"could not be computed: {exc}"
+                continue
+            for r in results:
+                out[r.name] = r.to_dict()
+        return out
+
+    return compute
+
+
+def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dict | None = None, **_) -> Scored:
     items = motion_items(task, root)
     gt = {it.id: features(it.target, task) for it in items}
     gen = read_motion_submission(submission, task.feature_keys, per_frame_shapes(task), {k: len(v) for k, v in gt.items()})
-    onsets = None
+    reference = [gt[it.id] for it in items]
+    valid = [valid_mask(it.target, task, len(gt[it.id])) for it in items]
+    inputs = {"generated": [gen[it.id] for it in items], "reference": reference,
+              "reference_samples": [r[None] for r in reference], "valid": valid,
+              "partner": [align_length(features(it.partner, task), len(gt[it.id])) for it in items]}
     if "beat_consistency" in task.metrics:
         from ..features.audio import onsets as audio_onsets
 
-        onsets = []
-        for it in items:
-            audio, sr = it.target.audio()
-            onsets.append(audio_onsets(audio, sr))
-    data = mp.MotionData(
-        [it.id for it in items], [gen[it.id] for it in items], [gt[it.id] for it in items],
-        [align_length(features(it.partner, task), len(gt[it.id])) for it in items],
-        [valid_mask(it.target, task, len(gt[it.id])) for it in items], task.fps, onsets)
-    return Scored(data.ids, [it.groups for it in items],
-                  lambda idx, n_boot: mp.compute(task.metrics, data.subset(idx), n_boot, seed, task.si_clusters))
+        inputs["onsets"] = [audio_onsets(*it.target.audio()) for it in items]
+    mean, std = standardization_stats(reference, valid)
+    data = ItemSet([it.id for it in items], inputs, {"mean": mean, "std": std, "fps": task.fps, "si_clusters": task.si_clusters})
+    skipped: dict = {}
+    return Scored(data.ids, [it.groups for it in items], metric_scorer(task, data, seed, conventions, skipped), skipped)
 
 
 def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "local", workers: int | None = None,
-          device: str = "cpu", cache_root: str | None = None, address: str | None = None, **_) -> Scored:
+          device: str = "cpu", cache_root: str | None = None, address: str | None = None,
+          conventions: dict | None = None, **_) -> Scored:
     from ..engine import run_actors
     from ..features.cache import FeatureCache
     from ..features.jobs import VideoExtractor, VideoRef
 
     items = motion_items(task, root)
     gen_paths = read_video_submission(submission, {it.id: it.target.video_info.frames for it in items})
-    skipped, names = {}, ["face_motion"]
-    try:
-        resolve("fid_inception")
-        names.append("fid_inception")
-    except WeightsError as exc:
-        skipped["fid"] = str(exc)
+    skipped, extractors = {}, ["face_motion"]
+    if "fid" in task.metrics:
+        try:
+            resolve("fid_inception")
+            extractors.append("fid_inception")
+        except WeightsError as exc:
+            skipped["fid"] = str(exc)
     refs = {}
     for it in items:
-        for role, p in (("gt", it.target), ("partner", it.partner)):
-            path = p.store.path(p.member("mp4"))
-            refs[(role, it.id)] = VideoRef(p.id, str(path)) if path else VideoRef(p.id, str(p.store.tar_path), p.member("mp4"))
+        refs[("gt", it.id)], refs[("partner", it.id)] = it.target.video_ref(), it.partner.video_ref()
         refs[("gen", it.id)] = VideoRef(it.id, str(gen_paths[it.id]))
     keys = list(refs)
     cache = FeatureCache(cache_root)
-    hashes = {}
-    extractor = {"names": names, "cache_root": cache_root, "device": device, "batch_size": 32}
-    for i, row in run_actors(VideoExtractor, extractor, [refs[k] for k in keys], engine=engine, workers=workers,
-                             address=address):
-        hashes[keys[i]] = row["hash"]
-    arr = {(k, n): cache.get(hashes[k], n, 1) for k in keys for n in names}
+    extractor = {"names": extractors, "cache_root": cache_root, "device": device, "batch_size": 32}
+    rows = dict(run_actors(VideoExtractor, extractor, [refs[k] for k in keys], engine=engine, workers=workers, address=address))
+    versions = VideoExtractor.versions(extractors)
+    arr = {(k, n): cache.get(rows[i]["hash"], n, versions[n]) for i, k in enumerate(keys) for n in extractors}
     face = {k: arr[(k, "face_motion")]["face_motion"].astype(np.float64) for k in keys}
     detected = {k: np.isfinite(v).all(axis=1) for k, v in face.items()}
     n_of = {it.id: min(len(face[("gt", it.id)]), len(face[("gen", it.id)])) for it in items}
     fill = lambda x, n: np.nan_to_num(align_length(x, n))
-    data = mp.MotionData(
-        [it.id for it in items], [fill(face[("gen", it.id)], n_of[it.id])[None] for it in items],
-        [fill(face[("gt", it.id)], n_of[it.id]) for it in items], [fill(face[("partner", it.id)], n_of[it.id]) for it in items],
-        [align_length(detected[("gt", it.id)], n_of[it.id]) & align_length(detected[("gen", it.id)], n_of[it.id]) for it in items], 30.0)
-    sync = _sync_scores(items, gen_paths, device, skipped) if "sync" in task.metrics else None
-    face_rate = {it.id: float(detected[("gen", it.id)].mean()) for it in items}
-
-    def compute(idx, n_boot):
-        sub = data.subset(idx)
-        out = {"ffd_video": {**mp.fd(sub, n_boot, seed), "feature": "MediaPipe face-motion (pose and identity removed)"},
-               "paired_ffd_video": mp.paired_fd(sub, n_boot, seed),
-               "face_detection_rate": mp._per_item([face_rate[items[i].id] for i in idx], "higher", n_boot, seed)}
-        if "fid_inception" in names:
-            g = np.concatenate([arr[(("gen", items[i].id), "fid_inception")]["pool3"] for i in idx])
-            r = np.concatenate([arr[(("gt", items[i].id), "fid_inception")]["pool3"] for i in idx])
-            out["fid"] = mp._fd(g, r, n_boot, seed, unit="frames")
-        if sync:
-            for key in ("sync_c", "sync_d"):
-                out[key] = mp._per_item([sync[items[i].id][key] for i in idx], "higher" if key == "sync_c" else "lower", n_boot, seed)
-        return out
-
-    return Scored([it.id for it in items], [it.groups for it in items], compute, skipped)
+    reference = [fill(face[("gt", it.id)], n_of[it.id]) for it in items]
+    valid = [align_length(detected[("gt", it.id)], n_of[it.id]) & align_length(detected[("gen", it.id)], n_of[it.id]) for it in items]
+    inputs = {"generated": [fill(face[("gen", it.id)], n_of[it.id])[None] for it in items], "reference": reference,
+              "partner": [fill(face[("partner", it.id)], n_of[it.id]) for it in items], "valid": valid,
+              "detected": [detected[("gen", it.id)] for it in items]}
+    data = ItemSet([it.id for it in items], inputs, {"fps": 30.0})
+    if "fid_inception" in extractors:
+        pool3 = {role: [arr[((role, it.id), "fid_inception")]["pool3"].astype(np.float64) for it in items] for role in ("gen", "gt")}
+        n_fid = [min(len(g), len(r)) for g, r in zip(pool3["gen"], pool3["gt"])]
+        data.items.update({"pool3_generated": [g[None, :n] for g, n in zip(pool3["gen"], n_fid)],
+                           "pool3_reference": [r[:n] for r, n in zip(pool3["gt"], n_fid)],
+                           "pool3_valid": [np.ones(n, bool) for n in n_fid]})
+    if "sync" in task.metrics:
+        emb = _sync_embeddings(items, gen_paths, device, skipped)
+        if emb is not None:
+            data.items["sync_video_emb"], data.items["sync_audio_emb"] = emb
+    return Scored(data.ids, [it.groups for it in items], metric_scorer(task, data, seed, conventions, skipped), skipped)
 
 
-def _sync_scores(items, gen_paths, device, skipped) -> dict | None:
+def _sync_embeddings(items, gen_paths, device, skipped):
+    """SyncNet video and audio embeddings of each generated clip (the inputs of the ``sync`` metric)."""
     try:
         from ..features.sync import SyncNetScorer
 
@@ -112,31 +139,33 @@ def _sync_scores(items, gen_paths, device, skipped) -> dict | None:
         return None
     from ..datasets import media
 
-    out = {}
+    video_emb, audio_emb = [], []
     for it in items:
-        frames = media.read_frames(gen_paths[it.id])
         audio, sr = it.target.audio()
-        out[it.id] = scorer.score(frames, audio, sr, fps=media.probe_video(gen_paths[it.id]).fps)
-    return out
+        v, a = scorer.clip_embeddings(media.read_frames(gen_paths[it.id]), audio, sr, fps=media.probe_video(gen_paths[it.id]).fps)
+        video_emb.append(v)
+        audio_emb.append(a)
+    return video_emb, audio_emb
 
 
-def _face_space_distances(queries, bank, top1, spaces, stride, cache_root, device) -> dict[str, list]:
-    """Per query and face space: perceptual L2 between the top-1 retrieved and the true listener."""
+def _face_space_embeddings(queries, bank, top1, spaces, stride, cache_root, device) -> dict[str, list]:
+    """Per face space: each query's top-1 retrieved listener's and true listener's per-frame embeddings."""
     from ..features.cache import FeatureCache
     from ..features.clip_faces import clip_face_embeddings
 
     cache, models = FeatureCache(cache_root), {}
-    out = {s: [] for s in spaces}
+    out = {f"{side}_{s}": [] for s in spaces for side in ("top1", "true")}
     for q, t in zip(queries, top1):
         got = clip_face_embeddings(bank[t], bank[t].listener, spaces, stride=stride, device=device, cache=cache, models=models)
         true = clip_face_embeddings(q, q.listener, spaces, stride=stride, device=device, cache=cache, models=models)
         for s in spaces:
-            out[s].append(M.perceptual_l2_per_clip(got[s], true[s])["value"])
+            out[f"top1_{s}"].append(got[s])
+            out[f"true_{s}"].append(true[s])
     return out
 
 
 def retrieval(task: Task, root: Path, submission: Path, seed: int, device: str = "cpu", cache_root: str | None = None,
-              **_) -> Scored:
+              conventions: dict | None = None, **_) -> Scored:
     from ..datasets.realtalk import RealTalk
 
     rt = RealTalk(root)
@@ -145,45 +174,31 @@ def retrieval(task: Task, root: Path, submission: Path, seed: int, device: str =
         raise ValueError(f"{root}: the eval split is empty")
     bank_index = {c.id: i for i, c in enumerate(bank)}
     scores = read_retrieval_submission(submission, [c.id for c in queries], list(bank_index))
-    ranks = M.retrieval_ranks(scores, np.array([bank_index[q.id] for q in queries]))
+    ranks = retrieval_ranks(scores, np.array([bank_index[q.id] for q in queries]))
     top1 = np.argmax(scores, axis=1)  # ties: the first bank clip in protocol order
-    perceptual = {"released": [M.perceptual_l2_per_clip(bank[t].embeddings(bank[t].listener), q.embeddings(q.listener))["value"]
-                               for q, t in zip(queries, top1)]}
-    skipped, spaces = {}, ["dlib"]
-    for space in ("facenet512", "vggface"):
+    inputs = {"ranks": list(ranks), "top1_released": [bank[t].embeddings(bank[t].listener) for t in top1],
+              "true_released": [q.embeddings(q.listener) for q in queries]}
+    skipped, spaces = {}, []
+    for name in task.metrics:
+        if not name.startswith("perceptual_l2_"):
+            continue
+        space = name.removeprefix("perceptual_l2_")
         try:
-            resolve(space)
+            if space != "dlib":
+                resolve(space)
             spaces.append(space)
         except WeightsError as exc:
-            skipped[f"perceptual_l2_{space}"] = str(exc)
-    perceptual.update(_face_space_distances(queries, bank, top1, tuple(spaces), task.options.get("face_stride", 8), cache_root, device))
-    B = len(bank)
-
-    def compute(idx, n_boot):
-        r = ranks[idx]
-        out = {}
-        for k in (500, 1000):
-            k_eff = k if B >= 1896 else max(1, int(round(k * B / 1896)))
-            stat = lambda rr, k_eff=k_eff: M.recall_at_k(rr, k_eff)
-            res = M.bootstrap_ci(stat, r, n_resamples=n_boot, seed=seed) if len(r) >= 2 and n_boot else {"value": stat(r)}
-            out[f"recall_at_{k}"] = {**mp._ci(res, "higher", len(r)), "k": k_eff, "chance": M.chance_recall_at_k(k_eff, B),
-                                     **({"note": f"k scaled to the bank of {B} (k·B/1896)"} if k_eff != k else {})}
-        for name, fn, better in (("median_rank", M.median_rank, "lower"), ("mean_rank", M.mean_rank, "lower"), ("mrr", M.mrr, "higher")):
-            res = M.bootstrap_ci(fn, r, n_resamples=n_boot, seed=seed) if len(r) >= 2 and n_boot else {"value": fn(r)}
-            out[name] = mp._ci(res, better, len(r))
-        out["median_rank"]["chance"] = (B + 1) / 2
-        for space, vals in perceptual.items():
-            name = "perceptual_l2" if space == "released" else f"perceptual_l2_{space}"
-            picked = [vals[i] for i in idx if vals[i] is not None and np.isfinite(vals[i])]
-            if picked:
-                out[name] = {**mp._per_item(picked, "lower", n_boot, seed),
-                             "space": space if space != "released" else "RealTalk released visual embeddings",
-                             "queries_without_faces": len(idx) - len(picked)}
-        return out
-
+            skipped[name] = str(exc)
+    inputs.update(_face_space_embeddings(queries, bank, top1, tuple(spaces), task.options.get("face_stride", 8), cache_root, device))
+    data = ItemSet([q.id for q in queries], inputs, {"bank_size": len(bank)})
     groups = [{"speaker_role": q.speaker} for q in queries]
-    extras = {"ranks": ranks.tolist(), "bank_size": B, "queries": len(queries)}
-    return Scored([q.id for q in queries], groups, compute, skipped, extras)
+    extras = {"ranks": ranks.tolist(), "bank_size": len(bank), "queries": len(queries)}
+    return Scored(data.ids, groups, metric_scorer(task, data, seed, conventions, skipped), skipped, extras)
+
+
+def declared_outputs(task: Task) -> dict[str, tuple[str, ...]]:
+    """Each declared metric and the names it reports under (itself, or its parts)."""
+    return {name: get_metric(name).outputs() for name in task.metrics}
 
 
 PROTOCOLS = {"motion": motion, "video": video, "retrieval": retrieval}

@@ -34,8 +34,20 @@ TASKS: dict[str, Task] = {}
 
 
 def register(task: Task) -> Task:
+    """Add a task; refuses an unknown protocol, an unregistered metric name or a name already taken."""
+    from ..metrics.registry import get_metric
+
     if task.protocol not in ("motion", "video", "retrieval"):
         raise ValueError(f"task {task.name}: unknown protocol {task.protocol!r}")
+    if task.name in TASKS:
+        raise ValueError(f"task {task.name!r} is already registered")
+    if not task.metrics:
+        raise ValueError(f"task {task.name}: declares no metrics")
+    for name in task.metrics:
+        try:
+            get_metric(name)
+        except KeyError as exc:
+            raise ValueError(f"task {task.name}: {exc.args[0]}") from None
     TASKS[task.name] = task
     return task
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import media
-from .errors import DatasetError
+from ..datasets import media
+from ..datasets.errors import DatasetError
 
 SCHEMA = "dyadbench.study/1"
 DEFAULT_QUESTION = "Which listener reacts more appropriately to the speaker?"
@@ -71,8 +71,8 @@ def _frozen_copy(src: Path, dst: Path) -> None:
 def write_study(out: Path, clips: dict[str, dict[str, Path]], trials: list, *, title: str, question: str = DEFAULT_QUESTION,
                 instructions: str = DEFAULT_INSTRUCTIONS, settings: dict | None = None) -> Path:
     """Copy the clips the trials use into ``out/media`` under content names; write study.json."""
-    from ..features.cache import content_hash
-    from ..humaneval.design import CATCH
+    from ..storage import content_hash
+    from .design import CATCH
 
     out = Path(out)
     if (out / "study.json").exists():

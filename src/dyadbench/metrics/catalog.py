@@ -1,0 +1,177 @@
+"""The registered metrics of both benchmarks, each with its named conventions.
+
+Each convention names the reference code it reproduces (repository @ commit, file). The default
+convention of every metric is listed in the README's metric-conventions table (generated from this
+file by ``dyadbench metrics``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import motion as MM
+from .embedding import perceptual_l2_item
+from .registry import Convention, MetricSpec, register_metric
+from .retrieval import chance_recall_at_k, k_for_bank, mean_rank, median_rank, mrr, recall_at_k_for_bank
+from .sync import sync_confidence
+
+L2L = "evonneng/learning2listen @ a0825d5, src/test_vq_decoder.py"
+LML = "sanjayss34/lm-listener @ 53ce4ec, evaluate_listener.py"
+DIM = "Boese0601/Dyadic-Interaction-Modeling @ 9fc92f7, code/metrics/eval_utils.py + code/test_l2l.py"
+REACT = "reactmultimodalchallenge/baseline_react2023 @ c5a8ff8 (= baseline_react2024 @ 0c3ce58), metric/"
+A2P = "facebookresearch/audio2photoreal (Ng et al. 2024), FD_g / FD_k / diversity"
+PYTORCH_FID = "mseitzer/pytorch-fid, fid_score.py (pooled pool3 statistics)"
+SYNCNET = "joonson/syncnet_python @ 6efbb1c, SyncNetInstance.py (calc_pdist + evaluate)"
+
+MOTION = {"generated": "generated", "reference": "reference", "valid": "valid"}
+STATS = {"mean": "mean", "std": "std"}
+
+
+def _fd_conventions(pooled_reference: str) -> dict:
+    return {
+        "pooled": Convention(MM.fd_set, False, "FD between all valid frames of all items, pooled", pooled_reference,
+                             interval=MM.fd_set_interval),
+        "per_clip": Convention(MM.fd_item, True, "FD of each clip against its own ground truth, averaged over clips",
+                               f"{LML} ('fid'); {DIM} ('fid_exp')"),
+    }
+
+
+for _name, _what in (("ffd", "Fréchet distance on face-motion features (FFD)"),
+                     ("fgd", "Fréchet distance on gesture features (FGD)"),
+                     ("fd", "Fréchet distance on the task's per-frame features")):
+    register_metric(MetricSpec(_name, _what, "lower", MOTION, _fd_conventions(A2P + " (FD_g)"), "pooled"))
+
+register_metric(MetricSpec(
+    "fid", "Fréchet Inception distance on video frames (pool3 of the TF-ported Inception-v3)", "lower",
+    {"generated": "pool3_generated", "reference": "pool3_reference", "valid": "pool3_valid"},
+    {"pooled": Convention(MM.fd_set, False, "pooled pool3 features of every frame of every clip; clips resampled",
+                          PYTORCH_FID, interval=MM.fd_set_interval)}, "pooled"))
+
+register_metric(MetricSpec(
+    "paired_fd", "FD on [partner ‖ generated] vs [partner ‖ true] frames: does the reaction fit the partner?", "lower",
+    {**MOTION, "partner": "partner"},
+    {"pooled": Convention(MM.paired_fd_set, False, "pooled over all items' valid frames", L2L + " (P-FD, pooled)",
+                          interval=MM.paired_fd_set_interval),
+     "per_clip": Convention(MM.paired_fd_item, True, "per clip, averaged over clips", f"{LML} ('fid2'); {DIM} ('pfid')")},
+    "pooled"))
+
+register_metric(MetricSpec(
+    "fd_kinetic", "FD on frame-to-frame velocities (FD_k)", "lower", {**MOTION, "fps": "fps"},
+    {"pooled": Convention(MM.fd_kinetic_set, False, "velocities·fps of valid frame pairs, pooled", A2P + " (FD_k)",
+                          interval=MM.fd_kinetic_set_interval)}, "pooled"))
+
+register_metric(MetricSpec(
+    "l2", "Per-frame error between generated and true motion", "lower", {**MOTION, **STATS},
+    {"dyadbench": Convention(MM.l2_item, True, "mean per-frame L2 norm on standardized features, every valid frame"),
+     "learning2listen": Convention(MM.l2_item, True, "mean per-frame L2 norm, standardized, frames after the 32-frame seed",
+                                   L2L, {"skip_frames": 32}),
+     "lm-listener": Convention(MM.mse_item, True,
+                               "mean squared error on raw features per clip, averaged over clips", f"{LML} ('l2'); {DIM} ('mse')")},
+    "dyadbench"))
+
+register_metric(MetricSpec(
+    "variance", "Temporal variance of the generated motion (compare with the ground truth's)", "closer to reference",
+    {"generated": "generated", "valid": "valid", **STATS},
+    {"dyadbench": Convention(MM.variance_item, True, "per clip: variance over time (÷T) of standardized features, mean over dims"),
+     "lm-listener": Convention(MM.variance_item, True, "per clip: np.mean(np.var(x, axis=0)) on raw features", LML,
+                               {"standardize": False}),
+     "react": Convention(MM.variance_item, True, "FRVar: torch.var over time (÷(T−1)), mean over samples and dims, raw",
+                         REACT + "FRVar.py", {"standardize": False, "ddof": 1, "samples": "all"})},
+    "dyadbench", reference_inputs={"generated": "reference_samples"}))
+
+register_metric(MetricSpec(
+    "variance_pooled", "DIM's printed variance: np.var over all values of all frames", "closer to reference",
+    {"generated": "generated", "valid": "valid"},
+    {"dim": Convention(MM.variance_pooled_set, False, "np.var of every value of every frame, raw", DIM + " (var_exp)")},
+    "dim", reference_inputs={"generated": "reference_samples"}))
+
+register_metric(MetricSpec(
+    "si_diversity", "Entropy (bits) of generated frames over k-means clusters of the ground truth", "closer to reference",
+    {**MOTION, **STATS, "n_clusters": "si_clusters"},
+    {"dyadbench": Convention(MM.si_diversity_set, False, "standardized; scikit-learn KMeans, 10 restarts, best inertia",
+                             interval=MM.si_diversity_interval),
+     "dim": Convention(MM.si_diversity_set, False,
+                       "raw float32; KMeans(random_state=0, n_init='auto'); −Σ p log2(p + 1e-6); k = 40 exp / 20 pose",
+                       DIM + " (calcuate_sid)",
+                       {"standardize": False, "n_init": "auto", "log_eps": 1e-6, "dtype": np.float32},
+                       interval=MM.si_diversity_interval)},
+    "dyadbench", reference_inputs={"generated": "reference_samples"}))
+
+register_metric(MetricSpec(
+    "diversity", "Mean distance of 10,000 random pairs of generated frames", "closer to reference",
+    {"generated": "generated", "valid": "valid", **STATS},
+    {"dyadbench": Convention(MM.diversity_set, False, "standardized features", A2P + " (diversity)"),
+     "raw": Convention(MM.diversity_set, False, "raw features", A2P + " (diversity)", {"standardize": False})},
+    "dyadbench", reference_inputs={"generated": "reference_samples"}))
+
+register_metric(MetricSpec(
+    "fr_corr", "FRCorr: concordance (CCC) of the generated with the appropriate (true) listener", "higher", MOTION,
+    {"dyadbench": Convention(MM.fr_corr_item, True, "CCC mean over dims, mean over samples"),
+     "react": Convention(MM.fr_corr_item, True, "CCC (+1e-8) mean over dims, summed over the samples", REACT + "FRC.py",
+                         {"sample_reduce": "sum", "eps": 1e-8})},
+    "dyadbench"))
+
+register_metric(MetricSpec(
+    "fr_dist", "FRDist: DTW distance to the appropriate (true) listener", "lower", {**MOTION, **STATS, "fps": "fps"},
+    {"dyadbench": Convention(MM.fr_dist_item, True, "sample 0, standardized, DTW/dims on 10 s segments"),
+     "react": Convention(MM.fr_dist_item, True, "whole sequence, raw 25-d REACT frames, grouped weighted DTW, summed over samples",
+                         REACT + "FRD.py", {"segment_s": None, "standardize": False, "react_groups": True, "sample_reduce": "sum"})},
+    "dyadbench"))
+
+register_metric(MetricSpec(
+    "fr_syn", "FRSyn: |lag| of best listener–partner cross-correlation (frames)", "closer to reference",
+    {"generated": "generated", "partner": "partner"},
+    {"react": Convention(MM.fr_syn_item, True, "correlations averaged over dims, one best lag in ±49, every sample",
+                         REACT + "TLCC.py (compute_TLCC)"),
+     "react_mp": Convention(MM.fr_syn_item, True, "as react, but sample 0 only (compute_TLCC_mp returns inside its loop)",
+                            REACT + "TLCC.py (compute_TLCC_mp)", {"samples": "first"}),
+     "per_dim": Convention(MM.fr_syn_item, True, "best lag per dim, averaged (dyadbench 0.1)", params={"lag_from": "per_dim"})},
+    "react", reference_inputs={"generated": "reference_samples"}))
+
+register_metric(MetricSpec(
+    "beat_consistency", "Beat consistency of kinematic beats with audio onsets", "higher",
+    {"generated": "generated", "onsets": "onsets", "fps": "fps"},
+    {"beat": Convention(MM.beat_consistency_item, True, "motion→audio, σ = 0.1 s",
+                        "BEAT (Liu et al. 2022) / Bailando BeatAlign")},
+    "beat", reference_inputs={"generated": "reference_samples"}))
+
+register_metric(MetricSpec(
+    "face_detection_rate", "Share of generated frames in which a face was detected", "higher", {"detected": "detected"},
+    {"dyadbench": Convention(MM.detection_rate_item, True, "MediaPipe face detection per frame")}, "dyadbench"))
+
+register_metric(MetricSpec(
+    "sync", "SyncNet lip sync: Sync-C (confidence) and Sync-D (distance at the best offset)", "higher",
+    {"video_emb": "sync_video_emb", "audio_emb": "sync_audio_emb"},
+    {"syncnet_python": Convention(sync_confidence, True, "±15 frames; audio zero-padded at the edges; ‖v − a + 1e-6‖",
+                                  SYNCNET, {"edge": "zero_pad", "eps": 1e-6}),
+     "valid_edges": Convention(sync_confidence, True, "±15 frames; edge frames compared only with real audio",
+                               params={"edge": "valid"})},
+    "syncnet_python", parts={"sync_c": "higher", "sync_d": "lower"}))
+
+RANKS = {"ranks": "ranks", "bank_size": "bank_size"}
+
+
+def _recall_notes(k: int):
+    return lambda shared: {"k": k_for_bank(k, shared["bank_size"]), "chance": chance_recall_at_k(k_for_bank(k, shared["bank_size"]), shared["bank_size"]),
+                           **({"note": f"k scaled to the bank of {shared['bank_size']} (k·B/1896)"} if k_for_bank(k, shared["bank_size"]) != k else {})}
+
+
+for _k in (500, 1000):
+    register_metric(MetricSpec(
+        f"recall_at_{_k}", f"Share of queries whose true listener ranks in the top {_k} of the bank", "higher", RANKS,
+        {"realtalk": Convention(recall_at_k_for_bank, False, "rank ≤ k, ties counted against the method",
+                                "RealTalk (Geng et al. 2023), Table 1", {"k": _k})}, "realtalk", annotate=_recall_notes(_k)))
+
+for _name, _fn, _dir in (("median_rank", median_rank, "lower"), ("mean_rank", mean_rank, "lower"), ("mrr", mrr, "higher")):
+    register_metric(MetricSpec(
+        _name, f"{_name.replace('_', ' ')} of the true listener in the bank", _dir, {"ranks": "ranks"},
+        {"realtalk": Convention(_fn, False, "1-based ranks, ties counted against the method", "RealTalk (Geng et al. 2023)")},
+        "realtalk", annotate=(lambda shared: {"chance": (shared["bank_size"] + 1) / 2}) if _name == "median_rank" else None))
+
+for _space, _what in (("", "RealTalk's released visual embeddings"), ("_dlib", "dlib face descriptor (128-d)"),
+                      ("_facenet512", "FaceNet-512"), ("_vggface", "VGG-Face")):
+    register_metric(MetricSpec(
+        f"perceptual_l2{_space}", f"L2 between the top-1 retrieved and the true listener's faces in the {_what} space", "lower",
+        {"predicted": f"top1{_space or '_released'}", "reference": f"true{_space or '_released'}"},
+        {"realtalk": Convention(perceptual_l2_item, True, "mean per-frame L2 over frames where both faces were found, per query",
+                                "RealTalk (Geng et al. 2023), perceptual loss")}, "realtalk"))

@@ -1,0 +1,270 @@
+r"""Motion metrics over evaluation items: the functions the registry calls for the motion tasks.
+
+Each item (one generated participant) brings ``generated`` (S, N, D) — S samples of N frames —,
+``reference`` (N, D) ground truth, ``partner`` (N, D) the other participant aligned to it, and
+``valid`` (N,) the release's validity mask (invalid frames are left out). Shared inputs:
+``mean``/``std`` (per-dim statistics of the valid ground-truth frames, for the conventions that
+standardize) and ``fps``.
+
+Per-item functions (``*_item``) return one number per item; the registry averages them over items
+(the per-clip convention of LM-listener, DIM and REACT). Set-level functions (``*_set``) pool the
+valid frames of all items; their ``*_interval`` twins resample whole items. The family
+functions they call (``frechet``, ``listener``, ``gesture``) hold the formulas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bootstrap import percentile_interval
+from .frechet import frechet_bootstrap, frechet_distance_from_features
+from .gesture import beat_consistency, kinematic_beats, random_pair_diversity
+from .listener import REACT_DIM_GROUPS, dtw_distance, fr_corr, fr_dist, fr_syn, l2_error, mse, temporal_variance
+
+NO_VALUE = float("nan")  # an item the metric cannot score (reported as items_without_value)
+
+
+def standardization_stats(reference, valid) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dim mean and std (floored at 1e-6) of the valid ground-truth frames of all items."""
+    frames = np.concatenate([np.asarray(r)[np.asarray(v)] for r, v in zip(reference, valid)])
+    if len(frames) == 0:
+        raise ValueError("reference: no valid ground-truth frame in any item")
+    return frames.mean(0), np.maximum(frames.std(0), 1e-6)
+
+
+def _z(x: np.ndarray, mean, std, standardize: bool = True) -> np.ndarray:
+    return (x - mean) / std if standardize else x
+
+
+def _first(generated) -> np.ndarray:
+    return np.asarray(generated)[0]
+
+
+# --- Fréchet distances -------------------------------------------------------------------------
+
+def _pooled(series, valid) -> tuple[np.ndarray, np.ndarray]:
+    """Valid frames of all items stacked, and the item index of each frame (the resampling unit)."""
+    frames = np.concatenate([np.asarray(x)[v] for x, v in zip(series, valid)])
+    items = np.concatenate([np.full(int(np.sum(v)), i) for i, v in enumerate(valid)])
+    return frames, items
+
+
+def _paired(generated, reference, partner):
+    return ([np.hstack([p, _first(g)]) for g, p in zip(generated, partner)],
+            [np.hstack([p, r]) for r, p in zip(reference, partner)])
+
+
+def fd_set(generated, reference, valid) -> float:
+    """FD between the pooled valid frames of every item (sample 0) and of the ground truth."""
+    gen, _ = _pooled([_first(g) for g in generated], valid)
+    ref, _ = _pooled(reference, valid)
+    return frechet_distance_from_features(gen, ref) if len(gen) >= 2 else NO_VALUE
+
+
+def fd_set_interval(args, *, n_boot, seed, confidence, **_) -> tuple[float | None, float | None]:
+    gen, items = _pooled([_first(g) for g in args["generated"]], args["valid"])
+    ref, _ = _pooled(args["reference"], args["valid"])
+    return _frechet_interval(gen, ref, items, n_boot, seed, confidence)
+
+
+def _frechet_interval(gen, ref, items, n_boot, seed, confidence):
+    if len(np.unique(items)) < 2 or len(ref) < 2:
+        return None, None
+    res = frechet_bootstrap(gen, ref, n_resamples=n_boot, seed=seed, groups=items, confidence=confidence)
+    return res["low"], res["high"]
+
+
+def fd_item(generated, reference, valid) -> float:
+    """FD of one clip's frames against its own ground truth (LM-listener's and DIM's per-clip "fid")."""
+    v = np.asarray(valid)
+    return frechet_distance_from_features(_first(generated)[v], np.asarray(reference)[v]) if v.sum() >= 2 else NO_VALUE
+
+
+def paired_fd_set(generated, reference, partner, valid) -> float:
+    """FD on pooled [partner ‖ generated] vs [partner ‖ ground truth] frames (Learning2Listen's P-FD)."""
+    gen, ref = _paired(generated, reference, partner)
+    return fd_set([g[None] for g in gen], ref, valid)
+
+
+def paired_fd_set_interval(args, *, n_boot, seed, confidence, **_):
+    gen, ref = _paired(args["generated"], args["reference"], args["partner"])
+    return fd_set_interval({"generated": [g[None] for g in gen], "reference": ref, "valid": args["valid"]},
+                           n_boot=n_boot, seed=seed, confidence=confidence)
+
+
+def paired_fd_item(generated, reference, partner, valid) -> float:
+    """Paired FD of one clip ([speaker ‖ listener], LM-listener's "fid2", DIM's "pfid")."""
+    gen, ref = _paired([generated], [reference], [partner])
+    return fd_item(gen[0][None], ref[0], valid)
+
+
+def _velocities(series, valid, fps):
+    out, keep = [], []
+    for x, v in zip(series, valid):
+        v = np.asarray(v)
+        out.append(np.diff(np.asarray(x), axis=0) * fps)
+        keep.append(v[1:] & v[:-1])  # a velocity needs both of its frames valid
+    return out, keep
+
+
+def fd_kinetic_set(generated, reference, valid, fps) -> float:
+    """FD on frame-to-frame velocities (Audio2Photoreal's FD_k), pooled over items."""
+    g, keep = _velocities([_first(x) for x in generated], valid, fps)
+    r, _ = _velocities(reference, valid, fps)
+    return fd_set([x[None] for x in g], r, keep)
+
+
+def fd_kinetic_set_interval(args, *, n_boot, seed, confidence, **_):
+    g, keep = _velocities([_first(x) for x in args["generated"]], args["valid"], args["fps"])
+    r, _ = _velocities(args["reference"], args["valid"], args["fps"])
+    return fd_set_interval({"generated": [x[None] for x in g], "reference": r, "valid": keep},
+                           n_boot=n_boot, seed=seed, confidence=confidence)
+
+
+# --- errors and variance -----------------------------------------------------------------------
+
+def l2_item(generated, reference, valid, mean, std, *, skip_frames: int = 0, standardize: bool = True) -> float:
+    """Mean per-frame ‖p_t − g_t‖₂ of one clip (Learning2Listen: standardized, after a 32-frame seed)."""
+    v = np.asarray(valid).copy()
+    v[:skip_frames] = False
+    if not v.any():
+        return NO_VALUE
+    return l2_error(_z(_first(generated)[v], mean, std, standardize), _z(np.asarray(reference)[v], mean, std, standardize))
+
+
+def mse_item(generated, reference, valid) -> float:
+    """Mean squared error of one clip on raw features (what LM-listener and DIM print as "l2"/"mse")."""
+    v = np.asarray(valid)
+    return mse(_first(generated)[v], np.asarray(reference)[v]) if v.any() else NO_VALUE
+
+
+def variance_item(generated, valid, mean, std, *, standardize: bool = True, ddof: int = 0,
+                  samples: str = "first") -> float:
+    """Temporal variance of one clip, averaged over dims (and over samples with ``samples="all"``).
+
+    ``ddof=1`` with ``samples="all"`` on raw features is REACT's FRVar; ``ddof=0`` on raw features
+    LM-listener's "var".
+    """
+    v = np.asarray(valid)
+    g = np.asarray(generated)
+    g = g if samples == "all" else g[:1]
+    if v.sum() < 2:
+        return NO_VALUE
+    return float(np.mean([temporal_variance(_z(s[v], mean, std, standardize), ddof=ddof) for s in g]))
+
+
+def variance_pooled_set(generated, valid) -> float:
+    """DIM's printed variance: ``np.var`` over every value of every valid frame of every item (raw)."""
+    frames, _ = _pooled([_first(g) for g in generated], valid)
+    return float(np.var(frames))
+
+
+# --- diversity -----------------------------------------------------------------------------------
+
+def _kmeans(frames: np.ndarray, n_clusters: int, seed: int, n_init):
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=n_clusters, random_state=seed, n_init=n_init).fit(frames)
+
+
+def _entropy_bits(counts: np.ndarray, log_eps: float) -> float:
+    p = counts / counts.sum()
+    if log_eps:
+        return float(-(p * np.log2(p + log_eps)).sum())  # DIM: every bin, log2(p + 1e-6)
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
+
+
+def _si_inputs(generated, reference, valid, mean, std, standardize, dtype):
+    gen = [_z(_first(g)[np.asarray(v)], mean, std, standardize).astype(dtype) for g, v in zip(generated, valid)]
+    ref = np.concatenate([_z(np.asarray(r)[np.asarray(v)], mean, std, standardize) for r, v in zip(reference, valid)]).astype(dtype)
+    return gen, ref
+
+
+def _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, seed, n_init, dtype):
+    gen, ref = _si_inputs(generated, reference, valid, mean, std, standardize, dtype)
+    k = int(min(n_clusters, len(ref)))
+    km = _kmeans(ref, k, seed, n_init)
+    return np.stack([np.bincount(km.predict(g), minlength=k) if len(g) else np.zeros(k, int) for g in gen]), k
+
+
+def si_diversity_set(generated, reference, valid, mean, std, n_clusters: int = 40, *, standardize: bool = True,
+                     random_state: int = 0, n_init=10, log_eps: float = 0.0, dtype=np.float64) -> float:
+    r"""SI-diversity: entropy (bits) of generated frames' histogram over k-means clusters of the
+    ground truth, :math:`H = -\sum_c p_c \log_2 p_c` (scikit-learn ``KMeans``; ``n_init`` restarts,
+    the lowest inertia kept). DIM's convention: raw features, ``n_init="auto"``, ``random_state=0``,
+    float32, :math:`-\sum_c p_c \log_2(p_c + 10^{-6})`."""
+    counts, _ = _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, random_state, n_init, dtype)
+    return _entropy_bits(counts.sum(0), log_eps)
+
+
+def si_diversity_interval(args, *, n_boot, seed, confidence, standardize=True, n_init=10, log_eps=0.0,
+                          dtype=np.float64, **params):
+    """Items resampled with the clusters held fixed (refitting k-means 200 times would dominate)."""
+    counts, _ = _si_counts(args["generated"], args["reference"], args["valid"], args["mean"], args["std"],
+                           args.get("n_clusters", 40), standardize, params.get("random_state", 0), n_init, dtype)
+    rng = np.random.default_rng(seed)
+    reps = [_entropy_bits(counts[rng.integers(0, len(counts), len(counts))].sum(0), log_eps) for _ in range(int(n_boot))]
+    return percentile_interval(np.asarray(reps), confidence)
+
+
+def diversity_set(generated, valid, mean, std, *, n_pairs: int = 10_000, seed: int = 0, standardize: bool = True) -> float:
+    """Mean distance of random pairs of pooled (standardized) frames (Audio2Photoreal's diversity)."""
+    frames, _ = _pooled([_z(_first(g), mean, std, standardize) for g in generated], valid)
+    return random_pair_diversity(frames, n_pairs=n_pairs, seed=seed) if len(frames) >= 2 else NO_VALUE
+
+
+# --- REACT-style appropriateness and synchrony ---------------------------------------------------
+
+def fr_corr_item(generated, reference, valid, *, sample_reduce: str = "mean", eps: float = 0.0) -> float:
+    """FRCorr of one item with its own ground truth as the one appropriate listener.
+
+    REACT: CCC per dim (+1e-8 in the denominator), mean over dims, **summed** over the samples.
+    """
+    v = np.asarray(valid)
+    if v.sum() < 2:
+        return NO_VALUE
+    return fr_corr(np.asarray(generated)[None][:, :, v], [np.asarray(reference)[v]], sample_reduce=sample_reduce, eps=eps)
+
+
+def fr_dist_item(generated, reference, valid, mean, std, fps, *, segment_s: float | None = 10.0,
+                 standardize: bool = True, react_groups: bool = False, sample_reduce: str = "mean") -> float:
+    """FRDist of one item: DTW to its own ground truth.
+
+    dyadbench: sample 0, standardized, DTW / dims on consecutive ``segment_s`` segments (DTW is
+    quadratic in length), averaged. REACT: whole sequences, raw 25-d features, DTW per group
+    weighted 1/15 (AUs) + 1 (V/A) + 1/8 (expressions), summed over samples.
+    """
+    v = np.asarray(valid)
+    gen = np.asarray(generated)[:, v]
+    ref = _z(np.asarray(reference)[v], mean, std, standardize)
+    if len(ref) < 2:
+        return NO_VALUE
+    if react_groups:
+        if ref.shape[1] != 25:
+            raise ValueError(f"fr_dist (REACT convention): needs REACT's 25-d frames, got {ref.shape[1]} dims")
+        return fr_dist(_z(gen, mean, std, standardize)[None], [ref], groups=REACT_DIM_GROUPS, sample_reduce=sample_reduce)
+    a = _z(gen[0], mean, std, standardize)
+    seg = len(a) if segment_s is None else max(2, int(segment_s * fps))
+    return float(np.mean([dtw_distance(a[s:s + seg], ref[s:s + seg]) / a.shape[1]
+                          for s in range(0, len(a) - 1, seg) if len(a[s:s + seg]) > 1]))
+
+
+def fr_syn_item(generated, partner, *, max_lag: int = 49, lag_from: str = "mean_over_dims", samples: str = "all") -> float:
+    """FRSyn (REACT TLCC) of one item, the partner as the speaker; |best lag| in frames."""
+    g = np.asarray(generated)
+    lag = int(min(max_lag, g.shape[1] - 3))
+    return fr_syn(np.asarray(partner)[None], g[None], max_lag=lag, lag_from=lag_from, samples=samples)
+
+
+def beat_consistency_item(generated, onsets, fps, *, sigma: float = 0.1) -> float:
+    """Beat consistency of one item: kinematic beats of sample 0 against the target's audio onsets."""
+    if len(onsets) == 0:
+        return NO_VALUE
+    beats = kinematic_beats(_first(generated), fps=fps)
+    return beat_consistency(beats, onsets, sigma=sigma) if len(beats) else 0.0
+
+
+def detection_rate_item(detected) -> float:
+    """Share of frames in which a face was found."""
+    return float(np.mean(detected))
