@@ -32,3 +32,22 @@ def test_inspect_rejects_unknown_layout(tmp_path):
     res = runner.invoke(app, ["data", "inspect", str(tmp_path)])
     assert res.exit_code != 0
     assert "neither a Seamless Interaction root" in str(res.exception)
+
+
+def test_evaluate_cache_option_puts_features_where_asked(realtalk_root, tmp_path):
+    """--cache names the feature cache (a shared folder on a multi-node Ray cluster), never the driver's default."""
+    from typer.testing import CliRunner
+
+    from dyadbench.baselines import run_baseline
+    from dyadbench.cli import app
+
+    run_baseline("realtalk/listener-retrieval", "random", realtalk_root, tmp_path / "sub")
+    res = CliRunner().invoke(app, ["evaluate", "realtalk/listener-retrieval", "--data", str(realtalk_root), "--submission",
+                                   str(tmp_path / "sub"), "--out", str(tmp_path / "out"), "--bootstrap", "0",
+                                   "--slice-bootstrap", "0", "--cache", str(tmp_path / "cache"),
+                                   "--convention", "median_rank=realtalk"])
+    assert res.exit_code == 0, res.output
+    assert list((tmp_path / "cache").rglob("*.npz"))  # the face embeddings went to --cache
+    bad = CliRunner().invoke(app, ["evaluate", "realtalk/listener-retrieval", "--data", str(realtalk_root), "--submission",
+                                   str(tmp_path / "sub"), "--out", str(tmp_path / "out2"), "--convention", "median_rank"])
+    assert bad.exit_code != 0 and "METRIC=CONVENTION" in bad.output

@@ -68,11 +68,11 @@ def test_missing_archive_is_named(tmp_path, realtalk_root):
 
 
 def test_video_hash_is_computed_once_per_video(realtalk_root, tmp_path, monkeypatch):
-    from dyadbench.features import cache
+    from dyadbench.datasets import realtalk
 
     calls = []
-    real = cache.content_hash
-    monkeypatch.setattr(cache, "content_hash", lambda data: calls.append(1) or real(data))
+    real = realtalk.content_hash
+    monkeypatch.setattr(realtalk, "content_hash", lambda data: calls.append(1) or real(data))
     ds = RealTalk(realtalk_root, cache_dir=tmp_path)
     vid = ds.video_ids()[0]
     first = ds.video_hash(vid)

@@ -114,3 +114,24 @@ def test_crop_matches_syncnet_padding_reference():
         crop = padded[int(my - bs) : int(my + bs * (1 + 2 * CROP_SCALE)), int(mx - bs * (1 + CROP_SCALE)) : int(mx + bs * (1 + CROP_SCALE))]
         expected = cv2.resize(crop, (224, 224))
         np.testing.assert_array_equal(got, expected)
+
+
+def test_clip_face_models_are_built_once_per_run(realtalk_root, monkeypatch):
+    """``models.setdefault(key, Model())`` built a model on every call; each model is built once now."""
+    from dyadbench.datasets.realtalk import RealTalk
+    from dyadbench.features import clip_faces, identity
+
+    built = []
+
+    class Counting(identity.DlibFaces):
+        def __init__(self, *a, **k):
+            built.append(1)
+            super().__init__(*a, **k)
+
+    monkeypatch.setattr(identity, "DlibFaces", Counting)
+    clips = RealTalk(realtalk_root).split("bank")[:3]
+    models = {}
+    for clip in clips:
+        out = clip_faces.clip_face_embeddings(clip, clip.listener, ("dlib",), stride=64, models=models)
+        assert out["dlib"].shape[1] == 128
+    assert len(built) == 1

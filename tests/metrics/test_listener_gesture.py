@@ -102,7 +102,8 @@ def test_react_metrics_against_brute_force():
         for k in range(M)
     ])
     assert fr_dvs(preds) == pytest.approx(exp_dvs)
-    assert fr_var(preds) == pytest.approx(np.mean([preds[s, m, :, d].var() for s in range(S) for m in range(M) for d in range(D)]))
+    # REACT FRVar: torch.var, unbiased (T − 1)
+    assert fr_var(preds) == pytest.approx(np.mean([preds[s, m, :, d].var(ddof=1) for s in range(S) for m in range(M) for d in range(D)]))
     # FRCorr with a neighbour equal to a prediction: that sample scores CCC = 1.
     neighbours[0][0] = preds[0, 0]
     exp_corr = np.mean([

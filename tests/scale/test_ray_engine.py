@@ -120,3 +120,11 @@ def test_evaluate_with_ray_matches_local(local_ray, seamless_root, tmp_path):
     assert local["metrics"] and local["metrics"].keys() == remote["metrics"].keys()
     for name, value in local["metrics"].items():
         assert remote["metrics"][name]["value"] == value["value"], name
+    # Every declared metric of the video task is reported, or skipped with its reason (no weights here).
+    from dyadbench.tasks.protocols import declared_outputs
+    from dyadbench.tasks.registry import get_task
+
+    for name, outputs in declared_outputs(get_task("seamless/video")).items():
+        assert (name in local["skipped"] and local["skipped"][name]) or all(o in local["metrics"] for o in outputs), name
+    assert {"ffd", "paired_fd", "face_detection_rate"} <= set(local["metrics"])
+    assert local["metrics"]["ffd"]["ci_unit"] == "items"  # clips resampled, never single frames

@@ -44,7 +44,7 @@ def build_extractors(names: list[str], device: str = "auto", weights: dict | Non
     out = []
     for name in names:
         cls = EXTRACTORS[name]
-        out.append(cls(path=(weights or {}).get(name), device=device) if name == "fid_inception" else cls())
+        out.append(cls(path=(weights or {}).get(name), device=device) if name.startswith("fid_inception") else cls())
     return out
 
 

@@ -111,31 +111,75 @@ class FaceBoxes:
         return _Collect(lambda f: {"boxes": det(f)}, close=det.close)
 
 
+def face_crops(frames: np.ndarray, boxes: np.ndarray, scale: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """Square crops of side ``scale``·max(w, h) around each detected face (edge-padded where they
+    leave the frame), resized to 299; and the indices of the frames that had a face."""
+    import cv2
+
+    found = np.flatnonzero(np.isfinite(boxes[:, :4]).all(axis=1))
+    out = np.empty((len(found), 299, 299, 3), np.uint8)
+    for k, i in enumerate(found):
+        x1, y1, x2, y2 = boxes[i, :4]
+        half = scale * max(x2 - x1, y2 - y1) / 2
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        top, left = int(np.floor(cy - half)), int(np.floor(cx - half))
+        side = max(1, int(np.ceil(2 * half)))
+        pad = side
+        padded = np.pad(frames[i], ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+        crop = padded[top + pad : top + pad + side, left + pad : left + pad + side]
+        out[k] = cv2.resize(crop, (299, 299), interpolation=cv2.INTER_AREA)
+    return out, found
+
+
 class InceptionPool:
-    """FID Inception-v3 pool3 features (T, 2048) of every ``stride``-th frame."""
+    """FID Inception-v3 pool3 features (T, 2048) of every ``stride``-th frame (``resize``: see
+    ``InceptionFeatures``); the ``_face`` variant crops each frame to its face first (frames
+    without a face are left out), so the background stops dominating the distance."""
 
     name, version = "fid_inception", 1
     stats_key = "pool3"
+    resize, face = "pytorch-fid", False
 
     def __init__(self, path=None, device: str = "auto", stride: int = 1):
         from .models import InceptionFeatures
 
-        self.model = InceptionFeatures(path, device)
+        self.model = InceptionFeatures(path, device, resize=self.resize)
         self.stride = stride
 
     def stream(self):
         state = {"offset": 0}
+        detector = None
+        if self.face:
+            from .landmarks import FaceDetector
+
+            detector = FaceDetector()
 
         def fn(frames):
             start = (-state["offset"]) % self.stride
             state["offset"] += len(frames)
-            return {"pool3": self.model(frames[start :: self.stride]) if start < len(frames) else np.zeros((0, 2048), np.float32)}
+            picked = frames[start :: self.stride]
+            if detector is not None and len(picked):
+                picked, _ = face_crops(picked, detector(picked))
+            return {"pool3": self.model(picked) if len(picked) else np.zeros((0, 2048), np.float32)}
 
-        return _Collect(fn)
+        return _Collect(fn, close=detector.close if detector else None)
 
 
+class InceptionPoolClean(InceptionPool):
+    name, resize = "fid_inception_clean", "clean"
+
+
+class InceptionPoolAntialias(InceptionPool):
+    name, resize = "fid_inception_antialias", "antialias"
+
+
+class InceptionPoolFace(InceptionPool):
+    name, resize, face = "fid_inception_face", "antialias", True
+
+
+FID_EXTRACTORS = {c.name: c for c in (InceptionPool, InceptionPoolClean, InceptionPoolAntialias, InceptionPoolFace)}
 EXTRACTORS = {"face_motion": FaceMotion, "gesture": Gesture, "face_identity": FaceIdentity, "face_boxes": FaceBoxes,
-              "fid_inception": InceptionPool}
+              **FID_EXTRACTORS}
 
 
 def extract_video(source: media.Source, extractors: Iterable[FrameExtractor], *, cache: FeatureCache | None = None,

@@ -44,8 +44,17 @@ for _name, _what in (("ffd", "Fréchet distance on face-motion features (FFD)"),
 register_metric(MetricSpec(
     "fid", "Fréchet Inception distance on video frames (pool3 of the TF-ported Inception-v3)", "lower",
     {"generated": "pool3_generated", "reference": "pool3_reference", "valid": "pool3_valid"},
-    {"pooled": Convention(MM.fd_set, False, "pooled pool3 features of every frame of every clip; clips resampled",
-                          PYTORCH_FID, interval=MM.fd_set_interval)}, "pooled"))
+    {"pytorch-fid": Convention(MM.fd_set, False, "whole frames, bilinear resize to 299 without antialiasing", PYTORCH_FID,
+                               interval=MM.fd_set_interval, features={"extractor": "fid_inception"}),
+     "clean-fid": Convention(MM.fd_set, False, "whole frames, clean-fid's 'clean' resize (PIL bicubic per float channel)",
+                             "GaParmar/clean-fid, resize.py (mode clean)", interval=MM.fd_set_interval,
+                             features={"extractor": "fid_inception_clean"}),
+     "antialias": Convention(MM.fd_set, False, "whole frames, antialiased bilinear resize (torchmetrics)",
+                             "Lightning-AI/torchmetrics, image/fid.py (antialiased resize)", interval=MM.fd_set_interval,
+                             features={"extractor": "fid_inception_antialias"}),
+     "face-crop": Convention(MM.fd_set, False, "square face crops (1.5x the detected box) instead of whole frames",
+                             interval=MM.fd_set_interval, features={"extractor": "fid_inception_face"})},
+    "pytorch-fid"))
 
 register_metric(MetricSpec(
     "paired_fd", "FD on [partner ‖ generated] vs [partner ‖ true] frames: does the reaction fit the partner?", "lower",

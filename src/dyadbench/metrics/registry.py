@@ -36,6 +36,8 @@ class Convention:
     reference: str = "dyadbench"  # the reference code (repository @ commit, file) it reproduces
     params: Mapping = field(default_factory=dict)
     interval: Callable | None = None  # set-level only: (inputs, n_boot, seed, confidence) -> (low, high)
+    # How the protocol must prepare the inputs (e.g. which feature extractor), never passed to ``fn``.
+    features: Mapping = field(default_factory=dict)
 
     @property
     def function(self) -> str:

@@ -89,10 +89,11 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
     items = motion_items(task, root)
     gen_paths = read_video_submission(submission, {it.id: it.target.video_info.frames for it in items})
     skipped, extractors = {}, ["face_motion"]
+    fid_features = get_metric("fid").conventions[(conventions or {}).get("fid", get_metric("fid").default)].features["extractor"]
     if "fid" in task.metrics:
         try:
             resolve("fid_inception")
-            extractors.append("fid_inception")
+            extractors.append(fid_features)
         except WeightsError as exc:
             skipped["fid"] = str(exc)
     refs = {}
@@ -115,8 +116,8 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
               "partner": [fill(face[("partner", it.id)], n_of[it.id]) for it in items], "valid": valid,
               "detected": [detected[("gen", it.id)] for it in items]}
     data = ItemSet([it.id for it in items], inputs, {"fps": 30.0})
-    if "fid_inception" in extractors:
-        pool3 = {role: [arr[((role, it.id), "fid_inception")]["pool3"].astype(np.float64) for it in items] for role in ("gen", "gt")}
+    if fid_features in extractors:
+        pool3 = {role: [arr[((role, it.id), fid_features)]["pool3"].astype(np.float64) for it in items] for role in ("gen", "gt")}
         n_fid = [min(len(g), len(r)) for g, r in zip(pool3["gen"], pool3["gt"])]
         data.items.update({"pool3_generated": [g[None, :n] for g, n in zip(pool3["gen"], n_fid)],
                            "pool3_reference": [r[:n] for r, n in zip(pool3["gt"], n_fid)],
