@@ -210,3 +210,13 @@ def test_every_convention_names_its_reference_and_a_known_default():
         spec = get_metric(name)
         assert spec.default in spec.conventions
         assert any(c.reference != "dyadbench" for c in spec.conventions.values()), name
+
+
+def test_fr_div_is_react_s_mse_and_refuses_single_samples():
+    gen, ref, part, valid = clips(samples=3, t=20)
+    # REACT S_MSE.py: torch.cdist² summed over sample pairs / (M (M−1) · T·D), mean over items
+    want = np.mean([sum(((g[i] - g[j]) ** 2).sum() for i in range(3) for j in range(3)) / (3 * 2 * g[0].size) for g in gen])
+    assert score("fr_div", motion_set(gen, ref, part, valid), n_boot=0)[0].value == pytest.approx(want, rel=1e-12)
+    single = motion_set([g[:1] for g in gen], ref, part, valid)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        score("fr_div", single, n_boot=0)

@@ -17,6 +17,7 @@ from .frechet import (
     frechet_distance,
     frechet_distance_from_features,
 )
+from .frechet_interval import frechet_interval
 from .gesture import beat_consistency, fd_kinetic, fd_static, kinematic_beats, random_pair_diversity, velocities
 from .human import (
     binomial_test,

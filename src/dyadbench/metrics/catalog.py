@@ -128,6 +128,12 @@ register_metric(MetricSpec(
     "dyadbench"))
 
 register_metric(MetricSpec(
+    "fr_div", "FRDiv: diversity among an item's samples (needs M ≥ 2 samples per item)", "higher",
+    {"generated": "generated", "valid": "valid"},
+    {"react": Convention(MM.fr_div_item, True, "Σ_{i≠j} ‖x_i − x_j‖² / (M(M−1)·T·D) over one item's samples, raw",
+                         REACT + "S_MSE.py")}, "react"))
+
+register_metric(MetricSpec(
     "fr_syn", "FRSyn: |lag| of best listener–partner cross-correlation (frames)", "closer to reference",
     {"generated": "generated", "partner": "partner"},
     {"react": Convention(MM.fr_syn_item, True, "correlations averaged over dims, one best lag in ±49, every sample",

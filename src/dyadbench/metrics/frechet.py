@@ -62,13 +62,19 @@ def _psd_factor(sigma: np.ndarray) -> tuple[np.ndarray, bool]:
         return u * np.sqrt(np.clip(w, 0.0, None)), False
 
 
+REFINE_RELATIVE = 1e-10  # refine only when the small eigenvalues could move the result by more than this
+
+
 def _trace_sqrt_product(factor: np.ndarray, is_triangular: bool, sigma_other: np.ndarray, exact: bool = True) -> float:
     """tr((Σ_f Σ_o)^{1/2}) given Σ_f = F Fᵀ.
 
-    Fast route: the eigenvalues of the symmetric Fᵀ Σ_o F are those of Σ_f Σ_o. When that matrix is
-    rank-deficient (singular covariances, n < d) its small eigenvalues live at the squared scale,
-    below round-off, so we switch to the singular values of Fᵀ G with Σ_o = G Gᵀ, which are the
-    square roots themselves, resolved at their own scale.
+    Fast route: the eigenvalues of the symmetric C = Fᵀ Σ_o F are those of Σ_f Σ_o. An eigenvalue at
+    or below the rank tolerance τ = λ_max·d·ε is known only to about τ, so the fast route's √λ can be
+    off by up to √(2τ) for each of the k such eigenvalues: |error of 2·tr| ≤ 2k√(2τ). Only when that
+    bound exceeds ``REFINE_RELATIVE`` of 2·tr do we refine, and only those k directions: with V_k the
+    eigenvectors of C's k smallest eigenvalues and Σ_o = G Gᵀ, C = (FᵀG)(FᵀG)ᵀ, so the singular
+    values of the k x d matrix (F V_k)ᵀ G are their square roots, resolved at their own scale
+    (rank-deficient covariances, n < d; ill-conditioned ones such as Inception features).
     """
     if is_triangular:
         # Triangular products cost half of a general matrix product.
@@ -77,14 +83,18 @@ def _trace_sqrt_product(factor: np.ndarray, is_triangular: bool, sigma_other: np
     else:
         c = factor.T @ sigma_other @ factor
     c = 0.5 * (c + c.T)
-    ev = sla.eigh(c, eigvals_only=True, overwrite_a=True, check_finite=False, driver="evd")
+    ev = sla.eigh(c, eigvals_only=True, overwrite_a=False, check_finite=False, driver="evd")
     # NumPy's matrix_rank tolerance: eigenvalues below it are indistinguishable from zero.
     tol = (ev.max() if ev.size else 0.0) * len(ev) * np.finfo(np.float64).eps
-    if np.all(ev > tol) or not exact:
-        return float(np.sqrt(np.clip(ev, 0.0, None)).sum())
+    small = ev <= tol
+    fast = float(np.sqrt(np.clip(ev, 0.0, None)).sum())
+    k = int(small.sum())
+    if not exact or k == 0 or 2.0 * k * np.sqrt(2.0 * tol) <= REFINE_RELATIVE * 2.0 * max(fast, np.finfo(float).tiny):
+        return fast
+    _, vecs = sla.eigh(c, subset_by_index=[0, k - 1], overwrite_a=True, check_finite=False, driver="evr")
     other, _ = _psd_factor(sigma_other)
-    sv = sla.svdvals(factor.T @ other, check_finite=False)
-    return float(sv[sv > (sv.max() if sv.size else 0.0) * len(sv) * np.finfo(np.float64).eps].sum())
+    sv = sla.svdvals((factor @ vecs).T @ other, check_finite=False)
+    return float(np.sqrt(np.clip(ev[k:], 0.0, None)).sum() + sv.sum())
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 from .bootstrap import percentile_interval
 from .frechet import frechet_bootstrap, frechet_distance_from_features
 from .gesture import beat_consistency, kinematic_beats, random_pair_diversity
-from .listener import REACT_DIM_GROUPS, dtw_distance, fr_corr, fr_dist, fr_syn, l2_error, mse, temporal_variance
+from .listener import REACT_DIM_GROUPS, dtw_distance, fr_corr, fr_dist, fr_div, fr_syn, l2_error, mse, temporal_variance
 
 NO_VALUE = float("nan")  # an item the metric cannot score (reported as items_without_value)
 
@@ -248,6 +248,14 @@ def fr_dist_item(generated, reference, valid, mean, std, fps, *, segment_s: floa
     seg = len(a) if segment_s is None else max(2, int(segment_s * fps))
     return float(np.mean([dtw_distance(a[s:s + seg], ref[s:s + seg]) / a.shape[1]
                           for s in range(0, len(a) - 1, seg) if len(a[s:s + seg]) > 1]))
+
+
+def fr_div_item(generated, valid) -> float:
+    """FRDiv of one item: diversity among its M ≥ 2 samples (REACT's S-MSE, ``compute_s_mse``)."""
+    g = np.asarray(generated)
+    if g.shape[0] < 2:
+        raise ValueError(f"fr_div: needs at least 2 samples per item (submit (M, N, D) arrays), got {g.shape[0]}")
+    return fr_div(g[None][:, :, np.asarray(valid)])
 
 
 def fr_syn_item(generated, partner, *, max_lag: int = 49, lag_from: str = "mean_over_dims", samples: str = "all") -> float:

@@ -14,7 +14,7 @@ register(Task(
     description="Generate one participant's face motion (movement:expression, 128-d at 30 Hz) given the other.",
     feature_keys=("movement:expression",),
     valid_key="movement:is_valid",
-    metrics=("ffd", "paired_fd", "fd_kinetic", "l2", "variance", "si_diversity", "fr_corr", "fr_dist", "fr_syn"),
+    metrics=("ffd", "paired_fd", "fd_kinetic", "l2", "variance", "si_diversity", "fr_corr", "fr_dist", "fr_syn", "fr_div"),
     baselines=MOTION_BASELINES,
 ))
 

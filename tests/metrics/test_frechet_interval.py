@@ -1,0 +1,66 @@
+"""frechet_interval: delta-method intervals against repeated sampling and the item bootstrap."""
+
+import numpy as np
+import pytest
+
+from dyadbench.metrics import frechet_bootstrap, frechet_distance, frechet_interval
+
+
+def gaussians(d=3):
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(size=(d, d)), rng.normal(size=(d, d))
+    return (np.zeros(d), a @ a.T + 0.5 * np.eye(d)), (np.full(d, 0.4), b @ b.T + 0.5 * np.eye(d))
+
+
+def test_delta_interval_covers_the_estimators_expectation_about_95_percent():
+    (m1, s1), (m2, s2) = gaussians()
+    rng = np.random.default_rng(0)
+    reps, n = 400, 1500
+    results = [frechet_interval(rng.multivariate_normal(m1, s1, n), rng.multivariate_normal(m2, s2, n), method="delta")
+               for _ in range(reps)]
+    values = np.array([r["value"] for r in results])
+    expectation = values.mean()
+    coverage = np.mean([r["low"] <= expectation <= r["high"] for r in results])
+    assert 0.92 <= coverage <= 0.98, coverage
+    # the standard error is the sampling spread of the estimate
+    assert np.median([r["se"] for r in results]) == pytest.approx(values.std(ddof=1), rel=0.15)
+    # the upward bias of finite n is at least the mean term, which is reported
+    true_fd = frechet_distance(m1, s1, m2, s2)
+    assert expectation > true_fd and results[0]["bias_mean_term"] > 0
+
+
+def test_reference_sampling_widens_the_interval_of_a_constant_predictor():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=(500, 4))
+    x = np.tile(y.mean(0) + 1.0, (500, 1)) + 1e-9 * rng.normal(size=(500, 4))
+    with_ref = frechet_interval(x, y, method="delta")
+    without = frechet_interval(x, y, method="delta", include_reference=False)
+    assert with_ref["high"] - with_ref["low"] > 0.05 and without["high"] - without["low"] < 1e-6
+    assert with_ref["includes_reference"] and not without["includes_reference"]
+
+
+def test_grouped_delta_interval_agrees_with_the_item_bootstrap():
+    rng = np.random.default_rng(2)
+    items, per = 40, 60
+    offsets = rng.normal(0, 0.7, (items, 3))  # frames of one clip share an offset: correlated
+    x = np.concatenate([o + rng.normal(size=(per, 3)) for o in offsets])
+    y = np.concatenate([0.3 + rng.normal(size=(per, 3)) * 1.3 for _ in range(items)])
+    groups = np.repeat(np.arange(items), per)
+    delta = frechet_interval(x, y, groups=groups, method="delta", include_reference=False)
+    boot = frechet_bootstrap(x, y, groups=groups, n_resamples=400, seed=0)
+    assert delta["se"] == pytest.approx(boot["std"], rel=0.3)
+    ungrouped = frechet_interval(x, y, method="delta", include_reference=False)
+    assert delta["se"] > 1.5 * ungrouped["se"]  # frames of a clip are not independent
+
+
+def test_auto_falls_back_to_the_bootstrap_where_the_delta_method_fails():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 2))
+    res = frechet_interval(x, x.copy(), method="auto")
+    assert res["method"] == "bootstrap" and res["value"] == pytest.approx(0.0, abs=1e-12)
+    few = frechet_interval(x, x + 1, groups=np.repeat(np.arange(4), 50), method="auto")
+    assert few["method"] == "bootstrap"
+    with pytest.raises(ValueError, match="method"):
+        frechet_interval(x, x, method="jackknife")
+    with pytest.raises(ValueError, match="groups"):
+        frechet_interval(x, x, groups=np.arange(3))
