@@ -55,6 +55,10 @@ def sample(
     seed: int = typer.Option(0, help="Random seed: the same seed writes the same files"),
     width: int = typer.Option(None, help="Video width (default 320 Seamless, 640 RealTalk)"),
     height: int = typer.Option(None, help="Video height (default 240 Seamless, 360 RealTalk)"),
+    layout: str = typer.Option("bundles", help="Seamless: 'bundles' (per-archive folders + WebDataset tars) or 'files' "
+                                               "(the release's per-file features layout)"),
+    video: bool = typer.Option(True, "--video/--no-video", help="Seamless: write videos (--no-video is fast; motion tasks need none)"),
+    split: list[str] = typer.Option(None, help="Seamless: write only this split (repeatable: train, dev, test)"),
 ):
     """Write deterministic sample data in exactly the released layout."""
     from .datasets.sample.realtalk_sample import write_realtalk_sample
@@ -63,9 +67,10 @@ def sample(
     t0 = time.perf_counter()
     if dataset is DatasetName.seamless:
         n = dyads or 1
-        with progress_bar("Seamless sample", total=n * 12) as tick:
+        splits = tuple(split) if split else None
+        with progress_bar("Seamless sample", total=n * 4 * (len(splits) if splits else 3)) as tick:
             result = write_seamless_sample(out, dyads=n, seconds=seconds or 4.0, seed=seed, width=width or 320,
-                                           height=height or 240, progress=tick)
+                                           height=height or 240, progress=tick, layout=layout, video=video, splits=splits)
     else:
         n = dyads or 2
         with progress_bar("RealTalk sample", total=n) as tick:

@@ -58,6 +58,7 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
         "data_root": str(data_root),
         "submission": str(submission),
         "n_items": len(scored.ids),
+        "excluded_items": scored.excluded,
         "bootstrap": {"resamples": n_boot, "slice_resamples": slice_boot, "confidence": 0.95, "seed": seed},
         "conventions": {name: conventions.get(name, get_metric(name).default) for name in task.metrics},
         "metrics": metrics,

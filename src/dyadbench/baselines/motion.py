@@ -35,7 +35,8 @@ def write_motion_baseline(task: Task, name: str, root: Path, out_dir: Path, seed
     items = motion_items(task, root)
     train = motion_items(task, root, split="train")
     if not train:
-        raise ValueError(f"{root}: the train split is empty; baselines need it")
+        raise ValueError(f"{root}: no train item of {task.name} (baselines fit the train split; a features-only download of "
+                         f"one split has none: download train too, or write a submission yourself)")
     train_x = [features(it.target, task) for it in train]
     train_frames = np.concatenate([x[valid_mask(it.target, task, len(x))] for x, it in zip(train_x, train)])
     mean = train_frames.mean(0)

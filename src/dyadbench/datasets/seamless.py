@@ -5,6 +5,9 @@ Layouts (both under ``<root>/<label>/<split>/<batch:04d>/``):
 * loose:  ``<archive:04d>/<file_id>.{mp4,wav,json,npz}``
 * shards: ``<archive:04d>.tar`` holding the same four members per sample.
 
+and the per-file ("features-only") layout directly under ``<root>/<label>/<split>/``
+(``seamless_files.py``): one ``.npy`` per feature key, ``audio/``, ``metadata/``, optional ``video/``.
+
 The two participants of an interaction (same ``V_S_I`` key) are paired across archives of a
 (label, split). Everything is lazy: constructing the dataset lists file names only; arrays,
 audio and frames are read on access and validated then (a ``DatasetError`` names the file).
@@ -35,6 +38,7 @@ from .seamless_format import (
     parse_metadata_json,
     validate_features,
 )
+from .seamless_files import FeatureFilesStore, is_files_layout
 from .seamless_meta import SeamlessMetadata
 from .stores import LooseStore, TarStore
 
@@ -50,9 +54,10 @@ class Participant:
     split: str
     batch: int
     archive: int
-    store: LooseStore | TarStore
+    store: LooseStore | TarStore | FeatureFilesStore
     extensions: tuple[str, ...]
     metadata_row: dict | None = None
+    _keys: dict = field(default_factory=dict, repr=False, init=False)  # per-key arrays read so far (per-file layout)
 
     @property
     def id(self) -> str:
@@ -75,21 +80,53 @@ class Participant:
         path = self.store.path(member)
         return VideoRef(self.id, str(path)) if path else VideoRef(self.id, str(self.store.tar_path), member)
 
+    @property
+    def _per_file(self) -> bool:
+        return isinstance(self.store, FeatureFilesStore)
+
     @cached_property
     def _features(self) -> tuple[dict[str, np.ndarray], FeatureReport]:
         label = self.source_label("npz")
-        arrays = load_npz(self.read_bytes("npz"), label)
+        if self._per_file:
+            arrays = {k: self.store.load(self.id, k) for k in self.store.feature_keys(self.id)}
+        else:
+            arrays = load_npz(self.read_bytes("npz"), label)
         return arrays, validate_features(arrays, label)
 
     def features(self) -> dict[str, np.ndarray]:
-        """Every npz array (released keys validated; unknown keys passed through)."""
+        """Every array of the participant (released keys validated; unknown keys passed through)."""
         return self._features[0]
 
+    def feature_keys(self) -> list[str]:
+        """The keys present, without reading arrays (npz or npy headers)."""
+        if self._per_file:
+            return self.store.feature_keys(self.id)
+        if "_features" in self.__dict__:
+            return sorted(self.features())
+        from .seamless_format import npz_headers
+
+        with self.store.open(self.member("npz")) as f:
+            return sorted(npz_headers(f, self.source_label("npz")))
+
+    def has_feature(self, key: str) -> bool:
+        return key in self.feature_keys()
+
     def feature(self, key: str) -> np.ndarray:
+        if self._per_file and "_features" not in self.__dict__:
+            return self._one_key(key)  # the per-file layout reads (and validates) only the keys asked for
         arrays = self.features()
         if key not in arrays:
             raise DatasetError(self.source_label("npz"), f"no key {key!r}; present: {sorted(arrays)}")
         return arrays[key]
+
+    def _one_key(self, key: str) -> np.ndarray:
+        if key not in self._keys:
+            if key not in self.store.feature_keys(self.id):
+                raise DatasetError(self.source_label("npz"), f"no key {key!r}; present: {self.store.feature_keys(self.id)}")
+            arr = self.store.load(self.id, key)
+            validate_features({key: arr}, str(self.store.folder / key.replace(":", "/") / f"{self.id}.npy"))
+            self._keys[key] = arr
+        return self._keys[key]
 
     @property
     def feature_report(self) -> FeatureReport:
@@ -158,8 +195,8 @@ class Dyad:
 class SeamlessInteraction:
     """Iterate ``Dyad`` records of a Seamless Interaction root (see module docstring).
 
-    ``source``: ``"auto"`` (loose files where an archive was extracted, else its shard),
-    ``"loose"`` or ``"shards"``.
+    ``source``: ``"auto"`` (loose files where an archive was extracted, else its shard; the
+    per-file layout where it exists), ``"loose"``, ``"shards"`` or ``"files"``.
     """
 
     root: Path
@@ -175,8 +212,8 @@ class SeamlessInteraction:
         self.root = Path(self.root)
         if not self.root.is_dir():
             raise DatasetError(self.root, "dataset root is not a folder")
-        if self.source not in ("auto", "loose", "shards"):
-            raise ValueError(f"source: expected 'auto', 'loose' or 'shards', got {self.source!r}")
+        if self.source not in ("auto", "loose", "shards", "files"):
+            raise ValueError(f"source: expected 'auto', 'loose', 'shards' or 'files', got {self.source!r}")
         self.labels = _choose(self.label, LABELS, "label")
         self.splits = _choose(self.split, SPLITS, "split")
         self.meta = SeamlessMetadata.load(self.root, self.metadata_dir)
@@ -187,9 +224,13 @@ class SeamlessInteraction:
             raise DatasetError(path, reason)
         self.skipped.append(Skip(str(path), reason))
 
-    def _stores(self, label: str, split: str) -> Iterator[tuple[int, int, LooseStore | TarStore]]:
+    def _stores(self, label: str, split: str) -> Iterator[tuple[int, int, LooseStore | TarStore | FeatureFilesStore]]:
         base = self.root / label / split
         if not base.is_dir():
+            return
+        if self.source in ("auto", "files") and is_files_layout(base):
+            yield 0, 0, FeatureFilesStore(base)
+        if self.source == "files":
             return
         for batch_dir in sorted(p for p in base.iterdir() if p.is_dir() and p.name.isdigit()):
             archives: dict[int, LooseStore | TarStore] = {}

@@ -94,6 +94,9 @@ def render(reports: list[dict], title: str = "dyadbench report") -> str:
         skipped = {k: v for r in runs for k, v in r.get("skipped", {}).items()}
         for name, reason in skipped.items():
             parts.append(f"<p class='skip'>skipped <b>{html.escape(name)}</b>: {html.escape(reason)}</p>")
+        excluded = runs[0].get("excluded_items") or {}
+        for reason, count in excluded.items():
+            parts.append(f"<p class='skip'>left out of this task: <b>{count}</b> item(s), {html.escape(reason)}</p>")
         parts.append("<div>" + "".join(_interval_plot(n, [(r["system"], r["metrics"].get(n)) for r in runs]) for n in names) + "</div>")
         parts.append("<div>" + "".join(_rank_histogram(r) for r in runs) + "</div>")
         parts.append(_slices(runs, names[0]))

@@ -25,11 +25,28 @@ class MotionItem:
     groups: dict[str, str] = field(default_factory=dict)
 
 
-def motion_items(task: Task, root: Path, split: str | None = None) -> list[MotionItem]:
+def motion_items(task: Task, root: Path, split: str | None = None, excluded: dict | None = None) -> list[MotionItem]:
+    """Every participant of every dyad of the split, generated given the other.
+
+    A participant or partner without the task's feature keys (the release has movement features
+    for some vendors only) is left out of the task, never silently: each exclusion is counted in
+    ``excluded`` by reason.
+    """
     ds = SeamlessInteraction(root, split=split or task.split)
     items = []
     for dyad in ds:
+        missing = {p.id: [k for k in task.feature_keys if not p.has_feature(k)] for p in dyad.participants}
         for target in dyad.participants:
+            partner = dyad.partner(target)
+            reason = None
+            if missing[target.id]:
+                reason = f"participant lacks {', '.join(missing[target.id])}"
+            elif missing[partner.id]:
+                reason = f"partner lacks {', '.join(missing[partner.id])}"
+            if reason:
+                if excluded is not None:
+                    excluded[reason] = excluded.get(reason, 0) + 1
+                continue
             meta = target.metadata_row or {}
             groups = {
                 "label": dyad.label,
@@ -38,7 +55,7 @@ def motion_items(task: Task, root: Path, split: str | None = None) -> list[Motio
                 "interaction_type": (dyad.interaction or {}).get("interaction_type", "unknown"),
                 **{c.replace("_raw", ""): personality_band(meta.get(c)) for c in PERSONALITY_COLUMNS},
             }
-            items.append(MotionItem(target.id, dyad.key, target, dyad.partner(target), groups))
+            items.append(MotionItem(target.id, dyad.key, target, partner, groups))
     return items
 
 
@@ -53,7 +70,7 @@ def features(p: Participant, task: Task) -> np.ndarray:
 
 
 def valid_mask(p: Participant, task: Task, n: int) -> np.ndarray:
-    if task.valid_key and task.valid_key in p.features():
+    if task.valid_key and p.has_feature(task.valid_key):
         v = p.feature(task.valid_key).reshape(-1)
         return (v > 0.5) if v.dtype.kind == "f" else v.astype(bool)
     return np.ones(n, bool)

@@ -30,6 +30,7 @@ class Scored:
     compute: Callable[[list[int], int], dict]
     skipped: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
+    excluded: dict = field(default_factory=dict)  # items left out of the task, counted per reason
 
 
 def metric_scorer(task: Task, data: ItemSet, seed: int, conventions: dict | None, skipped: dict) -> Callable:
@@ -60,8 +61,17 @@ def metric_scorer(task: Task, data: ItemSet, seed: int, conventions: dict | None
     return compute
 
 
+def _items(task: Task, root: Path) -> tuple[list, dict]:
+    excluded: dict = {}
+    items = motion_items(task, root, excluded=excluded)
+    if not items:
+        why = "; ".join(f"{n} {reason}" for reason, n in excluded.items()) or "no dyads found"
+        raise ValueError(f"{root}: no item of task {task.name} in split {task.split!r} ({why}); see `dyadbench data inspect {root}`")
+    return items, excluded
+
+
 def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dict | None = None, **_) -> Scored:
-    items = motion_items(task, root)
+    items, excluded = _items(task, root)
     gt = {it.id: features(it.target, task) for it in items}
     gen = read_motion_submission(submission, task.feature_keys, per_frame_shapes(task), {k: len(v) for k, v in gt.items()})
     reference = [gt[it.id] for it in items]
@@ -76,7 +86,8 @@ def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dic
     mean, std = standardization_stats(reference, valid)
     data = ItemSet([it.id for it in items], inputs, {"mean": mean, "std": std, "fps": task.fps, "si_clusters": task.si_clusters})
     skipped: dict = {}
-    return Scored(data.ids, [it.groups for it in items], metric_scorer(task, data, seed, conventions, skipped), skipped)
+    return Scored(data.ids, [it.groups for it in items], metric_scorer(task, data, seed, conventions, skipped), skipped,
+                  excluded=excluded)
 
 
 def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "local", workers: int | None = None,
@@ -86,7 +97,7 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
     from ..features.cache import FeatureCache
     from ..features.jobs import VideoExtractor, VideoRef
 
-    items = motion_items(task, root)
+    items, excluded = _items(task, root)
     gen_paths = read_video_submission(submission, {it.id: it.target.video_info.frames for it in items})
     skipped, extractors = {}, ["face_motion"]
     fid_features = get_metric("fid").conventions[(conventions or {}).get("fid", get_metric("fid").default)].features["extractor"]
@@ -126,7 +137,8 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
         emb = _sync_embeddings(items, gen_paths, device, skipped)
         if emb is not None:
             data.items["sync_video_emb"], data.items["sync_audio_emb"] = emb
-    return Scored(data.ids, [it.groups for it in items], metric_scorer(task, data, seed, conventions, skipped), skipped)
+    return Scored(data.ids, [it.groups for it in items], metric_scorer(task, data, seed, conventions, skipped), skipped,
+                  excluded=excluded)
 
 
 def _sync_embeddings(items, gen_paths, device, skipped):

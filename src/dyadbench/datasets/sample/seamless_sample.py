@@ -1,10 +1,16 @@
-"""Sample data in the Seamless Interaction release layout (loose files, WebDataset shards, tables).
+"""Sample data in the Seamless Interaction release layouts (bundles and shards, or per-file).
 
-Writes, for every label x split, ``dyads`` interactions of two participants:
+Writes, for every label x split (or the ``splits`` asked for), ``dyads`` interactions of two
+participants, plus ``<root>/assets/*.csv``. ``layout="bundles"``:
 ``<root>/<label>/<split>/<batch:04d>/<archive:04d>/<file_id>.{mp4,wav,json,npz}`` and the same
-samples as ``<root>/<label>/<split>/<batch:04d>/<archive:04d>.tar``, plus ``<root>/assets/*.csv``.
-The first interaction of each split puts its two halves in different archives (as the release
-does), and one participant id carries a letter suffix (``P0950A``).
+samples as ``<root>/<label>/<split>/<batch:04d>/<archive:04d>.tar``; ``layout="files"``: the
+release's per-file ("features-only") layout, ``<root>/<label>/<split>/<group>/<feature>/<file_id>.npy``,
+``audio/``, ``metadata/{transcript,vad}/*.jsonl``, ``annotations/<type>/*.json`` (and ``video/``
+unless ``video=False``). The first interaction of each split puts its two halves in different
+archives (as the release does), one participant id carries a letter suffix (``P0950A``), and, as
+in the release, movement features exist for some vendors only: every third interaction of a
+split is recorded by vendor V02, whose participants have no ``movement:*`` keys
+(``has_imitator_movement`` False in ``filelist.csv``).
 """
 
 from __future__ import annotations
@@ -118,17 +124,27 @@ def _json_doc(file_id: str, segments, who: int, annotate: bool) -> dict:
     return doc
 
 
+LAYOUTS = ("bundles", "files")
+NO_MOVEMENT_VENDOR = "02"
+
+
 def write_seamless_sample(
     root: Path, *, dyads: int = 1, seconds: float = 4.0, seed: int = 0, width: int = 320, height: int = 240,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, layout: str = "bundles", video: bool = True,
+    splits: tuple[str, ...] | None = None,
 ) -> dict:
-    """Write the sample; returns counts. Deterministic for a given (dyads, seconds, seed, size)."""
+    """Write the sample; returns counts. Deterministic for a given (dyads, seconds, seed, size);
+    a split's data does not depend on which other splits are written."""
     import webdataset as wds
 
     if dyads < 1 or seconds < 1.0:
         raise ValueError("dyads must be >= 1 and seconds >= 1")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout: expected one of {LAYOUTS}, got {layout!r}")
+    unknown = sorted(set(splits or ()) - set(SPLITS))
+    if unknown:
+        raise ValueError(f"splits: unknown {unknown}; the release has {SPLITS}")
     root = Path(root)
-    rng = np.random.default_rng(seed)
     n = int(round(seconds * FEATURE_FPS))
     shards: dict[Path, list[dict]] = {}
     filelist, participants, relationships, interactions = [], [], [], []
@@ -136,7 +152,12 @@ def write_seamless_sample(
     for label in LABELS:
         for split in SPLITS:
             for i in range(dyads):
-                vendor, session, inter = f"{k % 2:02d}", f"{809 + k:04d}", f"{582 + k:08d}"
+                rng = np.random.default_rng([seed, k])  # per interaction: a split reads the same alone or with others
+                if splits and split not in splits:
+                    k += 1
+                    continue
+                vendor = NO_MOVEMENT_VENDOR if i % 3 == 2 else f"{k % 2:02d}"
+                session, inter = f"{809 + k:04d}", f"{582 + k:08d}"
                 pids = [f"{947 + 2 * k:04d}", f"{948 + 2 * k:04d}" + ("A" if k == 1 else "")]
                 segments = conversation(seconds, rng)
                 affect = shared_affect(n, FEATURE_FPS, rng)
@@ -144,10 +165,13 @@ def write_seamless_sample(
                     plan = ParticipantPlan(f"V{vendor}_S{session}_I{inter}_P{pid}", label, split, 0, 1 if (i == 0 and who == 1) else 0,
                                            FACE_NAMES[(k + who) % 2], 120.0 + 90.0 * ((k + who) % 2), who)
                     annotated = (k + who) % 3 != 2
-                    files = _write_participant(root, plan, segments, seconds, n, width, height, annotated, rng, affect[who])
-                    shards.setdefault(root / label / split / f"{plan.batch:04d}" / f"{plan.archive:04d}.tar", []).append(files)
+                    movement = vendor != NO_MOVEMENT_VENDOR
+                    files = _write_participant(root, plan, segments, seconds, n, width, height, annotated, rng, affect[who],
+                                               layout=layout, video=video, movement=movement)
+                    if layout == "bundles":
+                        shards.setdefault(root / label / split / f"{plan.batch:04d}" / f"{plan.archive:04d}.tar", []).append(files)
                     filelist.append({"file_id": plan.file_id, "label": label, "split": split, "batch_idx": plan.batch,
-                                     "archive_idx": plan.archive, "has_imitator_movement": False,
+                                     "archive_idx": plan.archive, "has_imitator_movement": movement,
                                      "has_annotation_1p": annotated, "has_annotation_3p": annotated})
                     row = {"vendor_id": vendor, "participant_id": pid}
                     row.update({col: ("Undisclosed" if (k + who + j) % 7 == 0 else round(float(rng.uniform(12, 60)), 1))
@@ -172,28 +196,62 @@ def write_seamless_sample(
     assets.mkdir(parents=True, exist_ok=True)
     for name, rows in (("filelist", filelist), ("participants", participants), ("relationships", relationships), ("interactions", interactions)):
         pd.DataFrame(rows).to_csv(assets / f"{name}.csv", index=False)
-    return {"interactions": k, "participants": len(filelist), "shards": len(shards), "frames_per_file": n}
+    return {"interactions": len(relationships), "participants": len(filelist), "shards": len(shards), "frames_per_file": n}
 
 
 def _write_participant(root: Path, plan: ParticipantPlan, segments, seconds: float, n: int, width: int, height: int,
-                       annotated: bool, rng: np.random.Generator, shared: np.ndarray) -> dict:
-    folder = root / plan.label / plan.split / f"{plan.batch:04d}" / f"{plan.archive:04d}"
-    folder.mkdir(parents=True, exist_ok=True)
+                       annotated: bool, rng: np.random.Generator, shared: np.ndarray, *, layout: str = "bundles",
+                       video: bool = True, movement: bool = True) -> dict:
     audio = synthesize(segments, plan.index, seconds, AUDIO_SAMPLE_RATE, plan.f0, rng)
     mouth = envelope_per_frame(audio, AUDIO_SAMPLE_RATE, FEATURE_FPS, n)
     speaking = speaking_mask(segments, plan.index, FEATURE_FPS, n)
     pose = head_track(n, FEATURE_FPS, speaking, rng)
-    face = load_face(plan.face)
-    bg = BACKGROUNDS[FACE_NAMES.index(plan.face) * 2 + plan.index]
-    frames = (compose_frame(width, height, [(face, {"yaw": pose["yaw"][t], "pitch": pose["pitch"][t], "roll": pose["roll"][t], "mouth": mouth[t]})], [bg])
-              for t in range(n))
-    base = folder / plan.file_id
-    write_video(base.with_suffix(".mp4"), frames, fps=int(FEATURE_FPS), options={"preset": "veryfast", "crf": "28"})
-    write_wav(base.with_suffix(".wav"), audio, AUDIO_SAMPLE_RATE)
     arrays = motion_arrays(n, pose, mouth, speaking, head_boxes(width, height, 1)[0], rng, shared)
+    if not movement:
+        arrays = {k: v for k, v in arrays.items() if not k.startswith("movement:")}
+    doc = _json_doc(plan.file_id, segments, plan.index, annotate=annotated)
+    split_dir = root / plan.label / plan.split
+    if layout == "files":
+        return _write_files(split_dir, plan, audio, arrays, doc, (pose, mouth, width, height) if video else None)
+    base = split_dir / f"{plan.batch:04d}" / f"{plan.archive:04d}" / plan.file_id
+    base.parent.mkdir(parents=True, exist_ok=True)
+    if video:
+        _write_video(base.with_suffix(".mp4"), plan, pose, mouth, width, height)
+    write_wav(base.with_suffix(".wav"), audio, AUDIO_SAMPLE_RATE)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     base.with_suffix(".npz").write_bytes(buf.getvalue())
-    doc = _json_doc(plan.file_id, segments, plan.index, annotate=annotated)
     base.with_suffix(".json").write_text(json.dumps(doc))
-    return {"__key__": plan.file_id, **{ext: base.with_suffix("." + ext).read_bytes() for ext in ("mp4", "wav", "json", "npz")}}
+    exts = ("mp4", "wav", "json", "npz") if video else ("wav", "json", "npz")
+    return {"__key__": plan.file_id, **{ext: base.with_suffix("." + ext).read_bytes() for ext in exts}}
+
+
+def _write_video(path: Path, plan: ParticipantPlan, pose: dict, mouth: np.ndarray, width: int, height: int) -> None:
+    face = load_face(plan.face)
+    bg = BACKGROUNDS[FACE_NAMES.index(plan.face) * 2 + plan.index]
+    frames = (compose_frame(width, height, [(face, {"yaw": pose["yaw"][t], "pitch": pose["pitch"][t], "roll": pose["roll"][t], "mouth": mouth[t]})], [bg])
+              for t in range(len(mouth)))
+    write_video(path, frames, fps=int(FEATURE_FPS), options={"preset": "veryfast", "crf": "28"})
+
+
+def _write_files(split_dir: Path, plan: ParticipantPlan, audio: np.ndarray, arrays: dict, doc: dict, video) -> dict:
+    """The per-file layout: one .npy per key, audio/, metadata/*.jsonl, annotations/, video/."""
+    fid = plan.file_id
+    for key, arr in arrays.items():
+        group, feature = key.split(":", 1)
+        (split_dir / group / feature).mkdir(parents=True, exist_ok=True)
+        np.save(split_dir / group / feature / f"{fid}.npy", arr)
+    (split_dir / "audio").mkdir(parents=True, exist_ok=True)
+    write_wav(split_dir / "audio" / f"{fid}.wav", audio, AUDIO_SAMPLE_RATE)
+    for kind in ("transcript", "vad"):
+        (split_dir / "metadata" / kind).mkdir(parents=True, exist_ok=True)
+        lines = [json.dumps(row) for row in doc.get(f"metadata:{kind}", [])]
+        (split_dir / "metadata" / kind / f"{fid}.jsonl").write_text("\n".join(lines) + ("\n" if lines else ""))
+    for key, value in doc.items():
+        if key.startswith("annotations:"):
+            (split_dir / "annotations" / key.split(":", 1)[1]).mkdir(parents=True, exist_ok=True)
+            (split_dir / "annotations" / key.split(":", 1)[1] / f"{fid}.json").write_text(json.dumps(value))
+    if video is not None:
+        (split_dir / "video").mkdir(parents=True, exist_ok=True)
+        _write_video(split_dir / "video" / f"{fid}.mp4", plan, *video)
+    return {"__key__": fid}
