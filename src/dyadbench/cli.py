@@ -239,12 +239,15 @@ def baseline(
 
 
 def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device,
-                 address=None, cache=None, conventions=None) -> dict:
+                 address=None, cache=None, conventions=None, threads: int = 1) -> dict:
+    from threadpoolctl import threadpool_limits
+
     from .evaluation import evaluate as run_evaluation
     from .evaluation import write_report
     from .report.html import render
 
-    with progress_bar(f"Evaluating {system or submission.name} on {task}", total=None):
+    # Many small matrix products: BLAS threads fight each other more than they help (3x slower on 2 cores).
+    with threadpool_limits(limits=threads), progress_bar(f"Evaluating {system or submission.name} on {task}", total=None):
         report = run_evaluation(task, data, submission, system=system, n_boot=bootstrap, slice_boot=slice_bootstrap,
                                 seed=seed, engine=engine, workers=workers, device=device, address=address,
                                 cache_root=None if cache is None else str(cache), conventions=conventions)
@@ -271,6 +274,7 @@ def evaluate(
                                           "Ray cluster give a folder every node and the driver share"),
     convention: list[str] = typer.Option(None, help="METRIC=CONVENTION, repeatable (e.g. l2=learning2listen); "
                                                      "see `dyadbench metrics`"),
+    threads: int = typer.Option(1, min=1, help="BLAS threads of the scoring process (1 is fastest for the motion tasks)"),
 ):
     """Score a submission with every metric of the task; write report.json and report.html."""
     conventions = {}
@@ -280,7 +284,7 @@ def evaluate(
             raise typer.BadParameter(f"expected METRIC=CONVENTION, got {item!r}", param_hint="--convention")
         conventions[name] = conv
     report = _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device,
-                          address, cache, conventions)
+                          address, cache, conventions, threads)
     _print_metrics(report)
     console.print(f"report: {out / 'report.html'}")
 
