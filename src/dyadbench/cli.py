@@ -337,9 +337,9 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)
     roots = {"seamless": out / "data" / "seamless", "realtalk": out / "data" / "realtalk"}
     if not (roots["seamless"] / "assets").exists():
-        sample(DatasetName.seamless, roots["seamless"], None, None, seed, None, None)
+        sample(DatasetName.seamless, roots["seamless"], None, None, seed, None, None, "bundles", True, None)
     if not (roots["realtalk"] / "annotations.tar.gz").exists():
-        sample(DatasetName.realtalk, roots["realtalk"], 6, None, seed, 320, 180)
+        sample(DatasetName.realtalk, roots["realtalk"], 6, None, seed, 320, 180, "bundles", True, None)
     reports = []
     for task in list_tasks():
         for name in task.baselines:
