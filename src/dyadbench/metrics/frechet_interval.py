@@ -16,8 +16,11 @@ value ± z·se. It needs FD > 0 (at FD = 0 the first-order terms vanish: ``metho
 falls back to the item bootstrap) and includes the reference set's sampling by default
 (``include_reference``); a constant predictor thus no longer gets a zero-width interval.
 
-The estimator is biased upward at finite n (‖μ̂₁ − μ̂₂‖² alone adds tr Σ₁/n₁ + tr Σ₂/n₂);
-``bias_mean_term`` reports that part, and ``fd_infinity`` extrapolates the whole bias.
+The estimator is biased upward at finite n, roughly as FD_n ≈ FD_∞ + c/n (Chong & Forsyth 2020);
+with d = 2048 and n = 10,000 the bias is far larger than the interval. ``bias`` estimates it from
+the two halves of the units: bias_n ≈ mean(FD_{n/2}) − FD_n (two more FDs; ``fd_infinity``
+extrapolates over more sizes), and ``value_unbiased`` = value − bias. ``bias_mean_term`` is the
+part from the means alone, tr Σ₁/n₁ + tr Σ₂/n₂.
 """
 
 from __future__ import annotations
@@ -61,16 +64,33 @@ def _unit_sums(values: np.ndarray, labels, n: int) -> dict:
     return dict(zip(uniq.tolist(), np.bincount(inverse, weights=values, minlength=len(uniq)).tolist()))
 
 
+def _halves(n: int, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of alternate units (whole clips when labelled), so each half keeps the clusters."""
+    if labels is None:
+        rank = np.arange(n)
+    else:
+        _, rank = np.unique(np.asarray(labels), return_inverse=True)
+    return rank % 2 == 0, rank % 2 == 1
+
+
+def _half_bias(x, y, groups, y_groups, value: float) -> float | None:
+    from .frechet import frechet_distance_from_features
+
+    hx, hy = _halves(len(x), groups), _halves(len(y), y_groups if y_groups is not None else None)
+    halves = [frechet_distance_from_features(x[a], y[b]) for a, b in zip(hx, hy) if a.sum() >= 2 and b.sum() >= 2]
+    return float(np.mean(halves) - value) if len(halves) == 2 else None
+
+
 def frechet_interval(x, y, *, groups=None, y_groups=None, confidence: float = 0.95, method: str = "auto",
-                     include_reference: bool = True, n_resamples: int = 200, seed=0) -> dict:
+                     include_reference: bool = True, n_resamples: int = 200, seed=0, bias: bool = True) -> dict:
     """FD(x, y) with a confidence interval; rows of ``x`` generated, of ``y`` reference.
 
     ``groups``/``y_groups`` label each row's unit (clip); equal labels in both pair a clip's
     generated and reference frames (the items of a task). ``method``: ``"delta"`` (influence
     functions, see the module docstring; cost ≈ a few FDs), ``"bootstrap"`` (item bootstrap,
     ``frechet_bootstrap``) or ``"auto"`` (delta unless FD is 0 or there are < 10 units).
-    Returns ``{"value", "low", "high", "method", "se", "units", "includes_reference",
-    "bias_mean_term"}``.
+    ``bias=True`` adds the half-sample bias estimate (two more FDs). Returns ``{"value", "low",
+    "high", "method", "se", "units", "includes_reference", "bias", "value_unbiased", "bias_mean_term"}``.
     """
     x = as_float_array(x, "x", ndim=2, min_rows=2)
     y = as_float_array(y, "y", ndim=2, min_rows=2)
@@ -86,9 +106,10 @@ def frechet_interval(x, y, *, groups=None, y_groups=None, confidence: float = 0.
     s1, s2 = np.atleast_2d(np.cov(x, rowvar=False)), np.atleast_2d(np.cov(y, rowvar=False))
     value = frechet_distance(mu1, s1, mu2, s2)
     units = len(np.unique(groups)) if groups is not None else x.shape[0]
-    bias = float(np.trace(s1) / x.shape[0] + np.trace(s2) / y.shape[0])
-    base = {"value": value, "units": int(units), "includes_reference": include_reference, "bias_mean_term": bias,
-            "confidence": confidence}
+    half = _half_bias(x, y, groups, y_groups, value) if bias else None
+    base = {"value": value, "units": int(units), "includes_reference": include_reference, "confidence": confidence,
+            "bias": half, "value_unbiased": None if half is None else value - half,
+            "bias_mean_term": float(np.trace(s1) / x.shape[0] + np.trace(s2) / y.shape[0])}
     degenerate = value <= 1e-9 * (np.trace(s1) + np.trace(s2))  # first-order terms vanish at FD = 0
     if method == "bootstrap" or (method == "auto" and (degenerate or units < 10)):
         res = frechet_bootstrap(x, y, n_resamples=n_resamples, confidence=confidence, seed=seed, groups=groups)
