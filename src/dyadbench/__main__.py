@@ -1,5 +1,5 @@
 """``python -m dyadbench`` = the ``dyadbench`` command."""
 
-from .cli import app
+from .cli import main
 
-app(prog_name="dyadbench")
+main()

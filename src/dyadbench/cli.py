@@ -24,6 +24,46 @@ app.add_typer(study_app, name="study")
 console = Console()
 
 
+STATE = {"debug": False}
+
+
+def _version(value: bool):
+    if value:
+        from . import __version__
+
+        console.print(f"dyadbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error"),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit"),
+):
+    """Run the Seamless Interaction and RealTalk benchmarks end to end."""
+    STATE["debug"] = debug
+
+
+def main() -> None:
+    """The ``dyadbench`` entry point: known errors print one red line (file, problem) and exit 2;
+    ``--debug`` shows the traceback instead."""
+    from .datasets.errors import DatasetError
+    from .features.weights import WeightsError
+    from .report.output import OutputBusy
+
+    known = (DatasetError, WeightsError, OutputBusy, ValueError, KeyError, FileNotFoundError, PermissionError,
+             NotADirectoryError)
+    try:
+        app(prog_name="dyadbench")  # usage errors, --help and exit codes stay Typer's
+    except known as exc:
+        if STATE["debug"]:
+            raise
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+        console.print("[dim](run with --debug for the traceback)[/dim]")
+        raise SystemExit(2) from None
+
+
 class DatasetName(str, Enum):
     seamless = "seamless"
     realtalk = "realtalk"
@@ -247,12 +287,15 @@ def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap
     from .report.html import render
 
     # Many small matrix products: BLAS threads fight each other more than they help (3x slower on 2 cores).
-    with threadpool_limits(limits=threads), progress_bar(f"Evaluating {system or submission.name} on {task}", total=None):
-        report = run_evaluation(task, data, submission, system=system, n_boot=bootstrap, slice_boot=slice_bootstrap,
-                                seed=seed, engine=engine, workers=workers, device=device, address=address,
-                                cache_root=None if cache is None else str(cache), conventions=conventions)
-    write_report(report, out)
-    (out / "report.html").write_text(render([report], title=f"{task}: {report['system']}"))
+    from .report.output import result_folder
+
+    with result_folder(out) as tmp:  # locked; report.json and report.html land together or not at all
+        with threadpool_limits(limits=threads), progress_bar(f"Evaluating {system or submission.name} on {task}", total=None):
+            report = run_evaluation(task, data, submission, system=system, n_boot=bootstrap, slice_boot=slice_bootstrap,
+                                    seed=seed, engine=engine, workers=workers, device=device, address=address,
+                                    cache_root=None if cache is None else str(cache), conventions=conventions)
+        write_report(report, tmp)
+        (tmp / "report.html").write_text(render([report], title=f"{task}: {report['system']}"))
     return report
 
 
@@ -263,8 +306,8 @@ def evaluate(
     submission: Path = typer.Option(..., exists=True, help="Submission folder (or scores.npz)"),
     out: Path = typer.Option(..., help="Output folder for report.json and report.html"),
     system: str = typer.Option(None, help="System name shown in reports (default: submission folder name)"),
-    bootstrap: int = typer.Option(200, help="Bootstrap resamples for intervals"),
-    slice_bootstrap: int = typer.Option(50, help="Bootstrap resamples for per-group slices"),
+    bootstrap: int = typer.Option(200, min=0, help="Bootstrap resamples for intervals (0: none)"),
+    slice_bootstrap: int = typer.Option(50, min=0, help="Bootstrap resamples for per-group slices (0: none)"),
     seed: int = typer.Option(0),
     engine: str = typer.Option("local", help="local or ray (feature extraction of video tasks)"),
     workers: int = typer.Option(None),
@@ -355,4 +398,4 @@ def demo(
 
 
 if __name__ == "__main__":
-    app()
+    main()

@@ -39,6 +39,8 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
     """Score ``submission`` on ``task_name``; ``conventions`` picks a named convention per metric
     (``{"l2": "learning2listen"}``; defaults in ``dyadbench metrics``)."""
     task = get_task(task_name)
+    if n_boot < 0 or slice_boot < 0:
+        raise ValueError(f"bootstrap resamples must be >= 0 (got {n_boot} and {slice_boot} for slices)")
     conventions = check_conventions(task, conventions or {})
     scored = PROTOCOLS[task.protocol](task, Path(data_root), Path(submission), seed, engine=engine, workers=workers,
                                       device=device, cache_root=cache_root, address=address, conventions=conventions)

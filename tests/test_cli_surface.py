@@ -1,0 +1,78 @@
+"""What a user meets first: one-line errors (--debug for the traceback), --version, safe outputs."""
+
+import json
+import os
+import sys
+
+import pytest
+
+from dyadbench import __version__
+from dyadbench.cli import STATE, main
+from dyadbench.report.output import OutputBusy, result_folder
+
+
+def run_main(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["dyadbench", *args])
+    STATE["debug"] = False
+    with pytest.raises(SystemExit) as exc:
+        main()
+    out = capsys.readouterr()
+    return exc.value.code, out.out + out.err
+
+
+def test_version(monkeypatch, capsys):
+    code, out = run_main(monkeypatch, capsys, "--version")
+    assert code == 0 and f"dyadbench {__version__}" in out
+
+
+def test_known_errors_are_one_red_line_and_debug_shows_the_traceback(monkeypatch, capsys, tmp_path):
+    (tmp_path / "sub").mkdir()
+    args = ["evaluate", "nosuch/task", "--data", str(tmp_path), "--submission", str(tmp_path / "sub"), "--out", str(tmp_path / "o")]
+    code, out = run_main(monkeypatch, capsys, *args)
+    assert code == 2 and "error: unknown task 'nosuch/task'" in out and "Traceback" not in out
+    assert len([line for line in out.splitlines() if line.strip() and "Evaluating" not in line]) <= 4
+    monkeypatch.setattr(sys, "argv", ["dyadbench", "--debug", *args])
+    with pytest.raises(KeyError, match="unknown task"):
+        main()
+
+
+def test_bad_option_values_are_refused_before_any_work(monkeypatch, capsys, tmp_path):
+    (tmp_path / "sub").mkdir()
+    code, out = run_main(monkeypatch, capsys, "evaluate", "seamless/gesture", "--data", str(tmp_path), "--submission",
+                         str(tmp_path / "sub"), "--out", str(tmp_path / "o"), "--bootstrap", "-5")
+    assert code == 2 and "--bootstrap" in out
+
+
+def test_result_folder_swaps_in_whole_results_and_keeps_the_old_ones_on_failure(tmp_path):
+    out = tmp_path / "res"
+    with result_folder(out) as tmp:
+        (tmp / "report.json").write_text(json.dumps({"run": 1}))
+        (tmp / "report.html").write_text("run 1")
+    with pytest.raises(RuntimeError, match="interrupted"):
+        with result_folder(out) as tmp:
+            (tmp / "report.json").write_text(json.dumps({"run": 2}))
+            raise RuntimeError("interrupted between the two files")
+    assert json.loads((out / "report.json").read_text()) == {"run": 1} and (out / "report.html").read_text() == "run 1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]  # no partial folder, no lock left behind
+
+
+def test_a_second_writer_is_refused_while_the_first_runs_and_a_dead_ones_lock_is_taken_over(tmp_path):
+    out = tmp_path / "res"
+    with result_folder(out):
+        with pytest.raises(OutputBusy, match=f"pid {os.getpid()}"):
+            with result_folder(out):
+                pass
+    lock = tmp_path / "res.lock"
+    import socket
+
+    lock.write_text(json.dumps({"pid": 2**22 + 12345, "host": socket.gethostname()}))  # no such process
+    with result_folder(out) as tmp:
+        (tmp / "x").write_text("ok")
+    assert (out / "x").read_text() == "ok" and not lock.exists()
+
+
+def test_an_out_that_cannot_hold_results_fails_up_front(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match="not a folder"):
+        with result_folder(tmp_path / "file"):
+            raise AssertionError("the body must not run")
