@@ -76,3 +76,20 @@ def test_an_out_that_cannot_hold_results_fails_up_front(tmp_path):
     with pytest.raises(NotADirectoryError, match="not a folder"):
         with result_folder(tmp_path / "file"):
             raise AssertionError("the body must not run")
+
+
+def test_tasks_lists_full_names_and_json(monkeypatch, capsys):
+    from dyadbench.tasks.registry import list_tasks
+
+    code, out = run_main(monkeypatch, capsys, "tasks", "--json")
+    assert code == 0 and [t["name"] for t in json.loads(out)] == [t.name for t in list_tasks()]
+    monkeypatch.setenv("COLUMNS", "60")  # a narrow terminal must not cut the names a user types
+    code, out = run_main(monkeypatch, capsys, "tasks")
+    assert code == 0 and all(t.name in out for t in list_tasks())
+
+
+def test_sample_refuses_zero_dyads_and_weights_verify_an_unknown_name(monkeypatch, capsys, tmp_path):
+    code, out = run_main(monkeypatch, capsys, "sample", "seamless", "--out", str(tmp_path / "s"), "--dyads", "0")
+    assert code == 2 and "--dyads" in out and not (tmp_path / "s").exists()
+    code, out = run_main(monkeypatch, capsys, "weights", "verify", "nosuch")
+    assert code == 2 and "unknown name 'nosuch'" in out and "syncnet" in out

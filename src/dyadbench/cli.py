@@ -90,7 +90,7 @@ def _table(title: str, df) -> Table:
 def sample(
     dataset: DatasetName = typer.Argument(..., help="seamless or realtalk"),
     out: Path = typer.Option(..., "--out", help="Folder to write the sample into"),
-    dyads: int = typer.Option(None, help="Seamless: interactions per label and split (default 1); RealTalk: videos (default 2)"),
+    dyads: int = typer.Option(None, min=1, help="Seamless: interactions per label and split (default 1); RealTalk: videos (default 2)"),
     seconds: float = typer.Option(None, help="Length of each recording (default 4 s Seamless, 32 s RealTalk)"),
     seed: int = typer.Option(0, help="Random seed: the same seed writes the same files"),
     width: int = typer.Option(None, help="Video width (default 320 Seamless, 640 RealTalk)"),
@@ -170,6 +170,8 @@ def weights_verify(name: str = typer.Argument(None, help="One weights name (defa
     """Check SHA-256 of local weights; exit 1 on a mismatch."""
     from .features.weights import REGISTRY, WeightsError, resolve
 
+    if name and name not in REGISTRY:
+        raise ValueError(f"weights: unknown name {name!r}; registered: {', '.join(sorted(REGISTRY))}")
     failed = False
     for spec in [REGISTRY[name]] if name else REGISTRY.values():
         try:
@@ -233,15 +235,20 @@ def extract(
 
 
 @app.command("tasks")
-def tasks_cmd():
-    """The registered benchmark tasks."""
-    import pandas as pd
-
+def tasks_cmd(as_json: bool = typer.Option(False, "--json", help="Print the task declarations as JSON")):
+    """The registered benchmark tasks (full names: what `baseline` and `evaluate` take)."""
     from .tasks.registry import list_tasks
 
-    rows = [{"task": t.name, "protocol": t.protocol, "split": t.split, "metrics": ", ".join(t.metrics),
-             "baselines": ", ".join(t.baselines)} for t in list_tasks()]
-    console.print(_table("tasks", pd.DataFrame(rows)))
+    if as_json:
+        print(json.dumps([t.declaration() for t in list_tasks()], indent=2))
+        return
+    table = Table(title="tasks")
+    table.add_column("task", no_wrap=True)  # the name a user types: never cut
+    for col in ("protocol", "split", "metrics", "baselines"):
+        table.add_column(col)
+    for t in list_tasks():
+        table.add_row(t.name, t.protocol, t.split, ", ".join(t.metrics), ", ".join(t.baselines))
+    console.print(table)
 
 
 @app.command("metrics")
@@ -270,7 +277,7 @@ def baseline(
     name: str = typer.Argument(..., help="Baseline name (see `dyadbench tasks`)"),
     data: Path = typer.Option(..., exists=True, file_okay=False, help="Dataset root"),
     out: Path = typer.Option(..., help="Folder to write the submission into"),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="Random seed of the baseline (the same seed writes the same submission)"),
 ):
     """Write a baseline's submission, in the same format a model's would be."""
     from .baselines import run_baseline
@@ -308,9 +315,9 @@ def evaluate(
     system: str = typer.Option(None, help="System name shown in reports (default: submission folder name)"),
     bootstrap: int = typer.Option(200, min=0, help="Bootstrap resamples for intervals (0: none)"),
     slice_bootstrap: int = typer.Option(50, min=0, help="Bootstrap resamples for per-group slices (0: none)"),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="Seed of the bootstrap resampling (the same seed gives the same intervals)"),
     engine: str = typer.Option("local", help="local or ray (feature extraction of video tasks)"),
-    workers: int = typer.Option(None),
+    workers: int = typer.Option(None, help="Parallel feature-extraction workers of the video task (default: the cores, at most 8)"),
     address: str = typer.Option(None, help="Ray cluster address (with --engine ray), e.g. auto"),
     device: str = typer.Option("cpu", help="cpu, cuda or auto"),
     cache: Path = typer.Option(None, help="Feature cache folder (default $DYADBENCH_CACHE/features); on a multi-node "

@@ -64,8 +64,8 @@ def create(
 def serve(
     study: Path = typer.Argument(..., exists=True, file_okay=False, help="Study folder (from `study create`)"),
     db: str = typer.Option(None, help="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db (default: SQLite in the study folder)"),
-    host: str = typer.Option("127.0.0.1"),
-    port: int = typer.Option(8000),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (127.0.0.1: this machine only)"),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port to listen on"),
     base_url: str = typer.Option(None, help="Public address for the invite links (default http://HOST:PORT)"),
 ):
     """Serve the rating app. The first start loads the study into the database and writes
