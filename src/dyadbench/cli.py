@@ -16,9 +16,10 @@ from rich.table import Table
 app = typer.Typer(help="Run the Seamless Interaction and RealTalk benchmarks end to end.", no_args_is_help=True)
 data_app = typer.Typer(help="Look at dataset roots.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-weights_app = typer.Typer(help="Model weights: where they are, whether they verify.", no_args_is_help=True)
+from .cli_study import study_app  # noqa: E402  (sub-commands live in their own modules)
+from .cli_weights import weights_app  # noqa: E402
+
 app.add_typer(weights_app, name="weights")
-from .cli_study import study_app  # noqa: E402  (sub-commands live in their own module)
 
 app.add_typer(study_app, name="study")
 console = Console()
@@ -152,46 +153,6 @@ def inspect_cmd(
                "files": inv.files.to_dict("records"), "problems": [p.__dict__ for p in inv.problems],
                "breakdowns": {k: v.to_dict("records") for k, v in inv.breakdowns.items()}}
         as_json.write_text(json.dumps(doc, indent=2, default=str))
-
-
-@weights_app.command("list")
-def weights_list():
-    """Every registered weights file, its SHA-256, official source and local status."""
-    import pandas as pd
-
-    from .features.weights import status
-
-    console.print(_table("weights", pd.DataFrame(status())))
-
-
-@weights_app.command("verify")
-def weights_verify(name: str = typer.Argument(None, help="One weights name (default: all present)"),
-                   path: Path = typer.Option(None, help="Verify this file instead of the search path")):
-    """Check SHA-256 of local weights; exit 1 on a mismatch."""
-    from .features.weights import REGISTRY, WeightsError, resolve
-
-    if name and name not in REGISTRY:
-        raise ValueError(f"weights: unknown name {name!r}; registered: {', '.join(sorted(REGISTRY))}")
-    failed = False
-    for spec in [REGISTRY[name]] if name else REGISTRY.values():
-        try:
-            console.print(f"[green]ok[/green] {spec.name}: {resolve(spec.name, path)}")
-        except WeightsError as exc:
-            missing = "not found" in str(exc) or "not installed" in str(exc)
-            failed |= not missing or bool(name)
-            console.print(f"[{'yellow' if missing else 'red'}]{'missing' if missing else 'MISMATCH'}[/] {exc}")
-    raise typer.Exit(1 if failed else 0)
-
-
-@weights_app.command("where")
-def weights_where():
-    """The folders searched for weights files, in order."""
-    import os
-
-    from .features.weights import weights_dir
-
-    for label, folder in (("$DYADBENCH_WEIGHTS", os.environ.get("DYADBENCH_WEIGHTS")), ("cache", str(weights_dir()))):
-        console.print(f"{label}: {folder or '(unset)'}")
 
 
 @app.command()
