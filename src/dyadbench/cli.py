@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from contextlib import contextmanager
 from enum import Enum
@@ -262,6 +263,7 @@ def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap
             report = run_evaluation(task, data, submission, system=system, n_boot=bootstrap, slice_boot=slice_bootstrap,
                                     seed=seed, engine=engine, workers=workers, device=device, address=address,
                                     cache_root=None if cache is None else str(cache), conventions=conventions)
+        report["command"] = " ".join(["dyadbench", *sys.argv[1:]])
         write_report(report, tmp)
         (tmp / "report.html").write_text(render([report], title=f"{task}: {report['system']}"))
     return report

@@ -19,19 +19,11 @@ CSS = """body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;colo
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
 th{background:#f3f3f3}td.l,th.l{text-align:left}.ci{color:#777;font-size:.85em}.skip{color:#a40}
 figure{display:inline-block;margin:.5rem}h2{border-bottom:2px solid #ddd;padding-bottom:.2rem}
-.note{color:#555;font-size:.9em}"""
+.note{color:#555;font-size:.9em}td.best{background:#eaf5e4;font-weight:600}.caution{color:#a40}
+table.header th,table.header td{border:none;padding:.1rem .6rem}nav.toc{margin:1rem 0}"""
 
 
-def _fmt(m: dict | None) -> str:
-    if not m or m.get("value") is None:
-        return "–"
-    v = m["value"]
-    text = f"{v:.4g}"
-    if m.get("low") is not None and m.get("high") is not None:
-        text += f' <span class="ci">[{m["low"]:.3g}, {m["high"]:.3g}]</span>'
-    if m.get("reference") is not None:
-        text += f' <span class="ci">ref {m["reference"]:.3g}</span>'
-    return text
+from .readable import best_systems, cautions, fmt_metric as _fmt, glossary, header
 
 
 def _svg(fig) -> str:
@@ -54,6 +46,9 @@ def _interval_plot(metric: str, rows: list[tuple[str, dict]]) -> str:
         ax.plot([m["value"]], [i], "o", color="#1b3a5c")
         if m.get("reference") is not None:
             ax.axvline(m["reference"], color="#a40", lw=1, ls="--")
+    values = [v for _, m in rows for v in (m["value"], m.get("low"), m.get("high")) if v is not None]
+    if values and min(values) > 0 and max(values) / min(values) > 100:
+        ax.set_xscale("log")  # values spanning decades: a linear axis hides all but the largest
     ax.set_yticks(range(len(rows)), [r[0] for r in rows])
     ax.set_title(f"{metric} ({rows[0][1].get('better', '')})", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
@@ -79,18 +74,37 @@ def render(reports: list[dict], title: str = "dyadbench report") -> str:
         by_task[r["task"]].append(r)
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
+             "<nav class='toc'>Tasks: " + " · ".join(f"<a href='#{html.escape(t)}'>{html.escape(t)}</a>" for t in sorted(by_task)) + "</nav>",
              "<p class='note'>Values with 95 % bootstrap intervals over items (clips); 'ref' is the ground truth's own value "
              "for metrics where closer-to-reference is better. No participant video frames are embedded.</p>"]
     for task, runs in sorted(by_task.items()):
         decl = runs[0]["task_declaration"]
         names = list(dict.fromkeys(k for r in runs for k in r["metrics"]))
         parts.append(f"<h2 id='{html.escape(task)}'>{html.escape(task)}</h2><p>{html.escape(decl['description'])} "
-                     f"({runs[0]['n_items']} items)</p>")
-        head = "".join(f"<th>{html.escape(n)}<br><span class='ci'>{html.escape(str(runs[0]['metrics'][n].get('better', '')))}</span></th>"
-                       for n in names if n in runs[0]["metrics"])
-        body = "".join(f"<tr><td class='l'>{html.escape(r['system'])}</td>" + "".join(f"<td>{_fmt(r['metrics'].get(n))}</td>" for n in names) + "</tr>"
-                       for r in runs)
+                     f"({runs[0]['n_items']} items)</p>" + header(runs))
+        best = best_systems(runs, names)
+        head = "".join(f"<th>{html.escape(n)}<br><span class='ci'>{html.escape(str(next(r['metrics'][n] for r in runs if n in r['metrics']).get('better', '')))}</span></th>"
+                       for n in names)
+
+        def cell(r, n):
+            b = best.get(n)
+            if b and b["system"] == r["system"]:
+                tie = " (interval overlaps the runner-up)" if b["overlap"] else ""
+                return f"<td class='best' title='best{tie}'>{_fmt(r['metrics'].get(n))} ★{'≈' if b['overlap'] else ''}</td>"
+            return f"<td>{_fmt(r['metrics'].get(n))}</td>"
+
+        body = "".join(f"<tr><td class='l'>{html.escape(r['system'])}</td>" + "".join(cell(r, n) for n in names) + "</tr>" for r in runs)
         parts.append(f"<table class='metrics'><tr><th class='l'>system</th>{head}</tr>{body}</table>")
+        if best:
+            parts.append("<p class='note'>★ best system per metric; ★≈ its 95 % interval overlaps the runner-up's (no clear winner).</p>")
+        parts.append(glossary(runs, names))
+        grouped: dict[str, list[str]] = {}
+        for r in runs:
+            for note in cautions(r):
+                grouped.setdefault(note, []).append(r["system"])
+        for note, systems in grouped.items():
+            who = "all systems" if len(systems) == len(runs) > 1 else ", ".join(systems)
+            parts.append(f"<p class='caution'>caution ({html.escape(who)}): {html.escape(note)}</p>")
         skipped = {k: v for r in runs for k, v in r.get("skipped", {}).items()}
         for name, reason in skipped.items():
             parts.append(f"<p class='skip'>skipped <b>{html.escape(name)}</b>: {html.escape(reason)}</p>")
