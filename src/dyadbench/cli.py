@@ -322,10 +322,13 @@ def leaderboard_cmd(
 ):
     """Merge reports into one table (and optionally one HTML page)."""
     from .report.html import render
-    from .report.leaderboard import leaderboard
+    from .report.leaderboard import leaderboard, per_task
 
-    table, reports = leaderboard(paths)
-    console.print(_table("leaderboard", table[[c for c in table.columns if not c.endswith(" CI")]]))
+    table, reports, notes = leaderboard(paths)
+    for task, wide in per_task(table).items():
+        console.print(_table(task, wide))
+    for note in notes:
+        console.print(f"[yellow]note[/yellow] {note}", highlight=False)
     if csv_out:
         table.to_csv(csv_out, index=False)
     if html_out:

@@ -1,37 +1,79 @@
-"""Merge several ``report.json`` files into one leaderboard (a pandas table and an HTML page)."""
+"""Merge ``report.json`` files into one leaderboard: a long table (task, system, metric, value,
+low, high, …), one wide table per task for people, and the notes of what was left out.
+
+Folders are searched for ``*.json``; a demo bundle (``dyadbench.demo/1``) contributes its reports;
+JSON that is not a dyadbench report is skipped with a note. The same (task, system) twice is
+merged when the numbers are identical (the same report passed twice) and refused when they differ.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
-from ..evaluation import load_report
+from ..evaluation import SCHEMA
+
+DEMO_SCHEMA = "dyadbench.demo/1"
 
 
 def find_reports(paths: list[Path]) -> list[Path]:
-    """report.json files named directly or found under the given folders."""
+    """JSON files named directly or found under the given folders."""
     out = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(p.rglob("report.json")))
+            out.extend(sorted(p.rglob("*.json")))
         elif p.exists():
             out.append(p)
         else:
             raise FileNotFoundError(f"{p}: no such report or folder")
-    if not out:
-        raise FileNotFoundError(f"no report.json under {[str(p) for p in paths]}")
     return out
 
 
-def leaderboard(paths: list[Path]) -> tuple[pd.DataFrame, list[dict]]:
-    reports = [load_report(p) for p in find_reports(paths)]
-    rows = []
-    for r in reports:
-        row = {"task": r["task"], "system": r["system"], "items": r["n_items"]}
-        for name, m in r["metrics"].items():
-            row[name] = m.get("value")
-            if m.get("low") is not None:
-                row[f"{name} CI"] = f"[{m['low']:.3g}, {m['high']:.3g}]"
-        rows.append(row)
-    return pd.DataFrame(rows).sort_values(["task", "system"]).reset_index(drop=True), reports
+def _load(path: Path, notes: list[str]) -> list[dict]:
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        notes.append(f"{path}: skipped, not readable JSON ({exc})")
+        return []
+    schema = doc.get("schema") if isinstance(doc, dict) else None
+    if schema == SCHEMA:
+        return [{**doc, "_path": str(path)}]
+    if schema == DEMO_SCHEMA:
+        return [{**r, "_path": f"{path}#{i}"} for i, r in enumerate(doc.get("reports", []))]
+    notes.append(f"{path}: skipped, not a dyadbench report (schema {schema!r})")
+    return []
+
+
+def leaderboard(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[str]]:
+    """``(long table, reports, notes)``; raises ValueError on conflicting duplicates or no report."""
+    notes: list[str] = []
+    seen: dict[tuple[str, str], dict] = {}
+    for path in find_reports(paths):
+        for r in _load(path, notes):
+            key = (r["task"], r["system"])
+            if key in seen:
+                if seen[key]["metrics"] != r["metrics"]:
+                    raise ValueError(f"{r['_path']} and {seen[key]['_path']} both report system {r['system']!r} on "
+                                     f"{r['task']} with different numbers; rename one system (evaluate --system)")
+                notes.append(f"{r['_path']}: same report as {seen[key]['_path']}, counted once")
+                continue
+            seen[key] = r
+    if not seen:
+        raise FileNotFoundError(f"no dyadbench report under {[str(p) for p in paths]}")
+    reports = [seen[k] for k in sorted(seen)]
+    rows = [{"task": r["task"], "system": r["system"], "metric": name, "value": m.get("value"), "low": m.get("low"),
+             "high": m.get("high"), "better": m.get("better"), "convention": m.get("convention"), "n": m.get("n"),
+             "items": r["n_items"], "report": r["_path"]}
+            for r in reports for name, m in r["metrics"].items()]
+    table = pd.DataFrame(rows)
+    for col in ("value", "low", "high"):
+        table[col] = pd.to_numeric(table[col])
+    return table, [{k: v for k, v in r.items() if k != "_path"} for r in reports], notes
+
+
+def per_task(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """One wide table (systems x metrics, values) per task: no columns of other tasks' NaN."""
+    return {task: g.pivot(index="system", columns="metric", values="value")[list(dict.fromkeys(g["metric"]))].reset_index()
+            for task, g in table.groupby("task", sort=True)}

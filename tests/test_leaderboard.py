@@ -1,0 +1,43 @@
+"""Leaderboard: one table per task, duplicates merged or refused, other JSON skipped, numeric CSV."""
+
+import json
+
+import pytest
+
+from dyadbench.evaluation import SCHEMA
+from dyadbench.report.leaderboard import leaderboard, per_task
+
+
+def report(task, system, value, low=None, high=None):
+    return {"schema": SCHEMA, "task": task, "system": system, "n_items": 4,
+            "metrics": {"ffd" if "facial" in task else "recall_at_500": {"value": value, "low": low, "high": high, "better": "lower", "n": 4}}}
+
+
+def write(path, doc):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_demo_folder_with_bundle_copies_and_other_json(tmp_path):
+    a = report("seamless/facial-motion", "mirror", 0.5, 0.2, 0.9)
+    b = report("realtalk/listener-retrieval", "random", 0.26, 0.2, 0.3)
+    write(tmp_path / "runs" / "a" / "report.json", a)
+    write(tmp_path / "runs" / "b" / "report.json", b)
+    write(tmp_path / "report.json", {"schema": "dyadbench.demo/1", "reports": [a, b]})  # the demo's own bundle
+    write(tmp_path / "study" / "human_eval.json", {"comparisons": {}})
+    table, reports, notes = leaderboard([tmp_path])
+    assert len(reports) == 2 and sorted(table["task"]) == ["realtalk/listener-retrieval", "seamless/facial-motion"]
+    assert sum("counted once" in n for n in notes) == 2 and any("human_eval.json: skipped" in n for n in notes)
+    assert table["low"].dtype.kind == "f" and table.loc[table["system"] == "mirror", "high"].item() == 0.9
+    wide = per_task(table)
+    assert list(wide["seamless/facial-motion"].columns) == ["system", "ffd"]  # no other task's columns
+
+
+def test_the_same_system_with_different_numbers_is_refused(tmp_path):
+    write(tmp_path / "x" / "report.json", report("seamless/facial-motion", "mine", 0.5))
+    write(tmp_path / "y" / "report.json", report("seamless/facial-motion", "mine", 0.7))
+    with pytest.raises(ValueError, match="different numbers"):
+        leaderboard([tmp_path])
+    with pytest.raises(FileNotFoundError, match="no dyadbench report"):
+        leaderboard([write(tmp_path / "z" / "other.json", {"a": 1})])
