@@ -147,3 +147,11 @@ def test_bad_retrieval_submission(realtalk_root, tmp_path):
     write_retrieval_submission(tmp_path, np.full((len(q), len(b)), np.nan), q, b)
     with pytest.raises(SubmissionError, match="scores.npz: scores: .* NaN"):
         evaluate("realtalk/listener-retrieval", realtalk_root, tmp_path, n_boot=0, slice_boot=0)
+
+
+def test_items_with_different_sample_counts_are_refused(seamless_root, tmp_path):
+    task, items, arrays = motion_submission(tmp_path, seamless_root)
+    for k, it in enumerate(items):
+        x = arrays[it.id]["movement:expression"]
+        write_motion_submission(tmp_path / "mixed", it.id, {"movement:expression": np.stack([x] * (2 if k else 3))})
+    expect_error(seamless_root, tmp_path / "mixed", r"same number of samples M.*2 sample\(s\): 3 item\(s\).*3 sample\(s\): 1 item")

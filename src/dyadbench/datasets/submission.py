@@ -80,6 +80,12 @@ def read_motion_submission(folder: Path, keys: tuple[str, ...], per_frame_shapes
         if len({p.shape[0] for p in parts}) != 1:
             raise SubmissionError(path, f"keys disagree on the number of samples: {[p.shape[0] for p in parts]}")
         out[item_id] = np.concatenate(parts, axis=2)
+    counts = {}
+    for item_id, arr in out.items():
+        counts.setdefault(arr.shape[0], []).append(item_id)
+    if len(counts) > 1:  # metrics over samples would weigh items unequally: refuse, never mix silently
+        detail = "; ".join(f"{m} sample(s): {len(ids)} item(s), e.g. {paths[ids[0]].name}" for m, ids in sorted(counts.items()))
+        raise SubmissionError(folder, f"every item must have the same number of samples M (arrays (M, N, ...)); got {detail}")
     return out
 
 

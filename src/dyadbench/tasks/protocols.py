@@ -86,8 +86,9 @@ def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dic
     mean, std = standardization_stats(reference, valid)
     data = ItemSet([it.id for it in items], inputs, {"mean": mean, "std": std, "fps": task.fps, "si_clusters": task.si_clusters})
     skipped: dict = {}
+    extras = {"samples_per_item": int(inputs["generated"][0].shape[0])}
     return Scored(data.ids, [it.groups for it in items], metric_scorer(task, data, seed, conventions, skipped), skipped,
-                  excluded=excluded)
+                  extras, excluded=excluded)
 
 
 def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "local", workers: int | None = None,
