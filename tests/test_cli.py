@@ -51,3 +51,15 @@ def test_evaluate_cache_option_puts_features_where_asked(realtalk_root, tmp_path
     bad = CliRunner().invoke(app, ["evaluate", "realtalk/listener-retrieval", "--data", str(realtalk_root), "--submission",
                                    str(tmp_path / "sub"), "--out", str(tmp_path / "out2"), "--convention", "median_rank"])
     assert bad.exit_code != 0 and "METRIC=CONVENTION" in bad.output
+
+
+def test_inspect_exits_non_zero_on_problems_and_on_the_wrong_dataset(realtalk_root, tmp_path):
+    out = tmp_path / "S"
+    assert runner.invoke(app, ["sample", "seamless", "--out", str(out), "--seconds", "1", "--width", "96", "--height", "96"]).exit_code == 0
+    victim = next(out.rglob("*.npz"))
+    victim.write_bytes(victim.read_bytes()[:100])  # a cut bundle
+    res = runner.invoke(app, ["data", "inspect", str(out)])
+    assert res.exit_code == 1 and "problem(s)" in res.output
+    res = runner.invoke(app, ["data", "inspect", str(realtalk_root), "--dataset", "seamless", "--json", str(tmp_path / "i.json")])
+    reasons = [p["reason"] for p in json.loads((tmp_path / "i.json").read_text())["problems"]]
+    assert res.exit_code == 1 and reasons == ["no Seamless Interaction dyad found here (this looks like a realtalk root)"]

@@ -129,12 +129,23 @@ def inspect_cmd(
     as_json: Path = typer.Option(None, "--json", help="Also write the inventory as JSON here"),
     show_files: bool = typer.Option(False, "--files", help="List every file"),
 ):
-    """Inventory of a dataset root: counts, hours, invalid files with reasons, breakdowns."""
+    """Inventory of a dataset root: counts, hours, invalid files with reasons, breakdowns.
+    Exits 1 when it lists problems (so scripts and CI can gate on it), 0 when there are none."""
     from .datasets.inventory import detect_dataset, inspect_realtalk, inspect_seamless
 
     kind = dataset.value if dataset else detect_dataset(root)
     with progress_bar(f"Inspecting {kind}", total=None) as tick:
         inv = inspect_seamless(root, deep=deep, progress=tick) if kind == "seamless" else inspect_realtalk(root, progress=tick)
+    if kind == "seamless" and inv.files.empty:
+        from .datasets.errors import Skip
+
+        detected = "?"
+        try:
+            detected = detect_dataset(root)
+        except ValueError:
+            pass
+        inv.problems.append(Skip(str(root), "no Seamless Interaction dyad found here"
+                                 + (f" (this looks like a {detected} root)" if detected not in ("seamless", "?") else "")))
     console.print(_table(f"{kind} — {root}", inv.summary))
     if show_files:
         console.print(_table("files", inv.files))
@@ -154,6 +165,8 @@ def inspect_cmd(
                "files": inv.files.to_dict("records"), "problems": [p.__dict__ for p in inv.problems],
                "breakdowns": {k: v.to_dict("records") for k, v in inv.breakdowns.items()}}
         as_json.write_text(json.dumps(doc, indent=2, default=str))
+    if inv.problems:
+        raise typer.Exit(1)
 
 
 @app.command()
