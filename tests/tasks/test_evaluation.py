@@ -155,3 +155,23 @@ def test_items_with_different_sample_counts_are_refused(seamless_root, tmp_path)
         x = arrays[it.id]["movement:expression"]
         write_motion_submission(tmp_path / "mixed", it.id, {"movement:expression": np.stack([x] * (2 if k else 3))})
     expect_error(seamless_root, tmp_path / "mixed", r"same number of samples M.*2 sample\(s\): 3 item\(s\).*3 sample\(s\): 1 item")
+
+
+def test_a_dataset_fault_is_blamed_on_the_dataset_not_the_submission(seamless_root, tmp_path):
+    """A partner missing from the dataset used to read as "unexpected item(s)" in the submission."""
+    import shutil
+
+    from dyadbench.datasets.errors import DatasetError
+
+    root = tmp_path / "S"
+    shutil.copytree(seamless_root, root)
+    sub = tmp_path / "sub"
+    run_baseline("seamless/facial-motion", "mean", root, sub)
+    victim = sorted((root / "improvised" / "test").rglob("*.npz"))[0]
+    for f in victim.parent.glob(victim.stem + ".*"):
+        f.unlink()
+    for tar in (root / "improvised" / "test").rglob("*.tar"):
+        tar.unlink()  # the shards hold the same bundle: the extracted copy is what a user edits
+    with pytest.raises(DatasetError, match=r"missing partner of a dyad.*skipped 1 bundle\(s\).*data inspect") as exc:
+        evaluate("seamless/facial-motion", root, sub, n_boot=0, slice_boot=0)
+    assert not isinstance(exc.value, SubmissionError)

@@ -25,14 +25,17 @@ class MotionItem:
     groups: dict[str, str] = field(default_factory=dict)
 
 
-def motion_items(task: Task, root: Path, split: str | None = None, excluded: dict | None = None) -> list[MotionItem]:
+def motion_items(task: Task, root: Path, split: str | None = None, excluded: dict | None = None,
+                 skipped: list | None = None) -> list[MotionItem]:
     """Every participant of every dyad of the split, generated given the other.
 
     A participant or partner without the task's feature keys (the release has movement features
     for some vendors only) is left out of the task, never silently: each exclusion is counted in
-    ``excluded`` by reason.
+    ``excluded`` by reason. Bundles the reader skipped are appended to ``skipped``.
     """
     ds = SeamlessInteraction(root, split=split or task.split)
+    if skipped is not None:
+        skipped.extend(ds.skipped)  # bundles the reader could not use (cut shard, missing partner, bad id)
     items = []
     for dyad in ds:
         missing = {p.id: [k for k in task.feature_keys if not p.has_feature(k)] for p in dyad.participants}

@@ -14,7 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..datasets.submission import read_motion_submission, read_retrieval_submission, read_video_submission
+from ..datasets.errors import DatasetError
+from ..datasets.submission import SubmissionError, read_motion_submission, read_retrieval_submission, read_video_submission
 from ..features.weights import WeightsError, resolve
 from ..metrics import retrieval_ranks
 from ..metrics.motion import standardization_stats
@@ -61,19 +62,32 @@ def metric_scorer(task: Task, data: ItemSet, seed: int, conventions: dict | None
     return compute
 
 
-def _items(task: Task, root: Path) -> tuple[list, dict]:
+def _items(task: Task, root: Path) -> tuple[list, dict, list]:
     excluded: dict = {}
-    items = motion_items(task, root, excluded=excluded)
+    skipped: list = []
+    items = motion_items(task, root, excluded=excluded, skipped=skipped)
     if not items:
         why = "; ".join(f"{n} {reason}" for reason, n in excluded.items()) or "no dyads found"
         raise ValueError(f"{root}: no item of task {task.name} in split {task.split!r} ({why}); see `dyadbench data inspect {root}`")
-    return items, excluded
+    return items, excluded, skipped
+
+
+def _blame_dataset(exc: SubmissionError, root: Path, skipped: list) -> Exception:
+    """Submitted items the dataset cannot match are the dataset's fault when the reader skipped bundles."""
+    if skipped and "unexpected item" in str(exc):
+        first = skipped[0]
+        return DatasetError(first.path, f"{first.reason}; the reader skipped {len(skipped)} bundle(s) of {root}, so "
+                                         f"submitted items have no ground truth ({exc.problem}); see `dyadbench data inspect {root}`")
+    return exc
 
 
 def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dict | None = None, **_) -> Scored:
-    items, excluded = _items(task, root)
+    items, excluded, skipped = _items(task, root)
     gt = {it.id: features(it.target, task) for it in items}
-    gen = read_motion_submission(submission, task.feature_keys, per_frame_shapes(task), {k: len(v) for k, v in gt.items()})
+    try:
+        gen = read_motion_submission(submission, task.feature_keys, per_frame_shapes(task), {k: len(v) for k, v in gt.items()})
+    except SubmissionError as exc:
+        raise _blame_dataset(exc, root, skipped) from exc
     reference = [gt[it.id] for it in items]
     valid = [valid_mask(it.target, task, len(gt[it.id])) for it in items]
     inputs = {"generated": [gen[it.id] for it in items], "reference": reference,
@@ -98,8 +112,11 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
     from ..features.cache import FeatureCache
     from ..features.jobs import VideoExtractor, VideoRef
 
-    items, excluded = _items(task, root)
-    gen_paths = read_video_submission(submission, {it.id: it.target.video_info.frames for it in items})
+    items, excluded, skipped = _items(task, root)
+    try:
+        gen_paths = read_video_submission(submission, {it.id: it.target.video_info.frames for it in items})
+    except SubmissionError as exc:
+        raise _blame_dataset(exc, root, skipped) from exc
     skipped, extractors = {}, ["face_motion"]
     fid_features = get_metric("fid").conventions[(conventions or {}).get("fid", get_metric("fid").default)].features["extractor"]
     if "fid" in task.metrics:
