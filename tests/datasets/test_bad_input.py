@@ -147,3 +147,30 @@ def test_corrupt_shard_is_reported(tmp_path, seamless_root):
     (target / "0000.tar").write_bytes(b"\x00garbage" * 10)
     ds = SeamlessInteraction(tmp_path, source="shards")
     assert len(ds) == 0 and any("unreadable tar shard" in s.reason or "empty" in s.reason for s in ds.skipped)
+
+
+def test_a_video_cut_short_behind_an_intact_header_is_refused(tmp_path):
+    """With the index at the front (faststart) a cut mp4 keeps its header's frame count and decodes part of it."""
+    import av
+
+    from dyadbench.datasets import media
+    from dyadbench.datasets.submission import SubmissionError, check_decoded_frames
+
+    path = tmp_path / "full.mp4"
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width = s.height = 64
+        s.pix_fmt = "yuv420p"
+        for i in range(120):
+            img = np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+            for pk in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(pk)
+        for pk in s.encode():
+            c.mux(pk)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(path.read_bytes()[: int(path.stat().st_size * 0.4)])
+    decoded = lambda p: sum(len(b) for b in media.iter_frames(p, batch_size=32))  # noqa: E731
+    assert media.probe_video(cut).frames == 120 and decoded(cut) < 100
+    check_decoded_frames(path, decoded(path))
+    with pytest.raises(SubmissionError, match=r"cut\.mp4: header promises 120 frames but only \d+ decode"):
+        check_decoded_frames(cut, decoded(cut))

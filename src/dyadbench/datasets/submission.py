@@ -99,6 +99,17 @@ def write_motion_submission(folder: Path, item_id: str, arrays: dict[str, np.nda
     return path
 
 
+def check_decoded_frames(path: Path, decoded: int, tolerance: int = 2) -> None:
+    """A video must decode the frames its header promises: a file cut short keeps its header (with
+    the index at the front, "faststart") and decodes only part of them, which would be scored."""
+    from .media import probe_video
+
+    promised = probe_video(path).frames
+    if decoded < promised - tolerance:
+        raise SubmissionError(path, f"header promises {promised} frames but only {decoded} decode: the file is cut short "
+                                    f"or damaged (re-encode or re-copy it)")
+
+
 def read_video_submission(folder: Path, frames: dict[str, int], tolerance: int = 2) -> dict[str, Path]:
     """Paths of the submitted videos after checking fps and length against the ground truth."""
     paths = _ids_in(folder, VIDEO_EXT, list(frames))

@@ -15,7 +15,8 @@ from typing import Callable
 import numpy as np
 
 from ..datasets.errors import DatasetError
-from ..datasets.submission import SubmissionError, read_motion_submission, read_retrieval_submission, read_video_submission
+from ..datasets.submission import (SubmissionError, check_decoded_frames, read_motion_submission, read_retrieval_submission,
+                                   read_video_submission)
 from ..features.weights import WeightsError, resolve
 from ..metrics import retrieval_ranks
 from ..metrics.motion import standardization_stats
@@ -133,6 +134,9 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
     cache = FeatureCache(cache_root)
     extractor = {"names": extractors, "cache_root": cache_root, "device": device, "batch_size": 32}
     rows = dict(run_actors(VideoExtractor, extractor, [refs[k] for k in keys], engine=engine, workers=workers, address=address))
+    for i, k in enumerate(keys):
+        if k[0] == "gen":  # decode counts, not header counts: a cut file must not be scored
+            check_decoded_frames(gen_paths[k[1]], rows[i]["face_motion_frames"])
     versions = VideoExtractor.versions(extractors)
     arr = {(k, n): cache.get(rows[i]["hash"], n, versions[n]) for i, k in enumerate(keys) for n in extractors}
     face = {k: arr[(k, "face_motion")]["face_motion"].astype(np.float64) for k in keys}
