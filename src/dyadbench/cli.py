@@ -11,7 +11,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 
 app = typer.Typer(help="Run the Seamless Interaction and RealTalk benchmarks end to end.", no_args_is_help=True)
@@ -73,10 +74,19 @@ class DatasetName(str, Enum):
 
 @contextmanager
 def progress_bar(description: str, total: int | None):
+    """Yields ``tick(item="", done=None, total=None)``: advance by one, or set done/total when known."""
     with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[item]}"), TimeElapsedColumn(), console=console, transient=False) as prog:
+                  TextColumn("{task.fields[item]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                  console=console, transient=False) as prog:
         task = prog.add_task(description, total=total, item="")
-        yield lambda item="": prog.update(task, advance=1, item=str(item))
+
+        def tick(item="", done=None, total=None):
+            if done is None:
+                prog.update(task, advance=1, item=str(item))
+            else:
+                prog.update(task, completed=done, total=total, item=str(item))
+
+        yield tick
 
 
 def _table(title: str, df) -> Table:
@@ -272,10 +282,11 @@ def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap
     from .report.output import result_folder
 
     with result_folder(out) as tmp:  # locked; report.json and report.html land together or not at all
-        with threadpool_limits(limits=threads), progress_bar(f"Evaluating {system or submission.name} on {task}", total=None):
+        with threadpool_limits(limits=threads), progress_bar(f"Evaluating {system or submission.name} on {task}", total=None) as tick:
             report = run_evaluation(task, data, submission, system=system, n_boot=bootstrap, slice_boot=slice_bootstrap,
                                     seed=seed, engine=engine, workers=workers, device=device, address=address,
-                                    cache_root=None if cache is None else str(cache), conventions=conventions)
+                                    cache_root=None if cache is None else str(cache), conventions=conventions,
+                                    progress=lambda done, total, what: tick(what, done, total))
         report["command"] = " ".join(["dyadbench", *sys.argv[1:]])
         write_report(report, tmp)
         (tmp / "report.html").write_text(render([report], title=f"{task}: {report['system']}"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -35,9 +36,11 @@ MIN_SLICE_ITEMS = 1
 
 def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str | None = None, n_boot: int = 200,
              slice_boot: int = 50, seed: int = 0, engine: str = "local", workers: int | None = None, device: str = "cpu",
-             cache_root: str | None = None, address: str | None = None, conventions: dict | None = None) -> dict:
+             cache_root: str | None = None, address: str | None = None, conventions: dict | None = None,
+             progress: Callable[[int, int, str], None] | None = None) -> dict:
     """Score ``submission`` on ``task_name``; ``conventions`` picks a named convention per metric
-    (``{"l2": "learning2listen"}``; defaults in ``dyadbench metrics``)."""
+    (``{"l2": "learning2listen"}``; defaults in ``dyadbench metrics``). ``progress(done, total,
+    what)`` is called as the whole set and each slice group are scored."""
     task = get_task(task_name)
     if n_boot < 0 or slice_boot < 0:
         raise ValueError(f"bootstrap resamples must be >= 0 (got {n_boot} and {slice_boot} for slices)")
@@ -45,7 +48,14 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
     scored = PROTOCOLS[task.protocol](task, Path(data_root), Path(submission), seed, engine=engine, workers=workers,
                                       device=device, cache_root=cache_root, address=address, conventions=conventions)
     all_idx = list(range(len(scored.ids)))
+    columns = sorted({k for g in scored.groups for k in g})
+    slice_values = {col: sorted({g.get(col, "unknown") for g in scored.groups}) for col in columns}
+    slice_values = {col: v for col, v in slice_values.items() if len(v) >= 2}  # one group = the whole set again
+    total = 1 + sum(len(v) for v in slice_values.values())
+    tick = (lambda done, what: progress(done, total, what)) if progress else (lambda done, what: None)
+    tick(0, "all items")
     metrics = scored.compute(all_idx, n_boot)
+    tick(1, "all items")
     missing = [name for name, outs in declared_outputs(task).items()
                if name not in scored.skipped and not all(o in metrics for o in outs)]
     if missing:  # a protocol bug, never a silent gap in the report
@@ -68,16 +78,15 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
         "slices": {},
         "extras": scored.extras,
     }
-    columns = sorted({k for g in scored.groups for k in g})
-    for col in columns:
-        values = sorted({g.get(col, "unknown") for g in scored.groups})
-        if len(values) < 2:
-            continue  # a slice equal to the whole set says nothing new
+    done = 1
+    for col, values in slice_values.items():
         report["slices"][col] = {}
         for value in values:
             idx = [i for i, g in enumerate(scored.groups) if g.get(col, "unknown") == value]
             if len(idx) >= MIN_SLICE_ITEMS:
                 report["slices"][col][value] = {"n": len(idx), "metrics": scored.compute(idx, slice_boot)}
+            done += 1
+            tick(done, f"{col} = {value}")
     return _plain(report)
 
 

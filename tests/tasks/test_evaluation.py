@@ -175,3 +175,13 @@ def test_a_dataset_fault_is_blamed_on_the_dataset_not_the_submission(seamless_ro
     with pytest.raises(DatasetError, match=r"missing partner of a dyad.*skipped 1 bundle\(s\).*data inspect") as exc:
         evaluate("seamless/facial-motion", root, sub, n_boot=0, slice_boot=0)
     assert not isinstance(exc.value, SubmissionError)
+
+
+def test_progress_counts_the_whole_set_and_every_slice_group(seamless_root, tmp_path):
+    run_baseline("seamless/facial-motion", "mean", seamless_root, tmp_path / "mean")
+    calls = []
+    report = evaluate("seamless/facial-motion", seamless_root, tmp_path / "mean", n_boot=0, slice_boot=0,
+                      progress=lambda done, total, what: calls.append((done, total, what)))
+    groups = sum(len(v) for v in report["slices"].values())
+    assert calls[0] == (0, 1 + groups, "all items") and calls[-1][0] == calls[-1][1] == 1 + groups
+    assert [c[0] for c in calls] == list(range(len(calls)))
