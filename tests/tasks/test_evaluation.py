@@ -6,7 +6,7 @@ import pytest
 from dyadbench.baselines import run_baseline
 from dyadbench.datasets.submission import SubmissionError, write_motion_submission, write_retrieval_submission
 from dyadbench.evaluation import evaluate
-from dyadbench.tasks.items import features, motion_items, per_frame_shapes
+from dyadbench.tasks.items import features, motion_items
 from dyadbench.tasks.registry import get_task, list_tasks
 
 
