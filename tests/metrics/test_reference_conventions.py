@@ -220,3 +220,18 @@ def test_fr_div_is_react_s_mse_and_refuses_single_samples():
     single = motion_set([g[:1] for g in gen], ref, part, valid)
     with pytest.raises(ValueError, match="at least 2 samples"):
         score("fr_div", single, n_boot=0)
+
+
+def test_si_diversity_fits_once_and_on_a_bounded_seeded_sample():
+    rng = np.random.default_rng(9)
+    ref = [rng.normal(size=(300, 4)) for _ in range(6)]
+    gen = [(r + rng.normal(0, 0.5, r.shape))[None] for r in ref]
+    args = dict(generated=gen, reference=ref, valid=[np.ones(300, bool)] * 6, mean=np.zeros(4), std=np.ones(4), n_clusters=5)
+    full = MM.si_diversity_set(**args)
+    assert MM.si_diversity_set(**args, fit_frames=10_000) == full  # a bound above the frames changes nothing
+    MM._KMEANS_MEMO.clear()
+    sampled = MM.si_diversity_set(**args, fit_frames=500)
+    MM.si_diversity_interval(args, n_boot=20, seed=0, confidence=0.95, fit_frames=500)
+    assert len(MM._KMEANS_MEMO) == 1  # the interval reused the value's clusters
+    fitted = next(iter(MM._KMEANS_MEMO.values()))
+    assert fitted.n_features_in_ == 4 and 0 < sampled <= np.log2(5) + 1e-9

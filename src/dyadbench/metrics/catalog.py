@@ -97,8 +97,9 @@ register_metric(MetricSpec(
 register_metric(MetricSpec(
     "si_diversity", "Entropy (bits) of generated frames over k-means clusters of the ground truth", "closer to reference",
     {**MOTION, **STATS, "n_clusters": "si_clusters"},
-    {"dyadbench": Convention(MM.si_diversity_set, False, "standardized; scikit-learn KMeans, 10 restarts, best inertia",
-                             interval=MM.si_diversity_interval),
+    {"dyadbench": Convention(MM.si_diversity_set, False, "standardized; scikit-learn KMeans, 10 restarts, best inertia, "
+                             "fitted on a seeded sample of at most 20,000 ground-truth frames",
+                             params={"fit_frames": 20_000}, interval=MM.si_diversity_interval),
      "dim": Convention(MM.si_diversity_set, False,
                        "raw float32; KMeans(random_state=0, n_init='auto'); −Σ p log2(p + 1e-6); k = 40 exp / 20 pose",
                        DIM + " (calcuate_sid)",

@@ -161,10 +161,21 @@ def variance_pooled_set(generated, valid) -> float:
 
 # --- diversity -----------------------------------------------------------------------------------
 
+_KMEANS_MEMO: dict = {}  # the set's value and its interval fit the same clusters: fit once
+
+
 def _kmeans(frames: np.ndarray, n_clusters: int, seed: int, n_init):
+    import hashlib
+
     from sklearn.cluster import KMeans
 
-    return KMeans(n_clusters=n_clusters, random_state=seed, n_init=n_init).fit(frames)
+    key = (hashlib.blake2b(np.ascontiguousarray(frames).tobytes(), digest_size=16).hexdigest(), frames.dtype.str,
+           n_clusters, seed, n_init)
+    if key not in _KMEANS_MEMO:
+        if len(_KMEANS_MEMO) >= 8:
+            _KMEANS_MEMO.pop(next(iter(_KMEANS_MEMO)))
+        _KMEANS_MEMO[key] = KMeans(n_clusters=n_clusters, random_state=seed, n_init=n_init).fit(frames)
+    return _KMEANS_MEMO[key]
 
 
 def _entropy_bits(counts: np.ndarray, log_eps: float) -> float:
@@ -181,28 +192,33 @@ def _si_inputs(generated, reference, valid, mean, std, standardize, dtype):
     return gen, ref
 
 
-def _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, seed, n_init, dtype):
+def _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, seed, n_init, dtype, fit_frames=None):
     gen, ref = _si_inputs(generated, reference, valid, mean, std, standardize, dtype)
     k = int(min(n_clusters, len(ref)))
+    if fit_frames and len(ref) > fit_frames:  # a seeded sample of the ground truth: k-means cost stops growing with frames
+        ref = ref[np.sort(np.random.default_rng(seed).choice(len(ref), int(fit_frames), replace=False))]
     km = _kmeans(ref, k, seed, n_init)
     return np.stack([np.bincount(km.predict(g), minlength=k) if len(g) else np.zeros(k, int) for g in gen]), k
 
 
 def si_diversity_set(generated, reference, valid, mean, std, n_clusters: int = 40, *, standardize: bool = True,
-                     random_state: int = 0, n_init=10, log_eps: float = 0.0, dtype=np.float64) -> float:
+                     random_state: int = 0, n_init=10, log_eps: float = 0.0, dtype=np.float64,
+                     fit_frames: int | None = None) -> float:
     r"""SI-diversity: entropy (bits) of generated frames' histogram over k-means clusters of the
     ground truth, :math:`H = -\sum_c p_c \log_2 p_c` (scikit-learn ``KMeans``; ``n_init`` restarts,
     the lowest inertia kept). DIM's convention: raw features, ``n_init="auto"``, ``random_state=0``,
-    float32, :math:`-\sum_c p_c \log_2(p_c + 10^{-6})`."""
-    counts, _ = _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, random_state, n_init, dtype)
+    float32, :math:`-\sum_c p_c \log_2(p_c + 10^{-6})`. ``fit_frames`` fits the clusters on a seeded
+    sample of at most that many ground-truth frames (every frame is still assigned)."""
+    counts, _ = _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, random_state, n_init, dtype,
+                           fit_frames)
     return _entropy_bits(counts.sum(0), log_eps)
 
 
 def si_diversity_interval(args, *, n_boot, seed, confidence, standardize=True, n_init=10, log_eps=0.0,
-                          dtype=np.float64, **params):
+                          dtype=np.float64, fit_frames=None, **params):
     """Items resampled with the clusters held fixed (refitting k-means 200 times would dominate)."""
     counts, _ = _si_counts(args["generated"], args["reference"], args["valid"], args["mean"], args["std"],
-                           args.get("n_clusters", 40), standardize, params.get("random_state", 0), n_init, dtype)
+                           args.get("n_clusters", 40), standardize, params.get("random_state", 0), n_init, dtype, fit_frames)
     rng = np.random.default_rng(seed)
     reps = [_entropy_bits(counts[rng.integers(0, len(counts), len(counts))].sum(0), log_eps) for _ in range(int(n_boot))]
     return percentile_interval(np.asarray(reps), confidence)
