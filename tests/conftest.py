@@ -48,8 +48,8 @@ def make_clips(folder: Path, items: list[str], seed: int, frames: int = 12, size
 @pytest.fixture(scope="session")
 def study_dir(tmp_path_factory) -> Path:
     """A small 2AFC study: 3 items x systems gt/model, 2 raters per pair, 1 attention check each."""
-    from dyadbench.humaneval.study import system_clips, write_study
     from dyadbench.humaneval.design import balanced_design
+    from dyadbench.humaneval.study import system_clips, write_study
 
     base = tmp_path_factory.mktemp("study-input")
     items = ["item_a", "item_b", "item_c"]

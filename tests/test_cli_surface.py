@@ -58,10 +58,9 @@ def test_result_folder_swaps_in_whole_results_and_keeps_the_old_ones_on_failure(
 
 def test_a_second_writer_is_refused_while_the_first_runs_and_a_dead_ones_lock_is_taken_over(tmp_path):
     out = tmp_path / "res"
-    with result_folder(out):
-        with pytest.raises(OutputBusy, match=f"pid {os.getpid()}"):
-            with result_folder(out):
-                pass
+    with result_folder(out), pytest.raises(OutputBusy, match=f"pid {os.getpid()}"):
+        with result_folder(out):
+            pass
     lock = tmp_path / "res.lock"
     import socket
 

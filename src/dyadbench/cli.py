@@ -11,15 +11,22 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 app = typer.Typer(help="Run the Seamless Interaction and RealTalk benchmarks end to end.", no_args_is_help=True)
 data_app = typer.Typer(help="Look at dataset roots.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-from .cli_study import study_app  # noqa: E402  (sub-commands live in their own modules)
-from .cli_weights import weights_app  # noqa: E402
+from .cli_study import study_app
+from .cli_weights import weights_app
 
 app.add_typer(weights_app, name="weights")
 
@@ -198,7 +205,12 @@ def extract(
     Shards already finished are skipped, so an interrupted run resumes where it stopped."""
     import pandas as pd
 
-    from .features.shards import extract_shards, list_shards, shards_from_file_list, write_stats
+    from .features.shards import (
+        extract_shards,
+        list_shards,
+        shards_from_file_list,
+        write_stats,
+    )
 
     names = [n.strip() for n in extractors.split(",") if n.strip()]
     shards = (shards_from_file_list(root, per_shard) if root.is_file() else list_shards(root, source))[:limit]
@@ -286,7 +298,7 @@ def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap
             report = run_evaluation(task, data, submission, system=system, n_boot=bootstrap, slice_boot=slice_bootstrap,
                                     seed=seed, engine=engine, workers=workers, device=device, address=address,
                                     cache_root=None if cache is None else str(cache), conventions=conventions,
-                                    progress=lambda done, total, what: tick(what, done, total))
+                                    threads=threads, progress=lambda done, total, what: tick(what, done, total))
         report["command"] = " ".join(["dyadbench", *sys.argv[1:]])
         write_report(report, tmp)
         (tmp / "report.html").write_text(render([report], title=f"{task}: {report['system']}"))
@@ -303,15 +315,15 @@ def evaluate(
     bootstrap: int = typer.Option(200, min=0, help="Bootstrap resamples for intervals (0: none)"),
     slice_bootstrap: int = typer.Option(50, min=0, help="Bootstrap resamples for per-group slices (0: none)"),
     seed: int = typer.Option(0, help="Seed of the bootstrap resampling (the same seed gives the same intervals)"),
-    engine: str = typer.Option("local", help="local or ray (feature extraction of video tasks)"),
-    workers: int = typer.Option(None, help="Parallel feature-extraction workers of the video task (default: the cores, at most 8)"),
+    engine: str = typer.Option("local", help="local (processes) or ray: runs the motion tasks' item scoring and the video task's feature extraction"),
+    workers: int = typer.Option(None, min=1, help="Parallel workers, each with --threads BLAS threads (default: the cores, at most 8; Ray: the cluster's CPUs)"),
     address: str = typer.Option(None, help="Ray cluster address (with --engine ray), e.g. auto"),
     device: str = typer.Option("cpu", help="cpu, cuda or auto"),
     cache: Path = typer.Option(None, help="Feature cache folder (default $DYADBENCH_CACHE/features); on a multi-node "
                                           "Ray cluster give a folder every node and the driver share"),
     convention: list[str] = typer.Option(None, help="METRIC=CONVENTION, repeatable (e.g. l2=learning2listen); "
                                                      "see `dyadbench metrics`"),
-    threads: int = typer.Option(1, min=1, help="BLAS threads of the scoring process (1 is fastest for the motion tasks)"),
+    threads: int = typer.Option(1, min=1, help="BLAS threads per worker and of the main process (1 is fastest for the motion tasks)"),
 ):
     """Score a submission with every metric of the task; write report.json and report.html."""
     conventions = {}

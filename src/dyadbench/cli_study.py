@@ -35,8 +35,8 @@ def create(
     """Build a balanced, counterbalanced design over the systems' clips and copy the clips in."""
     import numpy as np
 
-    from .humaneval.study import system_clips, write_study
     from .humaneval.design import balanced_design
+    from .humaneval.study import system_clips, write_study
 
     systems = {}
     for spec in system:
@@ -72,9 +72,9 @@ def serve(
     invites.csv and admin_token (owner-only files in the study folder); tokens are never printed."""
     import uvicorn
 
-    from .humaneval.study import read_study, write_secrets
     from .humaneval.app import create_app
     from .humaneval.db import connect, load_study
+    from .humaneval.study import read_study, write_secrets
 
     folder = read_study(study)
     engine = connect(db or _default_db(study))
@@ -97,9 +97,9 @@ def export(
 ):
     """Votes -> votes.csv + human_eval.json (preference %, binomial test, Wilson interval, agreement,
     attention-check failures)."""
-    from .humaneval.study import read_study, votes_csv
     from .humaneval.analysis import analyze
     from .humaneval.db import connect, export_rows
+    from .humaneval.study import read_study, votes_csv
 
     folder = read_study(study)
     rows = export_rows(connect(db or _default_db(study)), folder.id)

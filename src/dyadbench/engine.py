@@ -9,10 +9,12 @@ Classes, kwargs and jobs must be picklable (module-level, small arguments).
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
 
 ENGINES = ("local", "ray")
 
@@ -60,6 +62,16 @@ def run_actors(worker_cls: type, kwargs: dict, jobs: Sequence, *, engine: str = 
     # driver, MediaPipe) can deadlock or crash the child.
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_init_actor, initargs=(worker_cls, kwargs),
                              mp_context=multiprocessing.get_context("forkserver")) as pool:
-        futures = {pool.submit(_call_actor, job): i for i, job in enumerate(jobs)}
-        for fut in as_completed(futures):
-            yield futures[fut], fut.result()
+        # A bounded window of jobs in flight: results are handed on and dropped as they arrive, so
+        # memory does not grow with the number of jobs (a future keeps its result while referenced).
+        pending, todo = {}, iter(enumerate(jobs))
+        for i, job in itertools.islice(todo, 2 * workers):
+            pending[pool.submit(_call_actor, job)] = i
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i = pending.pop(fut)
+                result = fut.result()
+                for j, job in itertools.islice(todo, 1):
+                    pending[pool.submit(_call_actor, job)] = j
+                yield i, result

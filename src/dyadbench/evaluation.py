@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -37,7 +37,7 @@ MIN_SLICE_ITEMS = 1
 def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str | None = None, n_boot: int = 200,
              slice_boot: int = 50, seed: int = 0, engine: str = "local", workers: int | None = None, device: str = "cpu",
              cache_root: str | None = None, address: str | None = None, conventions: dict | None = None,
-             progress: Callable[[int, int, str], None] | None = None) -> dict:
+             threads: int | None = 1, progress: Callable[[int, int, str], None] | None = None) -> dict:
     """Score ``submission`` on ``task_name``; ``conventions`` picks a named convention per metric
     (``{"l2": "learning2listen"}``; defaults in ``dyadbench metrics``). ``progress(done, total,
     what)`` is called as the whole set and each slice group are scored."""
@@ -46,7 +46,8 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
         raise ValueError(f"bootstrap resamples must be >= 0 (got {n_boot} and {slice_boot} for slices)")
     conventions = check_conventions(task, conventions or {})
     scored = PROTOCOLS[task.protocol](task, Path(data_root), Path(submission), seed, engine=engine, workers=workers,
-                                      device=device, cache_root=cache_root, address=address, conventions=conventions)
+                                      device=device, cache_root=cache_root, address=address, conventions=conventions,
+                                      n_boot=n_boot, slice_boot=slice_boot, threads=threads, progress=progress)
     all_idx = list(range(len(scored.ids)))
     columns = sorted({k for g in scored.groups for k in g})
     slice_values = {col: sorted({g.get(col, "unknown") for g in scored.groups}) for col in columns}
@@ -54,7 +55,7 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
     total = 1 + sum(len(v) for v in slice_values.values())
     tick = (lambda done, what: progress(done, total, what)) if progress else (lambda done, what: None)
     tick(0, "all items")
-    metrics = scored.compute(all_idx, n_boot)
+    metrics = scored.compute(all_idx, n_boot, "all")
     tick(1, "all items")
     missing = [name for name, outs in declared_outputs(task).items()
                if name not in scored.skipped and not all(o in metrics for o in outs)]
@@ -63,7 +64,7 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
     report = {
         "schema": SCHEMA,
         "dyadbench_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "task": task.name,
         "task_declaration": task.declaration(),
         "system": system or Path(submission).name,
@@ -84,7 +85,7 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
         for value in values:
             idx = [i for i, g in enumerate(scored.groups) if g.get(col, "unknown") == value]
             if len(idx) >= MIN_SLICE_ITEMS:
-                report["slices"][col][value] = {"n": len(idx), "metrics": scored.compute(idx, slice_boot)}
+                report["slices"][col][value] = {"n": len(idx), "metrics": scored.compute(idx, slice_boot, (col, value))}
             done += 1
             tick(done, f"{col} = {value}")
     return _plain(report)

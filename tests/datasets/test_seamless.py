@@ -6,7 +6,12 @@ import pytest
 from dyadbench.datasets import media
 from dyadbench.datasets.ids import FileId
 from dyadbench.datasets.seamless import SeamlessInteraction
-from dyadbench.datasets.seamless_format import AUDIO_SAMPLE_RATE, LABELS, NPZ_SPEC, SPLITS
+from dyadbench.datasets.seamless_format import (
+    AUDIO_SAMPLE_RATE,
+    LABELS,
+    NPZ_SPEC,
+    SPLITS,
+)
 
 
 def test_every_label_and_split_with_every_dyad_paired(seamless_root):

@@ -10,7 +10,13 @@ from dyadbench.datasets import media
 from dyadbench.datasets.seamless import SeamlessInteraction
 from dyadbench.features import weights
 from dyadbench.features.cache import FeatureCache, content_hash
-from dyadbench.features.video import FaceBoxes, FaceIdentity, FaceMotion, Gesture, extract_video
+from dyadbench.features.video import (
+    FaceBoxes,
+    FaceIdentity,
+    FaceMotion,
+    Gesture,
+    extract_video,
+)
 
 
 @pytest.fixture(scope="module")

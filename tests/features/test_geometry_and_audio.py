@@ -3,7 +3,11 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from dyadbench.features import audio
-from dyadbench.features.motion import face_motion_features, gesture_features, similarity_transform
+from dyadbench.features.motion import (
+    face_motion_features,
+    gesture_features,
+    similarity_transform,
+)
 
 
 def test_similarity_transform_recovers_known_transform():

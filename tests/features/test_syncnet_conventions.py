@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 from scipy.signal import medfilt
 
-from dyadbench.features.sync import SyncNetScorer, crop_faces, ffmpeg_r25_indices, smooth_boxes
+from dyadbench.features.sync import (
+    SyncNetScorer,
+    crop_faces,
+    ffmpeg_r25_indices,
+    smooth_boxes,
+)
 
 FFMPEG_DROPS = {
     (30.0, 100): list(range(10, 100, 6)),

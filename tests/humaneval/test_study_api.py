@@ -5,14 +5,14 @@ import json
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy.exc import IntegrityError  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from dyadbench.humaneval.study import read_study  # noqa: E402
-from dyadbench.humaneval.analysis import analyze  # noqa: E402
-from dyadbench.humaneval.app import create_app  # noqa: E402
-from dyadbench.humaneval.db import Vote, connect, export_rows, load_study  # noqa: E402
+from dyadbench.humaneval.analysis import analyze
+from dyadbench.humaneval.app import create_app
+from dyadbench.humaneval.db import Vote, connect, export_rows, load_study
+from dyadbench.humaneval.study import read_study
 
 
 @pytest.fixture

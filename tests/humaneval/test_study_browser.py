@@ -9,7 +9,7 @@ import sys
 import pytest
 
 pytest.importorskip("fastapi")
-from dyadbench.humaneval.loadtest import LoadRun  # noqa: E402
+from dyadbench.humaneval.loadtest import LoadRun
 
 pytestmark = pytest.mark.slow
 

@@ -2,9 +2,9 @@
 
 import json
 
+from conftest import make_clips
 from typer.testing import CliRunner
 
-from conftest import make_clips
 from dyadbench.cli import app
 from dyadbench.humaneval.analysis import analyze
 from dyadbench.report.html import render

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dyadbench.datasets.errors import DatasetError
-from dyadbench.humaneval.study import read_study, system_clips
 from dyadbench.humaneval.analysis import analyze
 from dyadbench.humaneval.design import CATCH, balanced_design
+from dyadbench.humaneval.study import read_study, system_clips
 
 
 @settings(max_examples=60, deadline=None)

@@ -3,9 +3,14 @@
 import pytest
 
 pytest.importorskip("fastapi")
-from dyadbench.humaneval.study import read_study  # noqa: E402
-from dyadbench.humaneval.db import connect, load_study  # noqa: E402
-from dyadbench.humaneval.loadtest import LoadRun, check_stored, simulated_raters, synthetic_study  # noqa: E402
+from dyadbench.humaneval.db import connect, load_study
+from dyadbench.humaneval.loadtest import (
+    LoadRun,
+    check_stored,
+    simulated_raters,
+    synthetic_study,
+)
+from dyadbench.humaneval.study import read_study
 
 pytestmark = pytest.mark.slow
 RATERS, ITEMS = 50, 100  # 100 comparisons x 4 raters / 50 raters + 2 checks = 10 votes per rater

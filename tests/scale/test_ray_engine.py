@@ -11,8 +11,8 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from dyadbench.features.cache import FeatureCache, ShardLedger  # noqa: E402
-from dyadbench.features.shards import extract_shards, extractor_versions, list_shards  # noqa: E402
+from dyadbench.features.cache import FeatureCache, ShardLedger
+from dyadbench.features.shards import extract_shards, extractor_versions, list_shards
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 NAMES = ["face_motion"]

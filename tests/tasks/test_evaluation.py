@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from dyadbench.baselines import run_baseline
-from dyadbench.datasets.submission import SubmissionError, write_motion_submission, write_retrieval_submission
+from dyadbench.datasets.submission import (
+    SubmissionError,
+    write_motion_submission,
+    write_retrieval_submission,
+)
 from dyadbench.evaluation import evaluate
 from dyadbench.tasks.items import features, motion_items
 from dyadbench.tasks.registry import get_task, list_tasks
@@ -183,5 +187,9 @@ def test_progress_counts_the_whole_set_and_every_slice_group(seamless_root, tmp_
     report = evaluate("seamless/facial-motion", seamless_root, tmp_path / "mean", n_boot=0, slice_boot=0,
                       progress=lambda done, total, what: calls.append((done, total, what)))
     groups = sum(len(v) for v in report["slices"].values())
-    assert calls[0] == (0, 1 + groups, "all items") and calls[-1][0] == calls[-1][1] == 1 + groups
-    assert [c[0] for c in calls] == list(range(len(calls)))
+    items = [c for c in calls if c[2] in ("ground truth read", "items scored")]  # the streamed passes, item by item
+    assert items[-1] == (2 * report["n_items"], 2 * report["n_items"], "items scored")
+    assert [c[0] for c in items] == sorted(c[0] for c in items)
+    sliced = calls[len(items):]
+    assert sliced[0] == (0, 1 + groups, "all items") and sliced[-1][0] == sliced[-1][1] == 1 + groups
+    assert [c[0] for c in sliced] == list(range(len(sliced)))

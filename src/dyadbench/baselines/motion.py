@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.submission import write_motion_submission
-from ..tasks.items import align_length, features, motion_items, per_frame_shapes, valid_mask
+from ..tasks.items import (
+    align_length,
+    features,
+    motion_items,
+    per_frame_shapes,
+    valid_mask,
+)
 from ..tasks.registry import Task
 
 

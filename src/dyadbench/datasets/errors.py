@@ -14,6 +14,9 @@ class DatasetError(ValueError):
         self.problem = problem
         super().__init__(f"{path}: {problem}")
 
+    def __reduce__(self):  # raised in worker processes: must survive pickling with both arguments
+        return type(self), (self.path, self.problem)
+
 
 @dataclass(frozen=True)
 class Skip:

@@ -20,7 +20,7 @@ class FileId:
     participant: str
 
     @classmethod
-    def parse(cls, text: str) -> "FileId":
+    def parse(cls, text: str) -> FileId:
         m = FILE_ID_RE.match(text)
         if not m:
             raise ValueError(

@@ -15,9 +15,16 @@ import pandas as pd
 
 from . import media
 from .errors import DatasetError, Skip
-from .realtalk import CLIP_FRAMES, FPS as REALTALK_FPS, RealTalk
+from .realtalk import CLIP_FRAMES, RealTalk
+from .realtalk import FPS as REALTALK_FPS
 from .seamless import Participant, SeamlessInteraction
-from .seamless_format import AUDIO_SAMPLE_RATE, FEATURE_FPS, VIDEO_FPS_ACCEPTED, npz_headers, validate_headers
+from .seamless_format import (
+    AUDIO_SAMPLE_RATE,
+    FEATURE_FPS,
+    VIDEO_FPS_ACCEPTED,
+    npz_headers,
+    validate_headers,
+)
 from .seamless_meta import PERSONALITY_COLUMNS, personality_band
 
 

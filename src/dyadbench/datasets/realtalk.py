@@ -21,15 +21,15 @@ import json
 import os
 import pickle
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-from . import media
 from ..storage import content_hash
+from . import media
 from .errors import DatasetError, Skip
 from .refs import VideoRef
 from .stores import TarStore
@@ -55,7 +55,7 @@ def cache_root() -> Path:
 class Clip:
     """A 15.36 s window of one video with speaker/listener roles; arrays load lazily."""
 
-    dataset: "RealTalk" = field(repr=False)
+    dataset: RealTalk = field(repr=False)
     video_id: str
     start: int
     speaker: str
@@ -179,7 +179,7 @@ class RealTalk:
         store, path = self._videos[video_id]
         return (store.read(f"{video_id}.avi"), store.label(f"{video_id}.avi")) if store else (path, str(path))
 
-    @lru_cache(maxsize=None)
+    @cache
     def video_hash(self, video_id: str) -> str:
         """Content hash of the video (computed once per video; keys feature caches)."""
         src, _ = self.video_source(video_id)

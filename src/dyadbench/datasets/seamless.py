@@ -17,10 +17,10 @@ Problems that make a record unusable (bad id, missing partner, unreadable shard)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from . import media
 from .errors import DatasetError, Skip
 from .ids import FileId
 from .refs import VideoRef
+from .seamless_files import FeatureFilesStore, is_files_layout
 from .seamless_format import (
     AUDIO_SAMPLE_RATE,
     LABELS,
@@ -38,7 +39,6 @@ from .seamless_format import (
     parse_metadata_json,
     validate_features,
 )
-from .seamless_files import FeatureFilesStore, is_files_layout
 from .seamless_meta import SeamlessMetadata
 from .stores import LooseStore, TarStore
 
@@ -127,6 +127,11 @@ class Participant:
             validate_features({key: arr}, str(self.store.folder / key.replace(":", "/") / f"{self.id}.npy"))
             self._keys[key] = arr
         return self._keys[key]
+
+    def release(self) -> None:
+        """Drop the arrays read so far (a streamed evaluation reads each participant once)."""
+        self.__dict__.pop("_features", None)
+        self._keys.clear()
 
     @property
     def feature_report(self) -> FeatureReport:

@@ -85,7 +85,7 @@ def npz_headers(fileobj, label: str) -> dict[str, tuple[tuple[int, ...], np.dtyp
                     version = np.lib.format.read_magic(f)
                     read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
                     shape, _, dtype = read(f)
-                out[name[:-4] if name.endswith(".npy") else name] = (tuple(shape), np.dtype(dtype))
+                out[name.removesuffix(".npy")] = (tuple(shape), np.dtype(dtype))
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
         raise DatasetError(label, f"truncated or corrupt npz ({exc})") from exc
     return out

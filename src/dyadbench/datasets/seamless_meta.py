@@ -37,7 +37,7 @@ class SeamlessMetadata:
     tables: dict[str, pd.DataFrame | None] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path, folder: Path | None = None) -> "SeamlessMetadata":
+    def load(cls, root: Path, folder: Path | None = None) -> SeamlessMetadata:
         candidates = [Path(folder)] if folder else [Path(root) / "assets", Path(root)]
         found = next((c for c in candidates if any((c / f"{t}.csv").exists() for t in TABLES)), None)
         meta = cls(found)

@@ -27,7 +27,8 @@ class SubmissionError(DatasetError):
     """A submission file is missing, extra, duplicated or malformed."""
 
 
-def _ids_in(folder: Path, ext: str, expected: list[str]) -> dict[str, Path]:
+def submission_ids(folder: Path, ext: str, expected: list[str]) -> dict[str, Path]:
+    """``{item id: file}`` after checking for missing, extra and duplicate ids (file names only)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SubmissionError(folder, "submission folder does not exist")
@@ -48,45 +49,74 @@ def _ids_in(folder: Path, ext: str, expected: list[str]) -> dict[str, Path]:
     return by_id
 
 
-def read_motion_submission(folder: Path, keys: tuple[str, ...], per_frame_shapes: dict[str, tuple],
-                           frames: dict[str, int]) -> dict[str, np.ndarray]:
-    """``{item_id: (M, N, D) float64}`` with the keys' per-frame arrays flattened and concatenated."""
-    paths = _ids_in(folder, MOTION_EXT, list(frames))
-    out = {}
+def _check_motion_shapes(path: Path, shapes: dict[str, tuple], keys, per_frame_shapes, n_frames: int) -> int:
+    """The sample count M of one item after checking its arrays' shapes (headers or arrays)."""
+    samples = []
+    for key in keys:
+        if key not in shapes:
+            raise SubmissionError(path, f"missing key {key!r}; expected keys {list(keys)}")
+        arr_shape, shape = tuple(shapes[key]), tuple(per_frame_shapes[key])
+        lead = arr_shape[: len(arr_shape) - len(shape)]
+        if arr_shape[len(arr_shape) - len(shape):] != shape or len(lead) not in (1, 2):
+            raise SubmissionError(path, f"key {key!r}: expected shape (N, {', '.join(map(str, shape))}) or (M, N, ...), got {arr_shape}")
+        if lead[-1] != n_frames:
+            raise SubmissionError(path, f"key {key!r}: {lead[-1]} frames, expected {n_frames} (30 Hz, the ground truth's length) — wrong fps or length?")
+        samples.append(lead[0] if len(lead) == 2 else 1)
+    if len(set(samples)) != 1:
+        raise SubmissionError(path, f"keys disagree on the number of samples: {samples}")
+    return samples[0]
+
+
+def check_motion_submission(folder: Path, keys: tuple[str, ...], per_frame_shapes: dict[str, tuple],
+                            frames: dict[str, int]) -> dict[str, Path]:
+    """Ids, keys, shapes, frame counts and sample counts of every item from the npy headers alone
+    (no array data read): a bad submission fails in seconds, before any scoring."""
+    from .seamless_format import npz_headers
+
+    paths = submission_ids(folder, MOTION_EXT, list(frames))
+    counts: dict[int, list[str]] = {}
     for item_id, path in sorted(paths.items()):
         try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
-            raise SubmissionError(path, f"not a readable npz ({exc})") from exc
-        parts = []
+            with open(path, "rb") as f:
+                headers = npz_headers(f, str(path))
+        except DatasetError as exc:
+            raise SubmissionError(path, f"not a readable npz ({exc.problem})") from exc
+        m = _check_motion_shapes(path, {k: v[0] for k, v in headers.items()}, keys, per_frame_shapes, frames[item_id])
         for key in keys:
-            if key not in arrays:
-                raise SubmissionError(path, f"missing key {key!r}; expected keys {list(keys)}")
-            arr = arrays[key]
-            shape = per_frame_shapes[key]
-            lead = arr.shape[: arr.ndim - len(shape)]
-            if tuple(arr.shape[arr.ndim - len(shape):]) != tuple(shape) or len(lead) not in (1, 2):
-                raise SubmissionError(path, f"key {key!r}: expected shape (N, {', '.join(map(str, shape))}) or (M, N, ...), got {arr.shape}")
-            n = lead[-1]
-            if n != frames[item_id]:
-                raise SubmissionError(path, f"key {key!r}: {n} frames, expected {frames[item_id]} (30 Hz, the ground truth's length) — wrong fps or length?")
-            if not np.issubdtype(arr.dtype, np.number):
-                raise SubmissionError(path, f"key {key!r}: expected numbers, got dtype {arr.dtype}")
-            arr = arr.astype(np.float64).reshape(*(lead if len(lead) == 2 else (1, n)), -1)
-            if not np.isfinite(arr).all():
-                raise SubmissionError(path, f"key {key!r}: {int((~np.isfinite(arr)).sum())} NaN/inf value(s)")
-            parts.append(arr)
-        if len({p.shape[0] for p in parts}) != 1:
-            raise SubmissionError(path, f"keys disagree on the number of samples: {[p.shape[0] for p in parts]}")
-        out[item_id] = np.concatenate(parts, axis=2)
-    counts = {}
-    for item_id, arr in out.items():
-        counts.setdefault(arr.shape[0], []).append(item_id)
+            if not np.issubdtype(headers[key][1], np.number):
+                raise SubmissionError(path, f"key {key!r}: expected numbers, got dtype {headers[key][1]}")
+        counts.setdefault(m, []).append(item_id)
     if len(counts) > 1:  # metrics over samples would weigh items unequally: refuse, never mix silently
         detail = "; ".join(f"{m} sample(s): {len(ids)} item(s), e.g. {paths[ids[0]].name}" for m, ids in sorted(counts.items()))
         raise SubmissionError(folder, f"every item must have the same number of samples M (arrays (M, N, ...)); got {detail}")
-    return out
+    return paths
+
+
+def read_motion_item(path: Path, keys: tuple[str, ...], per_frame_shapes: dict[str, tuple], n_frames: int) -> np.ndarray:
+    """One item's (M, N, D) float64: the keys' per-frame arrays flattened and concatenated."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+        raise SubmissionError(path, f"not a readable npz ({exc})") from exc
+    m = _check_motion_shapes(path, {k: v.shape for k, v in arrays.items()}, keys, per_frame_shapes, n_frames)
+    parts = []
+    for key in keys:
+        arr = arrays[key]
+        if not np.issubdtype(arr.dtype, np.number):
+            raise SubmissionError(path, f"key {key!r}: expected numbers, got dtype {arr.dtype}")
+        arr = arr.astype(np.float64).reshape(m, n_frames, -1)
+        if not np.isfinite(arr).all():
+            raise SubmissionError(path, f"key {key!r}: {int((~np.isfinite(arr)).sum())} NaN/inf value(s)")
+        parts.append(arr)
+    return np.concatenate(parts, axis=2)
+
+
+def read_motion_submission(folder: Path, keys: tuple[str, ...], per_frame_shapes: dict[str, tuple],
+                           frames: dict[str, int]) -> dict[str, np.ndarray]:
+    """``{item_id: (M, N, D) float64}`` of every item (small sets; evaluation reads item by item)."""
+    paths = check_motion_submission(folder, keys, per_frame_shapes, frames)
+    return {i: read_motion_item(p, keys, per_frame_shapes, frames[i]) for i, p in sorted(paths.items())}
 
 
 def write_motion_submission(folder: Path, item_id: str, arrays: dict[str, np.ndarray]) -> Path:
@@ -112,7 +142,7 @@ def check_decoded_frames(path: Path, decoded: int, tolerance: int = 2) -> None:
 
 def read_video_submission(folder: Path, frames: dict[str, int], tolerance: int = 2) -> dict[str, Path]:
     """Paths of the submitted videos after checking fps and length against the ground truth."""
-    paths = _ids_in(folder, VIDEO_EXT, list(frames))
+    paths = submission_ids(folder, VIDEO_EXT, list(frames))
     for item_id, path in paths.items():
         info = media.probe_video(path)
         if not any(abs(info.fps - f) < 0.01 for f in (30.0, 30000 / 1001)):

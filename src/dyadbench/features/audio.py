@@ -16,7 +16,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import find_peaks, resample_poly, stft
+from scipy import fft as sp_fft
+from scipy.signal import find_peaks, get_window, resample_poly
 
 
 def _mono(audio, name: str = "audio") -> np.ndarray:
@@ -108,14 +109,29 @@ def pitch_yin(audio, sr: int, *, fmin: float = 60.0, fmax: float = 500.0, hop_s:
     return f0
 
 
+def _spectral_flux(x: np.ndarray, nper: int, hop: int, chunk: int = 2048) -> np.ndarray:
+    """Half-wave-rectified flux of log(1 + |STFT|) (Hann window, scipy ``stft``'s scaling, no
+    padding), in float32 chunks of frames: a 5-minute 48 kHz track in a fraction of a second
+    and bounded memory, where ``scipy.signal.stft`` takes seconds."""
+    if len(x) < nper:
+        return np.zeros(0)
+    win = get_window("hann", nper).astype(np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float32), nper)[::hop]
+    flux, prev = [], None
+    for start in range(0, len(frames), chunk):
+        mag = np.log1p(np.abs(sp_fft.rfft(frames[start:start + chunk] * win, axis=1) / win.sum()))
+        both = mag if prev is None else np.vstack([prev, mag])
+        flux.append(np.maximum(np.diff(both, axis=0), 0).sum(1))
+        prev = mag[-1:]
+    return np.concatenate(flux).astype(np.float64)
+
+
 def onsets(audio, sr: int, *, hop_s: float = 0.01, min_gap_s: float = 0.1) -> np.ndarray:
     """Onset times (s): peaks of half-wave-rectified spectral flux above its median + 2 MAD."""
     x = _mono(audio)
     nper = 1 << int(np.ceil(np.log2(0.04 * sr)))
     hop = int(hop_s * sr)
-    _, _, z = stft(x, sr, nperseg=nper, noverlap=nper - hop, boundary=None, padded=False)
-    mag = np.log1p(np.abs(z))
-    flux = np.maximum(np.diff(mag, axis=1), 0).sum(0)
+    flux = _spectral_flux(x, nper, hop)
     if flux.size == 0:
         return np.zeros(0)
     med = np.median(flux)

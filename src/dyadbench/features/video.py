@@ -8,7 +8,8 @@ all are cached the video is not decoded at all.
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 import numpy as np
 

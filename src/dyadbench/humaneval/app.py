@@ -23,7 +23,8 @@ import logging
 from importlib import resources
 from typing import Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Query, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,9 +33,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .study import StudyFolder, votes_csv
 from .db import Rater, Study, Trial, Vote, export_rows, token_hash
 from .ratelimit import RateLimiter
+from .study import StudyFolder, votes_csv
 
 log = logging.getLogger("dyadbench.study")
 MAX_BODY = 2048
@@ -138,7 +139,7 @@ def create_app(engine: Engine, study: StudyFolder, *, rater_rate: float = 20.0, 
     def next_trial(who: Rater = Depends(rater)):
         with Session(engine) as s:
             if who.started_at is None:
-                s.get(Rater, who.id).started_at = dt.datetime.now(dt.timezone.utc)
+                s.get(Rater, who.id).started_at = dt.datetime.now(dt.UTC)
                 s.commit()
             total, done = _progress(s, who.id)
             trial = s.scalar(select(Trial).outerjoin(Vote, Vote.trial_id == Trial.id)
@@ -179,7 +180,7 @@ def create_app(engine: Engine, study: StudyFolder, *, rater_rate: float = 20.0, 
             if done < total:
                 raise HTTPException(409, f"{total - done} trial(s) still to rate")
             row = s.get(Rater, who.id)
-            row.finished_at = row.finished_at or dt.datetime.now(dt.timezone.utc)
+            row.finished_at = row.finished_at or dt.datetime.now(dt.UTC)
             s.commit()
         return {"finished": True, "code": hashlib.sha256(f"done:{who.token_hash}".encode()).hexdigest()[:10].upper()}
 

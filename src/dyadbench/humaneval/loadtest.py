@@ -182,8 +182,8 @@ def synthetic_study(out: Path, *, items: int, raters: int, raters_per_pair: int 
                     seed: int = 0) -> Path:
     """A study over ``items`` tiny clips (one short clip per system, linked under every item name)."""
     from ..datasets.media import write_video
-    from .study import system_clips, write_study
     from .design import balanced_design
+    from .study import system_clips, write_study
 
     out = Path(out)
     rng = np.random.default_rng(seed)

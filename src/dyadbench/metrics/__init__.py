@@ -3,6 +3,8 @@
 One module per family; everything a task uses is re-exported here.
 """
 
+import types as _types
+
 from .bootstrap import bootstrap_ci, bootstrap_mean_ci, percentile_interval
 from .embedding import perceptual_l2_per_clip, perceptual_l2_per_frame
 from .frechet import (
@@ -18,7 +20,14 @@ from .frechet import (
     frechet_distance_from_features,
 )
 from .frechet_interval import frechet_interval
-from .gesture import beat_consistency, fd_kinetic, fd_static, kinematic_beats, random_pair_diversity, velocities
+from .gesture import (
+    beat_consistency,
+    fd_kinetic,
+    fd_static,
+    kinematic_beats,
+    random_pair_diversity,
+    velocities,
+)
 from .human import (
     binomial_test,
     fleiss_kappa,
@@ -43,9 +52,14 @@ from .listener import (
     si_diversity,
     temporal_variance,
 )
-from .retrieval import chance_recall_at_k, mean_rank, median_rank, mrr, recall_at_k, retrieval_ranks
+from .retrieval import (
+    chance_recall_at_k,
+    mean_rank,
+    median_rank,
+    mrr,
+    recall_at_k,
+    retrieval_ranks,
+)
 from .sync import offset_distances, sync_confidence, sync_scores
-
-import types as _types
 
 __all__ = sorted(n for n, v in dict(globals()).items() if not n.startswith("_") and not isinstance(v, _types.ModuleType))

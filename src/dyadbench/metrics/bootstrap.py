@@ -8,13 +8,13 @@ per-clip values, never per-frame values of a few clips, or the interval is too n
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from ._validation import as_float_array, check_probability, resolve_rng
 
-__all__ = ["percentile_interval", "bootstrap_ci", "bootstrap_mean_ci"]
+__all__ = ["bootstrap_ci", "bootstrap_mean_ci", "percentile_interval"]
 
 
 def percentile_interval(samples, confidence: float = 0.95) -> tuple[float, float]:

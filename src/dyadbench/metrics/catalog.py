@@ -11,8 +11,15 @@ import numpy as np
 
 from . import motion as MM
 from .embedding import perceptual_l2_item
-from .registry import Convention, MetricSpec, register_metric
-from .retrieval import chance_recall_at_k, k_for_bank, mean_rank, median_rank, mrr, recall_at_k_for_bank
+from .registry import Convention, MetricSpec, Streaming, register_metric
+from .retrieval import (
+    chance_recall_at_k,
+    k_for_bank,
+    mean_rank,
+    median_rank,
+    mrr,
+    recall_at_k_for_bank,
+)
 from .sync import sync_confidence
 
 L2L = "evonneng/learning2listen @ a0825d5, src/test_vq_decoder.py"
@@ -30,7 +37,7 @@ STATS = {"mean": "mean", "std": "std"}
 def _fd_conventions(pooled_reference: str) -> dict:
     return {
         "pooled": Convention(MM.fd_set, False, "FD between all valid frames of all items, pooled", pooled_reference,
-                             interval=MM.fd_set_interval),
+                             interval=MM.fd_set_interval, stream=Streaming(MM.fd_item_stats, MM.fd_finish)),
         "per_clip": Convention(MM.fd_item, True, "FD of each clip against its own ground truth, averaged over clips",
                                f"{LML} ('fid'); {DIM} ('fid_exp')"),
     }
@@ -60,14 +67,15 @@ register_metric(MetricSpec(
     "paired_fd", "FD on [partner ‖ generated] vs [partner ‖ true] frames: does the reaction fit the partner?", "lower",
     {**MOTION, "partner": "partner"},
     {"pooled": Convention(MM.paired_fd_set, False, "pooled over all items' valid frames", L2L + " (P-FD, pooled)",
-                          interval=MM.paired_fd_set_interval),
+                          interval=MM.paired_fd_set_interval, stream=Streaming(MM.paired_fd_item_stats, MM.paired_fd_finish)),
      "per_clip": Convention(MM.paired_fd_item, True, "per clip, averaged over clips", f"{LML} ('fid2'); {DIM} ('pfid')")},
     "pooled"))
 
 register_metric(MetricSpec(
     "fd_kinetic", "FD on frame-to-frame velocities (FD_k)", "lower", {**MOTION, "fps": "fps"},
     {"pooled": Convention(MM.fd_kinetic_set, False, "velocities·fps of valid frame pairs, pooled", A2P + " (FD_k)",
-                          interval=MM.fd_kinetic_set_interval)}, "pooled"))
+                          interval=MM.fd_kinetic_set_interval,
+                          stream=Streaming(MM.fd_kinetic_item_stats, MM.fd_kinetic_finish))}, "pooled"))
 
 register_metric(MetricSpec(
     "l2", "Per-frame error between generated and true motion", "lower", {**MOTION, **STATS},
@@ -94,17 +102,18 @@ register_metric(MetricSpec(
     {"dim": Convention(MM.variance_pooled_set, False, "np.var of every value of every frame, raw", DIM + " (var_exp)")},
     "dim", reference_inputs={"generated": "reference_samples"}))
 
+SI_STREAM = Streaming(MM.si_item_stats, MM.si_finish, prepare=MM.si_fit)
 register_metric(MetricSpec(
     "si_diversity", "Entropy (bits) of generated frames over k-means clusters of the ground truth", "closer to reference",
     {**MOTION, **STATS, "n_clusters": "si_clusters"},
     {"dyadbench": Convention(MM.si_diversity_set, False, "standardized; scikit-learn KMeans, 10 restarts, best inertia, "
                              "fitted on a seeded sample of at most 20,000 ground-truth frames",
-                             params={"fit_frames": 20_000}, interval=MM.si_diversity_interval),
+                             params={"fit_frames": 20_000}, interval=MM.si_diversity_interval, stream=SI_STREAM),
      "dim": Convention(MM.si_diversity_set, False,
                        "raw float32; KMeans(random_state=0, n_init='auto'); −Σ p log2(p + 1e-6); k = 40 exp / 20 pose",
                        DIM + " (calcuate_sid)",
                        {"standardize": False, "n_init": "auto", "log_eps": 1e-6, "dtype": np.float32},
-                       interval=MM.si_diversity_interval)},
+                       interval=MM.si_diversity_interval, stream=SI_STREAM)},
     "dyadbench", reference_inputs={"generated": "reference_samples"}))
 
 register_metric(MetricSpec(

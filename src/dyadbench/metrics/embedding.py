@@ -16,7 +16,7 @@ import numpy as np
 
 from ._validation import same_shape
 
-__all__ = ["perceptual_l2_per_frame", "perceptual_l2_per_clip", "perceptual_l2_item"]
+__all__ = ["perceptual_l2_item", "perceptual_l2_per_clip", "perceptual_l2_per_frame"]
 
 
 def _embeddings(x, name: str) -> np.ndarray:

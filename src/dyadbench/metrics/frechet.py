@@ -25,16 +25,16 @@ from scipy.linalg.blas import dtrmm
 from ._validation import as_float_array, resolve_rng, same_dim
 
 __all__ = [
-    "RunningStats",
+    "FID_FEATURE_DIM",
     "FrechetReference",
-    "frechet_distance",
-    "frechet_distance_from_features",
-    "frechet_bootstrap",
+    "RunningStats",
     "fd_infinity",
     "ffd",
     "fgd",
     "fid_from_features",
-    "FID_FEATURE_DIM",
+    "frechet_bootstrap",
+    "frechet_distance",
+    "frechet_distance_from_features",
 ]
 
 FID_FEATURE_DIM = 2048  # pool3 of the TF-ported Inception-v3
@@ -112,13 +112,13 @@ class FrechetReference:
     trace: float
 
     @classmethod
-    def from_stats(cls, mu, sigma) -> "FrechetReference":
+    def from_stats(cls, mu, sigma) -> FrechetReference:
         mu, sigma = _check_gaussian(mu, sigma, "_ref")
         factor, triangular = _psd_factor(sigma)
         return cls(mu, sigma, np.ascontiguousarray(factor), triangular, float(np.trace(sigma)))
 
     @classmethod
-    def from_features(cls, features) -> "FrechetReference":
+    def from_features(cls, features) -> FrechetReference:
         stats = RunningStats.from_array(features, name="features")
         return cls.from_stats(stats.mean, stats.cov)
 
@@ -166,11 +166,11 @@ class RunningStats:
         self._scatter = np.zeros((self.dim, self.dim))
 
     @classmethod
-    def from_array(cls, x, name: str = "x") -> "RunningStats":
+    def from_array(cls, x, name: str = "x") -> RunningStats:
         x = as_float_array(x, name, ndim=2, min_rows=2)
         return cls(x.shape[1]).update(x, name=name)
 
-    def update(self, x, name: str = "x") -> "RunningStats":
+    def update(self, x, name: str = "x") -> RunningStats:
         x = as_float_array(x, name, ndim=2, allow_empty=True)
         if x.shape[0] == 0:
             return self
@@ -180,14 +180,14 @@ class RunningStats:
         centered = x - mean
         return self._combine(x.shape[0], mean, centered.T @ centered)
 
-    def merge(self, other: "RunningStats") -> "RunningStats":
+    def merge(self, other: RunningStats) -> RunningStats:
         if not isinstance(other, RunningStats) or other.dim != self.dim:
             raise ValueError(f"other: expected RunningStats of dim {self.dim}")
         if other.n:
             self._combine(other.n, other._mean, other._scatter)
         return self
 
-    def _combine(self, n_b: int, mean_b: np.ndarray, scatter_b: np.ndarray) -> "RunningStats":
+    def _combine(self, n_b: int, mean_b: np.ndarray, scatter_b: np.ndarray) -> RunningStats:
         n_a = self.n
         n = n_a + n_b
         delta = mean_b - self._mean
@@ -214,7 +214,7 @@ class RunningStats:
         return {"n": np.asarray(self.n, dtype=np.int64), "mean": self._mean.copy(), "scatter": self._scatter.copy()}
 
     @classmethod
-    def from_state(cls, state) -> "RunningStats":
+    def from_state(cls, state) -> RunningStats:
         mean = as_float_array(state["mean"], "state['mean']", ndim=1)
         scatter = as_float_array(state["scatter"], "state['scatter']", ndim=2)
         if scatter.shape != (mean.shape[0],) * 2:

@@ -22,7 +22,7 @@ from scipy.signal import argrelextrema
 from ._validation import as_float_array, resolve_rng
 from .frechet import frechet_distance_from_features
 
-__all__ = ["velocities", "fd_static", "fd_kinetic", "random_pair_diversity", "kinematic_beats", "beat_consistency"]
+__all__ = ["beat_consistency", "fd_kinetic", "fd_static", "kinematic_beats", "random_pair_diversity", "velocities"]
 
 
 def _sequences(x, name: str) -> np.ndarray:

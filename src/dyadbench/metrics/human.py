@@ -22,11 +22,11 @@ from ._validation import check_probability
 
 __all__ = [
     "binomial_test",
-    "wilson_interval",
-    "preference_summary",
-    "preference_by_group",
     "fleiss_kappa",
     "krippendorff_alpha_nominal",
+    "preference_by_group",
+    "preference_summary",
+    "wilson_interval",
 ]
 
 

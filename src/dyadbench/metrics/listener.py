@@ -26,7 +26,7 @@ REACT 2023/2024 (Song et al.; 25-d = 15 AUs ‖ valence, arousal ‖ 8 expressio
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.cluster.vq import kmeans2, vq
@@ -35,20 +35,21 @@ from ._validation import as_float_array, resolve_rng, same_shape
 from .frechet import frechet_distance_from_features
 
 __all__ = [
-    "l2_error",
-    "mse",
-    "temporal_variance",
-    "si_diversity",
-    "paired_fd",
+    "REACT_DIM_GROUPS",
     "ccc",
     "dtw_distance",
+    "dtw_distances",
     "fr_corr",
     "fr_dist",
     "fr_div",
     "fr_dvs",
-    "fr_var",
     "fr_syn",
-    "REACT_DIM_GROUPS",
+    "fr_var",
+    "l2_error",
+    "mse",
+    "paired_fd",
+    "si_diversity",
+    "temporal_variance",
 ]
 
 # (slice, weight) of the 25-d REACT frame: AUs, valence/arousal, expression probabilities.
@@ -150,6 +151,35 @@ def ccc(x, y, *, eps: float = 0.0) -> np.ndarray:
     return out
 
 
+def _squared_costs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(S, n, m) squared Euclidean distances of every row pair, by one matrix product per segment.
+
+    ‖x‖² + ‖y‖² − 2 x·y loses digits when x ≈ y: values within the cancellation error bound
+    (8 ε (‖x‖² + ‖y‖²)) are set to 0, so identical frames cost exactly 0 as in the direct sum."""
+    nx, ny = (x * x).sum(-1), (y * y).sum(-1)
+    scale = nx[:, :, None] + ny[:, None, :]
+    cost = scale - 2.0 * np.matmul(x, np.swapaxes(y, 1, 2))
+    cost[cost <= 8 * np.finfo(np.float64).eps * scale] = 0.0
+    return cost
+
+
+def dtw_distances(a, b) -> np.ndarray:
+    """``dtw_distance`` of S pairs of equal-shaped sequences at once: a (S, n, D), b (S, m, D) -> (S,)."""
+    x, y = as_float_array(a, "a", ndim=3), as_float_array(b, "b", ndim=3)
+    if x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2]:
+        raise ValueError(f"a {x.shape} and b {y.shape}: expected (S, n, D) and (S, m, D)")
+    s, n, m = x.shape[0], x.shape[1], y.shape[1]
+    cost = _squared_costs(x, y)
+    acc = np.full((s, n + 1, m + 1), np.inf)
+    acc[:, 0, 0] = 0.0
+    for diag in range(2, n + m + 1):  # diag = i + j in 1-based accumulator coordinates
+        i = np.arange(max(1, diag - m), min(n, diag - 1) + 1)
+        j = diag - i
+        best = np.minimum(np.minimum(acc[:, i - 1, j - 1], acc[:, i - 1, j]), acc[:, i, j - 1])
+        acc[:, i, j] = cost[:, i - 1, j - 1] + best
+    return np.sqrt(acc[:, n, m])
+
+
 def dtw_distance(a, b) -> float:
     """DTW with squared-Euclidean local cost, returning sqrt of the optimal path cost (tslearn).
 
@@ -158,16 +188,7 @@ def dtw_distance(a, b) -> float:
     x, y = as_float_array(a, "a", ndim=2), as_float_array(b, "b", ndim=2)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"a has {x.shape[1]} dims but b has {y.shape[1]}")
-    n, m = x.shape[0], y.shape[0]
-    cost = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
-    acc = np.full((n + 1, m + 1), np.inf)
-    acc[0, 0] = 0.0
-    for diag in range(2, n + m + 1):  # diag = i + j in 1-based accumulator coordinates
-        i = np.arange(max(1, diag - m), min(n, diag - 1) + 1)
-        j = diag - i
-        best = np.minimum(np.minimum(acc[i - 1, j - 1], acc[i - 1, j]), acc[i, j - 1])
-        acc[i, j] = cost[i - 1, j - 1] + best
-    return float(np.sqrt(acc[n, m]))
+    return float(dtw_distances(x[None], y[None])[0])
 
 
 def _react_preds(preds) -> np.ndarray:
@@ -254,18 +275,29 @@ def fr_var(preds, *, ddof: int = 1) -> float:
 def lagged_correlations(x: np.ndarray, y: np.ndarray, lags: np.ndarray) -> np.ndarray:
     """Pearson correlation of x[t + lag] with y[t] per column, for each lag: (len(lags), D).
 
-    A constant window correlates 0 (no synchrony evidence), never NaN.
+    Window sums come from cumulative sums and each lag's cross-products from one dot product per
+    column (centred on the whole series first, so the one-pass variance loses no digits). A
+    constant window (variance within 1e-10 of its second moment) correlates 0, never NaN.
     """
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    x, y = x - x.mean(0), y - y.mean(0)
     t = x.shape[0]
+    zero = np.zeros((1, x.shape[1]))
+    cx, cy = np.concatenate([zero, np.cumsum(x, 0)]), np.concatenate([zero, np.cumsum(y, 0)])
+    cx2, cy2 = np.concatenate([zero, np.cumsum(x * x, 0)]), np.concatenate([zero, np.cumsum(y * y, 0)])
     out = np.empty((len(lags), x.shape[1]))
     for i, lag in enumerate(int(v) for v in lags):
-        a, b = (x[lag:], y[: t - lag]) if lag >= 0 else (x[:lag], y[-lag:])
-        a = a - a.mean(0)
-        b = b - b.mean(0)
-        denom = np.sqrt((a * a).sum(0) * (b * b).sum(0))
-        out[i] = np.divide((a * b).sum(0), denom, out=np.zeros(x.shape[1]), where=denom > 0)
+        (a0, a1), (b0, b1) = ((lag, t), (0, t - lag)) if lag >= 0 else ((0, t + lag), (-lag, t))
+        n = a1 - a0
+        sa, sb = cx[a1] - cx[a0], cy[b1] - cy[b0]
+        saa, sbb = cx2[a1] - cx2[a0], cy2[b1] - cy2[b0]
+        sab = np.einsum("td,td->d", x[a0:a1], y[b0:b1])
+        va, vb = saa - sa * sa / n, sbb - sb * sb / n
+        ok = (va > 1e-10 * saa) & (vb > 1e-10 * sbb)
+        denom = np.sqrt(np.where(ok, va * vb, 1.0))
+        out[i] = np.where(ok, (sab - sa * sb / n) / denom, 0.0)
     return out
-
 
 def fr_syn(speaker, preds, *, max_lag: int = 49, lag_from: str = "mean_over_dims", samples: str = "all") -> float:
     """REACT FRSyn (TLCC): mean |best lag| of listener–speaker time-lagged cross-correlation (frames).

@@ -17,9 +17,21 @@ from __future__ import annotations
 import numpy as np
 
 from .bootstrap import percentile_interval
-from .frechet import frechet_bootstrap, frechet_distance_from_features
+from .frechet import frechet_bootstrap, frechet_distance, frechet_distance_from_features
 from .gesture import beat_consistency, kinematic_beats, random_pair_diversity
-from .listener import REACT_DIM_GROUPS, dtw_distance, fr_corr, fr_dist, fr_div, fr_syn, l2_error, mse, temporal_variance
+from .listener import (
+    REACT_DIM_GROUPS,
+    dtw_distance,
+    dtw_distances,
+    fr_corr,
+    fr_dist,
+    fr_div,
+    fr_syn,
+    l2_error,
+    mse,
+    temporal_variance,
+)
+from .streaming import gaussian_from_sums, gaussian_sums, gaussian_sums_dim
 
 NO_VALUE = float("nan")  # an item the metric cannot score (reported as items_without_value)
 
@@ -54,11 +66,35 @@ def _paired(generated, reference, partner):
             [np.hstack([p, r]) for r, p in zip(reference, partner)])
 
 
+def fd_item_stats(generated, reference, valid, mean) -> np.ndarray:
+    """One item's additive Fréchet statistics: Gaussian sums of its valid generated (sample 0) and
+    true frames, shifted by ``mean`` (the ground truth's mean; see ``streaming.gaussian_sums``)."""
+    v = np.asarray(valid)
+    return np.concatenate([gaussian_sums(_first(generated)[v], mean), gaussian_sums(np.asarray(reference)[v], mean)])
+
+
+def fd_finish(stats, mean) -> float:
+    """FD between the two Gaussians of summed ``fd_item_stats`` (NaN with fewer than 2 frames a side)."""
+    stats = np.asarray(stats, np.float64)
+    half = len(stats) // 2
+    if stats[0] < 2 or stats[half] < 2:  # the frame counts of each side
+        return NO_VALUE
+    _, mu_g, cov_g = gaussian_from_sums(stats[:half], mean)
+    _, mu_r, cov_r = gaussian_from_sums(stats[half:], mean)
+    return frechet_distance(mu_g, cov_g, mu_r, cov_r)
+
+
+def _shift(reference, valid) -> np.ndarray:
+    return _pooled(reference, valid)[0].mean(0) if any(np.any(v) for v in valid) else np.zeros(np.asarray(reference[0]).shape[1])
+
+
 def fd_set(generated, reference, valid) -> float:
-    """FD between the pooled valid frames of every item (sample 0) and of the ground truth."""
-    gen, _ = _pooled([_first(g) for g in generated], valid)
-    ref, _ = _pooled(reference, valid)
-    return frechet_distance_from_features(gen, ref) if len(gen) >= 2 else NO_VALUE
+    """FD between the pooled valid frames of every item (sample 0) and of the ground truth.
+
+    Computed as ``fd_finish(Σ_i fd_item_stats(item_i))``: the same functions the streaming
+    evaluation sums item by item."""
+    shift = _shift(reference, valid)
+    return fd_finish(sum(fd_item_stats(g, r, v, shift) for g, r, v in zip(generated, reference, valid)), shift)
 
 
 def fd_set_interval(args, *, n_boot, seed, confidence, **_) -> tuple[float | None, float | None]:
@@ -78,6 +114,16 @@ def fd_item(generated, reference, valid) -> float:
     """FD of one clip's frames against its own ground truth (LM-listener's and DIM's per-clip "fid")."""
     v = np.asarray(valid)
     return frechet_distance_from_features(_first(generated)[v], np.asarray(reference)[v]) if v.sum() >= 2 else NO_VALUE
+
+
+def paired_fd_item_stats(generated, reference, partner, valid, mean) -> np.ndarray:
+    """``fd_item_stats`` of [partner ‖ generated] vs [partner ‖ ground truth] frames."""
+    gen, ref = _paired([generated], [reference], [partner])
+    return fd_item_stats(gen[0][None], ref[0], valid, np.concatenate([mean, mean]))
+
+
+def paired_fd_finish(stats, mean) -> float:
+    return fd_finish(stats, np.concatenate([mean, mean]))
 
 
 def paired_fd_set(generated, reference, partner, valid) -> float:
@@ -107,11 +153,20 @@ def _velocities(series, valid, fps):
     return out, keep
 
 
+def fd_kinetic_item_stats(generated, reference, valid, fps) -> np.ndarray:
+    """``fd_item_stats`` of one item's velocities (shift 0: velocities are centred near zero)."""
+    g, keep = _velocities([_first(generated)], [valid], fps)
+    r, _ = _velocities([reference], [valid], fps)
+    return fd_item_stats(g[0][None], r[0], keep[0], np.zeros(g[0].shape[1]))
+
+
+def fd_kinetic_finish(stats) -> float:
+    return fd_finish(stats, np.zeros(gaussian_sums_dim(len(stats) // 2)))
+
+
 def fd_kinetic_set(generated, reference, valid, fps) -> float:
     """FD on frame-to-frame velocities (Audio2Photoreal's FD_k), pooled over items."""
-    g, keep = _velocities([_first(x) for x in generated], valid, fps)
-    r, _ = _velocities(reference, valid, fps)
-    return fd_set([x[None] for x in g], r, keep)
+    return fd_kinetic_finish(sum(fd_kinetic_item_stats(g, r, v, fps) for g, r, v in zip(generated, reference, valid)))
 
 
 def fd_kinetic_set_interval(args, *, n_boot, seed, confidence, **_):
@@ -186,19 +241,40 @@ def _entropy_bits(counts: np.ndarray, log_eps: float) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
-def _si_inputs(generated, reference, valid, mean, std, standardize, dtype):
-    gen = [_z(_first(g)[np.asarray(v)], mean, std, standardize).astype(dtype) for g, v in zip(generated, valid)]
-    ref = np.concatenate([_z(np.asarray(r)[np.asarray(v)], mean, std, standardize) for r, v in zip(reference, valid)]).astype(dtype)
-    return gen, ref
+def si_fit(frames, mean, std, n_clusters: int = 40, *, standardize: bool = True, random_state: int = 0, n_init=10,
+           dtype=np.float64, fit_frames: int | None = None, **_) -> dict:
+    """Fit the k-means clusters of SI-diversity on ground-truth frames (raw rows; at most
+    ``fit_frames`` of them, taken from the front: pass them in sample order). Rows are sorted
+    lexicographically first, so the fit depends on the set of frames, not on their order."""
+    frames = np.asarray(frames, np.float64)
+    if fit_frames and len(frames) > fit_frames:
+        frames = frames[: int(fit_frames)]
+    if len(frames) == 0:
+        raise ValueError("si_diversity: no valid ground-truth frame to fit clusters on")
+    z = _z(frames, mean, std, standardize).astype(dtype)
+    z = z[np.lexsort(z.T[::-1])]
+    return {"si_model": _kmeans(z, int(min(n_clusters, len(z))), random_state, n_init), "si_fit_frames": len(z)}
+
+
+def si_item_stats(generated, valid, mean, std, si_model, *, standardize: bool = True, dtype=np.float64) -> np.ndarray:
+    """One item's histogram of valid generated frames (sample 0) over the fitted clusters."""
+    g = _z(_first(generated)[np.asarray(valid)], mean, std, standardize).astype(dtype)
+    k = si_model.n_clusters
+    return np.bincount(si_model.predict(g), minlength=k).astype(np.float64) if len(g) else np.zeros(k)
+
+
+def si_finish(stats, *, log_eps: float = 0.0) -> float:
+    return _entropy_bits(np.asarray(stats, np.float64), log_eps) if np.sum(stats) else NO_VALUE
 
 
 def _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, seed, n_init, dtype, fit_frames=None):
-    gen, ref = _si_inputs(generated, reference, valid, mean, std, standardize, dtype)
-    k = int(min(n_clusters, len(ref)))
-    if fit_frames and len(ref) > fit_frames:  # a seeded sample of the ground truth: k-means cost stops growing with frames
-        ref = ref[np.sort(np.random.default_rng(seed).choice(len(ref), int(fit_frames), replace=False))]
-    km = _kmeans(ref, k, seed, n_init)
-    return np.stack([np.bincount(km.predict(g), minlength=k) if len(g) else np.zeros(k, int) for g in gen]), k
+    frames, _ = _pooled(reference, valid)
+    if fit_frames and len(frames) > fit_frames:  # a seeded sample of the ground truth: k-means cost stops growing with frames
+        frames = frames[np.sort(np.random.default_rng(seed).choice(len(frames), int(fit_frames), replace=False))]
+    model = si_fit(frames, mean, std, n_clusters, standardize=standardize, random_state=seed, n_init=n_init, dtype=dtype)
+    counts = [si_item_stats(g, v, mean, std, model["si_model"], standardize=standardize, dtype=dtype)
+              for g, v in zip(generated, valid)]
+    return np.stack(counts), model["si_model"].n_clusters
 
 
 def si_diversity_set(generated, reference, valid, mean, std, n_clusters: int = 40, *, standardize: bool = True,
@@ -208,10 +284,13 @@ def si_diversity_set(generated, reference, valid, mean, std, n_clusters: int = 4
     ground truth, :math:`H = -\sum_c p_c \log_2 p_c` (scikit-learn ``KMeans``; ``n_init`` restarts,
     the lowest inertia kept). DIM's convention: raw features, ``n_init="auto"``, ``random_state=0``,
     float32, :math:`-\sum_c p_c \log_2(p_c + 10^{-6})`. ``fit_frames`` fits the clusters on a seeded
-    sample of at most that many ground-truth frames (every frame is still assigned)."""
+    sample of at most that many ground-truth frames (every frame is still assigned).
+
+    Computed as ``si_finish(Σ_i si_item_stats(item_i))`` after ``si_fit``: the functions the
+    streaming evaluation calls item by item."""
     counts, _ = _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, random_state, n_init, dtype,
                            fit_frames)
-    return _entropy_bits(counts.sum(0), log_eps)
+    return si_finish(counts.sum(0), log_eps=log_eps)
 
 
 def si_diversity_interval(args, *, n_boot, seed, confidence, standardize=True, n_init=10, log_eps=0.0,
@@ -262,8 +341,11 @@ def fr_dist_item(generated, reference, valid, mean, std, fps, *, segment_s: floa
         return fr_dist(_z(gen, mean, std, standardize)[None], [ref], groups=REACT_DIM_GROUPS, sample_reduce=sample_reduce)
     a = _z(gen[0], mean, std, standardize)
     seg = len(a) if segment_s is None else max(2, int(segment_s * fps))
-    return float(np.mean([dtw_distance(a[s:s + seg], ref[s:s + seg]) / a.shape[1]
-                          for s in range(0, len(a) - 1, seg) if len(a[s:s + seg]) > 1]))
+    full = len(a) // seg  # equal segments in one batched DTW, then the shorter tail (if ≥ 2 frames)
+    dists = list(dtw_distances(a[:full * seg].reshape(full, seg, -1), ref[:full * seg].reshape(full, seg, -1))) if full else []
+    if len(a) - full * seg > 1:
+        dists.append(dtw_distance(a[full * seg:], ref[full * seg:]))
+    return float(np.mean(dists) / a.shape[1])
 
 
 def fr_div_item(generated, valid) -> float:

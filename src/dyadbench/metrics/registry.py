@@ -18,14 +18,27 @@ Two kinds of convention:
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import numpy as np
 
 from .bootstrap import bootstrap_mean_ci, percentile_interval
 
 DIRECTIONS = ("lower", "higher", "closer to reference")
+
+
+@dataclass(frozen=True)
+class Streaming:
+    """How a set-level convention is computed item by item (``metrics.streamed``): ``item_stats``
+    gives one item's additive statistics (a flat float vector), ``finish`` the value from their
+    sum; ``prepare`` (optional) fits what the items need from a seeded sample of ground-truth frames
+    (e.g. SI-diversity's clusters) and returns it as shared inputs. Arguments are taken by name
+    from the item's inputs, the shared inputs and the convention's params, as for ``fn``."""
+
+    item_stats: Callable
+    finish: Callable
+    prepare: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,9 @@ class Convention:
     interval: Callable | None = None  # set-level only: (inputs, n_boot, seed, confidence) -> (low, high)
     # How the protocol must prepare the inputs (e.g. which feature extractor), never passed to ``fn``.
     features: Mapping = field(default_factory=dict)
+    # Set-level only: the streaming form (sums of per-item statistics). Without it, a set-level
+    # convention is computed on a seeded sample of frames when the evaluation streams.
+    stream: Streaming | None = None
 
     @property
     def function(self) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._validation import as_float_array
 
-__all__ = ["retrieval_ranks", "recall_at_k", "recall_at_k_for_bank", "k_for_bank", "median_rank", "mean_rank", "mrr", "chance_recall_at_k", "RELEASE_BANK"]
+__all__ = ["RELEASE_BANK", "chance_recall_at_k", "k_for_bank", "mean_rank", "median_rank", "mrr", "recall_at_k", "recall_at_k_for_bank", "retrieval_ranks"]
 
 
 def retrieval_ranks(scores, gt_index) -> np.ndarray:

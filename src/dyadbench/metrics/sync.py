@@ -21,7 +21,7 @@ import numpy as np
 
 from ._validation import as_float_array, same_shape
 
-__all__ = ["offset_distances", "sync_scores", "sync_confidence"]
+__all__ = ["offset_distances", "sync_confidence", "sync_scores"]
 
 
 def offset_distances(video_emb, audio_emb, *, max_offset: int = 15, edge: str = "valid", eps: float = 0.0) -> np.ndarray:

@@ -13,7 +13,7 @@ from collections import defaultdict
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
@@ -23,7 +23,8 @@ figure{display:inline-block;margin:.5rem}h2{border-bottom:2px solid #ddd;padding
 table.header th,table.header td{border:none;padding:.1rem .6rem}nav.toc{margin:1rem 0}"""
 
 
-from .readable import best_systems, cautions, fmt_metric as _fmt, glossary, header
+from .readable import best_systems, cautions, glossary, header
+from .readable import fmt_metric as _fmt
 
 
 def _svg(fig) -> str:
@@ -146,7 +147,7 @@ def _human_eval(h: dict) -> str:
         if not c["judgements"]:
             continue
         ag = c["agreement"]
-        fmt = lambda x: "–" if x is None else f"{x:.3f}"  # noqa: E731
+        fmt = lambda x: "–" if x is None else f"{x:.3f}"
         rows.append(f"<tr><td class='l'>{esc(name)}</td><td>{c['preference_a']:.1%}<br><span class='ci'>[{c['low']:.1%}, "
                     f"{c['high']:.1%}]</span></td><td>{c['p_value']:.3g}</td><td>{c['judgements']}</td><td>{c['items']}</td>"
                     f"<td>{c['raters']}</td><td>{fmt(ag['fleiss_kappa'])}</td><td>{fmt(ag['krippendorff_alpha'])}</td>"

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import pickle
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -8,20 +8,23 @@ split, or one slice).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..datasets.errors import DatasetError
-from ..datasets.submission import (SubmissionError, check_decoded_frames, read_motion_submission, read_retrieval_submission,
-                                   read_video_submission)
+from ..datasets.submission import (
+    SubmissionError,
+    check_decoded_frames,
+    read_retrieval_submission,
+    read_video_submission,
+)
 from ..features.weights import WeightsError, resolve
 from ..metrics import retrieval_ranks
-from ..metrics.motion import standardization_stats
 from ..metrics.registry import ItemSet, get_metric, score
-from .items import align_length, features, motion_items, per_frame_shapes, valid_mask
+from .items import align_length, motion_items
 from .registry import Task
 
 
@@ -44,7 +47,7 @@ def metric_scorer(task: Task, data: ItemSet, seed: int, conventions: dict | None
     """
     conventions = conventions or {}
 
-    def compute(idx, n_boot):
+    def compute(idx, n_boot, key=None):
         whole = len(idx) == len(data.ids)
         out = {}
         for name in task.metrics:
@@ -82,28 +85,27 @@ def _blame_dataset(exc: SubmissionError, root: Path, skipped: list) -> Exception
     return exc
 
 
-def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dict | None = None, **_) -> Scored:
+def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dict | None = None, n_boot: int = 200,
+           slice_boot: int = 50, engine: str = "local", workers: int | None = None, address: str | None = None,
+           threads: int | None = 1, progress=None, **_) -> Scored:
+    """Streamed over items (``motion_stream``): memory does not grow with frames."""
+    from .motion_stream import score_motion
+
     items, excluded, skipped = _items(task, root)
-    gt = {it.id: features(it.target, task) for it in items}
     try:
-        gen = read_motion_submission(submission, task.feature_keys, per_frame_shapes(task), {k: len(v) for k, v in gt.items()})
+        combiner, shared, extras = score_motion(task, root, submission, items, seed, conventions=conventions, n_boot=n_boot,
+                                                slice_boot=slice_boot, engine=engine, workers=workers, address=address,
+                                                threads=threads, progress=progress)
     except SubmissionError as exc:
         raise _blame_dataset(exc, root, skipped) from exc
-    reference = [gt[it.id] for it in items]
-    valid = [valid_mask(it.target, task, len(gt[it.id])) for it in items]
-    inputs = {"generated": [gen[it.id] for it in items], "reference": reference,
-              "reference_samples": [r[None] for r in reference], "valid": valid,
-              "partner": [align_length(features(it.partner, task), len(gt[it.id])) for it in items]}
-    if "beat_consistency" in task.metrics:
-        from ..features.audio import onsets as audio_onsets
+    metric_skips = {name: f"could not be computed: {why}" for name, why in combiner.errors.items()}
+    order = {it.id: i for i, it in enumerate(items)}
+    ids = sorted(order)
 
-        inputs["onsets"] = [audio_onsets(*it.target.audio()) for it in items]
-    mean, std = standardization_stats(reference, valid)
-    data = ItemSet([it.id for it in items], inputs, {"mean": mean, "std": std, "fps": task.fps, "si_clusters": task.si_clusters})
-    skipped: dict = {}
-    extras = {"samples_per_item": int(inputs["generated"][0].shape[0])}
-    return Scored(data.ids, [it.groups for it in items], metric_scorer(task, data, seed, conventions, skipped), skipped,
-                  extras, excluded=excluded)
+    def compute(idx, n_boot, key=None):
+        return combiner.results(key or "all", shared)
+
+    return Scored(ids, [items[order[i]].groups for i in ids], compute, metric_skips, extras, excluded=excluded)
 
 
 def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "local", workers: int | None = None,

@@ -8,7 +8,7 @@ jaw by the speech envelope (the lower face slides down, revealing a dark mouth i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from PIL import Image
@@ -37,14 +37,14 @@ def _photo_pixels(name: str) -> np.ndarray:
 
         return data.astronaut()
     if name == "grace_hopper":
-        import matplotlib.cbook as cbook
+        from matplotlib import cbook
 
         with cbook.get_sample_data("grace_hopper.jpg") as f:
             return np.asarray(Image.open(f).convert("RGB"))
     raise ValueError(f"face: unknown photo {name!r}; choose from {FACE_NAMES}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_face(name: str) -> FacePhoto:
     (x0, y0, x1, y1), (mx0, my0, mx1, my1), chin = _GEOMETRY[name]
     crop = _photo_pixels(name)[y0:y1, x0:x1].copy()

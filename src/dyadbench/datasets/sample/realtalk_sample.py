@@ -14,14 +14,21 @@ import io
 import json
 import pickle
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..media import write_video, write_wav
 from .faces import FACE_NAMES, compose_frame, head_boxes, load_face
-from .speech import conversation, envelope_per_frame, head_track, shared_affect, speaking_mask, synthesize
+from .speech import (
+    conversation,
+    envelope_per_frame,
+    head_track,
+    shared_affect,
+    speaking_mask,
+    synthesize,
+)
 
 FPS = 25
 AUDIO_SR = 16_000

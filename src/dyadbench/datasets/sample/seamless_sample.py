@@ -17,17 +17,30 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from ..media import write_video, write_wav
-from ..seamless_format import AUDIO_SAMPLE_RATE, FEATURE_FPS, HYPERNET_STRIDE, LABELS, SPLITS
+from ..seamless_format import (
+    AUDIO_SAMPLE_RATE,
+    FEATURE_FPS,
+    HYPERNET_STRIDE,
+    LABELS,
+    SPLITS,
+)
 from .faces import FACE_NAMES, compose_frame, head_boxes, load_face
-from .speech import conversation, envelope_per_frame, head_track, shared_affect, speaking_mask, synthesize
+from .speech import (
+    conversation,
+    envelope_per_frame,
+    head_track,
+    shared_affect,
+    speaking_mask,
+    synthesize,
+)
 
 BACKGROUNDS = ((92, 110, 138), (140, 122, 92), (96, 132, 104), (128, 96, 120))
 PERSONALITY = ("extraversion_raw", "agreeableness_raw", "conscientiousness_raw", "neuroticism_raw", "openness_raw")

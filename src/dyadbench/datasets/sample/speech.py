@@ -15,11 +15,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import lfilter
 
-VOCABULARY = (
-    "so I think the main thing is that we never really talked about it and honestly "
-    "it was a surprise when you called me last week because I thought you were still "
-    "travelling with your family in the mountains where the weather is always strange"
-).split()
+VOCABULARY = ["so", "I", "think", "the", "main", "thing", "is", "that", "we", "never", "really", "talked", "about", "it", "and", "honestly", "it", "was", "a", "surprise", "when", "you", "called", "me", "last", "week", "because", "I", "thought", "you", "were", "still", "travelling", "with", "your", "family", "in", "the", "mountains", "where", "the", "weather", "is", "always", "strange"]
 BACKCHANNELS = ("yeah", "mhm", "right", "okay", "wow")
 # (F1, F2, F3) Hz of a few vowels.
 VOWELS = np.array([[730, 1090, 2440], [270, 2290, 3010], [300, 870, 2240], [530, 1840, 2480], [570, 840, 2410]], float)

@@ -1,0 +1,185 @@
+"""The motion protocol, streamed: items are read, scored and dropped one at a time, in parallel.
+
+Two passes over the items, each a set of jobs (batches of item ids) run by ``engine.run_actors``
+on local processes or Ray:
+
+1. ground truth only: per-dim mean and variance of the valid frames (the standardization every
+   standardized convention uses; merged in item-id order) and a seeded bottom-k sample of valid
+   frames for what must be fitted on the ground truth (SI-diversity's clusters);
+2. scoring: each item's inputs are gathered and ``metrics.streamed.item_outputs`` gives its
+   per-item values and additive statistics; the parent folds them (``StreamCombiner``) and keeps
+   nothing per frame. Memory does not grow with frames; results do not depend on the number of
+   workers, the engine, or the order items finish in.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.submission import (
+    MOTION_EXT,
+    SubmissionError,
+    check_motion_submission,
+    read_motion_item,
+    submission_ids,
+)
+from ..metrics.streamed import (
+    ALL,
+    StreamCombiner,
+    frame_rows,
+    item_outputs,
+    plan,
+    prepare,
+)
+from ..metrics.streaming import FrameSample, bottom_k, frame_priorities
+from .items import align_length, features, motion_items, per_frame_shapes, valid_mask
+from .registry import get_task
+
+GT_SAMPLE_FRAMES = 50_000  # ground-truth frames kept for fits whose convention sets no fit_frames
+SCORE_SAMPLE_FRAMES = 20_000
+ITEMS_PER_WORKER = 16  # frames kept for set-level conventions without a streaming form
+
+
+class MotionWorker:
+    """Built once per worker process; ``worker(("gt" | "score", [item ids]))`` -> per-item results."""
+
+    def __init__(self, task: str, root: str, seed: int, submission: str | None = None, conventions: dict | None = None,
+                 shared: dict | None = None, gt_sample: int = 0, score_sample: int = 0, threads: int | None = 1):
+        if threads:
+            from threadpoolctl import threadpool_limits
+
+            self._limits = threadpool_limits(limits=threads)  # one BLAS thread per worker process
+        self.task = get_task(task)
+        self.items = {it.id: it for it in motion_items(self.task, Path(root))}
+        self.seed, self.shared = seed, shared or {}
+        self.submission = Path(submission) if submission else None
+        self.plans = plan(self.task.metrics, conventions)
+        self.gt_sample, self.score_sample = gt_sample, score_sample
+
+    def __call__(self, job):
+        kind, ids = job
+        out = []
+        for item_id in ids:
+            item = self.items[item_id]
+            try:
+                out.append(self._gt(item) if kind == "gt" else self._score(item))
+            finally:  # participants cache their arrays: drop them, or memory grows with items
+                item.target.release()
+                item.partner.release()
+        return out
+
+    def _sample(self, item_id: str, valid: np.ndarray, inputs: dict, k: int):
+        idx = np.flatnonzero(valid)
+        pri = frame_priorities(item_id, self.seed, len(valid))[idx]
+        pick = bottom_k(pri, k)
+        return pri[pick], frame_rows(inputs, idx[pick]), len(idx)
+
+    def _gt(self, item) -> dict:
+        ref = features(item.target, self.task)
+        valid = valid_mask(item.target, self.task, len(ref))
+        frames = ref[valid]
+        out = {"id": item.id, "frames": len(ref), "n": len(frames),
+               "mean": frames.mean(0) if len(frames) else np.zeros(ref.shape[1]),
+               "m2": ((frames - frames.mean(0)) ** 2).sum(0) if len(frames) else np.zeros(ref.shape[1])}
+        if self.gt_sample:
+            out["sample"] = self._sample(item.id, valid, {"reference": ref}, self.gt_sample)
+        return out
+
+    def _score(self, item) -> dict:
+        ref = features(item.target, self.task)
+        n = len(ref)
+        valid = valid_mask(item.target, self.task, n)
+        gen = read_motion_item(self.submission / f"{item.id}{MOTION_EXT}", self.task.feature_keys, per_frame_shapes(self.task), n)
+        inputs = {"generated": gen, "reference": ref, "reference_samples": ref[None], "valid": valid,
+                  "partner": align_length(features(item.partner, self.task), n)}
+        if "beat_consistency" in self.task.metrics:
+            from ..features.audio import onsets as audio_onsets
+
+            inputs["onsets"] = audio_onsets(*item.target.audio())
+        out = {"id": item.id, "outputs": item_outputs(self.plans, inputs, self.shared), "samples": gen.shape[0]}
+        if self.score_sample:
+            out["sample"] = self._sample(item.id, valid, inputs, self.score_sample)
+        return out
+
+
+def _jobs(kind: str, ids: list[str], workers: int) -> list:
+    size = max(1, min(8, math.ceil(len(ids) / (4 * max(1, workers)))))
+    return [(kind, ids[i:i + size]) for i in range(0, len(ids), size)]
+
+
+def _merge_moments(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Per-dim mean and std (floored at 1e-6) of all valid ground-truth frames, merged in id order
+    (Chan et al.'s pairwise update), so any partition of the items gives the same numbers."""
+    n, mean, m2 = 0, None, None
+    for r in sorted(rows, key=lambda r: r["id"]):
+        if not r["n"]:
+            continue
+        if mean is None:
+            n, mean, m2 = r["n"], r["mean"].copy(), r["m2"].copy()
+            continue
+        delta = r["mean"] - mean
+        total = n + r["n"]
+        mean = mean + delta * r["n"] / total
+        m2 = m2 + r["m2"] + delta ** 2 * n * r["n"] / total
+        n = total
+    if mean is None:
+        raise ValueError("reference: no valid ground-truth frame in any item")
+    return mean, np.maximum(np.sqrt(m2 / n), 1e-6), {"frames": int(sum(r["frames"] for r in rows)), "valid_frames": int(n)}
+
+
+def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, conventions: dict | None, n_boot: int,
+                 slice_boot: int, engine: str = "local", workers: int | None = None, address: str | None = None,
+                 threads: int | None = 1, progress=None):
+    """Score every item; returns ``(combiner, shared, extras, sample counts)``."""
+    from ..engine import default_workers, run_actors
+
+    submission_ids(submission, MOTION_EXT, [it.id for it in items])  # a wrong folder fails before any reading
+    plans = plan(task.metrics, conventions)
+    ids = sorted(it.id for it in items)
+    groups = {it.id: [(col, val) for col, val in it.groups.items()] for it in items}
+    if workers is None and engine == "local":  # starting a process costs ~1 s: one per ITEMS_PER_WORKER items
+        workers = max(1, min(default_workers(), len(ids) // ITEMS_PER_WORKER))
+    n_workers = workers
+    fits = [p for p in plans if p.mode == "sums" and p.conv.stream.prepare is not None]
+    gt_k = max([int(p.conv.params.get("fit_frames") or GT_SAMPLE_FRAMES) for p in fits], default=0)
+    base = {"task": task.name, "root": str(root), "seed": seed, "threads": threads}
+    tick = progress or (lambda done, total, what: None)
+    gt_rows, gt_sample = [], FrameSample(gt_k)
+    for _, batch in run_actors(MotionWorker, {**base, "gt_sample": gt_k}, _jobs("gt", ids, n_workers or 2), engine=engine,
+                               workers=n_workers, address=address):
+        for r in batch:
+            gt_rows.append({k: r[k] for k in ("id", "frames", "n", "mean", "m2")})
+            if gt_k:
+                gt_sample.add(r["id"], *r["sample"])
+        tick(len(gt_rows), 2 * len(ids), "ground truth read")
+    mean, std, counts = _merge_moments(gt_rows)
+    frames = {r["id"]: r["frames"] for r in gt_rows}
+    check_motion_submission(submission, task.feature_keys, per_frame_shapes(task), frames)
+    shared = {"mean": mean, "std": std, "fps": task.fps, "si_clusters": task.si_clusters}
+    prepared = prepare(plans, gt_sample.rows.get("reference", np.empty((0, len(mean)))), shared)
+    shared.update(prepared)
+    combiner = StreamCombiner(plans, n_boot=n_boot, slice_boot=slice_boot, seed=seed, sample_frames=SCORE_SAMPLE_FRAMES)
+    for p in fits:
+        combiner.notes[p.name] = {k: v for k, v in prepared.items() if isinstance(v, (int, float))}
+    score_k = SCORE_SAMPLE_FRAMES if combiner.sample is not None else 0
+    kwargs = {**base, "submission": str(submission), "conventions": conventions, "shared": shared, "score_sample": score_k}
+    samples, done = set(), 0
+    for _, batch in run_actors(MotionWorker, kwargs, _jobs("score", ids, n_workers or 2), engine=engine, workers=n_workers,
+                               address=address):
+        for r in batch:
+            combiner.add(r["id"], groups[r["id"]], r["outputs"])
+            if score_k:
+                combiner.add_sample(r["id"], *r["sample"])
+            samples.add(r["samples"])
+            done += 1
+        tick(len(ids) + done, 2 * len(ids), "items scored")
+    if len(samples) > 1:  # the header check refuses this; a file changed while scoring must not slip through
+        raise SubmissionError(submission, f"items have different numbers of samples {sorted(samples)}")
+    extras = {"samples_per_item": samples.pop() if samples else None, **counts}
+    return combiner, shared, extras
+
+
+__all__ = ["ALL", "MotionWorker", "score_motion"]
