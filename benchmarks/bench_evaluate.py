@@ -1,73 +1,175 @@
 """Evaluation at (towards) release size: wall time, peak RSS and frames/s of a random submission.
 
-Run: .venv/bin/python benchmarks/bench_evaluate.py --frames 500000 [--task seamless/facial-motion] [--workdir DIR]
+Run: .venv/bin/python benchmarks/bench_evaluate.py [--frames 500000 4000000] [--workers 1 2] [--tasks facial-motion gesture]
 
 Writes a features-only test split (`dyadbench sample seamless --layout files --no-video --split test`)
-of about ``--frames`` target frames, a random submission (Gaussian frames with the ground truth's
-per-dimension mean and std; no train split needed), then runs `dyadbench evaluate` in a child
-process and reports its wall time and peak RSS (`resource.getrusage(RUSAGE_CHILDREN)`).
+of ``--base-frames`` distinct 5-minute recordings, then larger splits by repeating those
+recordings under new session ids (hard links: the reader and the scorer still see one file per
+participant, read and scored one by one). A random submission (Gaussian frames with each item's
+per-dimension mean and std) is written per distinct item and linked for its copies. Each
+`dyadbench evaluate` runs in a child process; peak RSS is the largest sum over the process tree
+(main process + workers), sampled from /proc every 0.2 s.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
+import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+SECONDS = 300.0
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--frames", type=int, default=500_000)
-    ap.add_argument("--seconds", type=float, default=300.0, help="length of each recording")
-    ap.add_argument("--task", default="seamless/facial-motion")
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/dyadbench-bench-evaluate"))
-    ap.add_argument("--bootstrap", type=int, default=200)
-    args = ap.parse_args()
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, []))
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
 
+
+def run_measured(cmd: list[str]) -> tuple[float, int, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    peak = [0]
+
+    def sample():
+        while proc.poll() is None:
+            peak[0] = max(peak[0], tree_rss(proc.pid))
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    out, err = proc.communicate()
+    thread.join()
+    return time.perf_counter() - t0, peak[0], subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def write_base(root: Path, frames: int) -> None:
     from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
+
+    if (root / "assets").exists():
+        return
+    per_dyad = 2 * 2 * SECONDS * 30  # 2 labels x 2 participants; a third of the interactions lack movement keys
+    dyads = max(1, int(np.ceil(frames / per_dyad / (2 / 3))))
+    write_seamless_sample(root, dyads=dyads, seconds=SECONDS, seed=0, layout="files", video=False, splits=("test",))
+
+
+def _new_id(name: str, copy: int) -> str:
+    return re.sub(r"_S(\d+)_", lambda m: f"_S{int(m.group(1)) + 100_000 * copy}_", name)
+
+
+def replicate(base: Path, root: Path, copies: int) -> None:
+    """``copies`` times the base split, each copy under new session ids (hard links)."""
+    if (root / "assets").exists():
+        return
+    for path in base.rglob("*"):
+        if path.is_file() and "assets" not in path.parts:
+            for c in range(copies):
+                target = root / path.relative_to(base)
+                target = target.with_name(_new_id(path.name, c))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(path, target)
+    (root / "assets").mkdir(parents=True)
+    for name in ("filelist", "participants", "relationships", "interactions"):
+        df = pd.read_csv(base / "assets" / f"{name}.csv", dtype=str, keep_default_na=False)
+        if name == "filelist":
+            df = pd.concat([df.assign(file_id=df.file_id.map(lambda f, c=c: _new_id(f, c))) for c in range(copies)])
+        if name == "relationships":
+            df = pd.concat([df.assign(session_id=(df.session_id.astype(int) + 100_000 * c).astype(str)) for c in range(copies)])
+        df.to_csv(root / "assets" / f"{name}.csv", index=False)
+
+
+def write_submission(task_name: str, base: Path, root: Path, copies: int, workdir: Path) -> Path:
     from dyadbench.datasets.submission import write_motion_submission
     from dyadbench.tasks.items import features, motion_items, per_frame_shapes
     from dyadbench.tasks.registry import get_task
 
-    task = get_task(args.task)
-    per_item = int(args.seconds * 30)
-    # test split items: 2 labels x dyads x 2 participants, a third of the interactions without movement keys
-    dyads = max(1, int(np.ceil(args.frames / per_item / 4 / (2 / 3 if "facial" in args.task else 1))))
-    root = args.workdir / f"S-{args.frames}"
+    task = get_task(task_name)
+    base_sub = workdir / f"random-base-{task_name.replace('/', '_')}"
+    if not base_sub.exists():
+        rng = np.random.default_rng(0)
+        for it in motion_items(task, base):
+            x = features(it.target, task)
+            gen = rng.normal(x.mean(0), x.std(0) + 1e-6, x.shape)
+            out, start = {}, 0
+            for key, shape in per_frame_shapes(task).items():
+                size = int(np.prod(shape)) if shape else 1
+                out[key] = gen[:, start:start + size].reshape(len(gen), *shape)
+                start += size
+            write_motion_submission(base_sub, it.id, out)
+    sub = workdir / f"random-{root.name}-{task_name.replace('/', '_')}"
+    if not sub.exists():
+        sub.mkdir(parents=True)
+        for f in base_sub.iterdir():
+            for c in range(copies):
+                os.link(f, sub / _new_id(f.name, c))
+    return sub
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, nargs="+", default=[500_000, 4_000_000], help="target facial-motion frames per split")
+    ap.add_argument("--base-frames", type=int, default=250_000, help="distinct recordings, repeated to reach --frames")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--tasks", nargs="+", default=["facial-motion", "gesture"])
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/dyadbench-bench-evaluate"))
+    ap.add_argument("--bootstrap", type=int, default=200)
+    args = ap.parse_args()
+
+    from dyadbench.tasks.items import motion_items
+    from dyadbench.tasks.registry import get_task
+
+    base = args.workdir / "base"
     t0 = time.perf_counter()
-    if not (root / "assets").exists():
-        write_seamless_sample(root, dyads=dyads, seconds=args.seconds, seed=0, layout="files", video=False, splits=("test",))
-    t_sample = time.perf_counter() - t0
-    items = motion_items(task, root)
-    sub = args.workdir / f"random-{args.frames}-{task.name.replace('/', '_')}"
-    rng = np.random.default_rng(0)
-    frames = 0
-    for it in items:
-        x = features(it.target, task)
-        frames += len(x)
-        gen = rng.normal(x.mean(0), x.std(0) + 1e-6, x.shape)
-        out, start = {}, 0
-        for key, shape in per_frame_shapes(task).items():
-            size = int(np.prod(shape)) if shape else 1
-            out[key] = gen[:, start:start + size].reshape(len(gen), *shape)
-            start += size
-        write_motion_submission(sub, it.id, out)
-    t0 = time.perf_counter()
-    res = subprocess.run([str(Path(sys.executable).parent / "dyadbench"), "evaluate", task.name, "--data", str(root),
-                          "--submission", str(sub), "--out", str(args.workdir / "report"), "--bootstrap", str(args.bootstrap)],
-                         capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if res.returncode:
-        print(res.stdout[-2000:], res.stderr[-2000:])
-        raise SystemExit(res.returncode)
-    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
-    print(f"| {task.name} | {len(items)} items | {frames:,} frames | sample {t_sample:.0f} s | evaluate {wall:.0f} s | "
-          f"{frames / wall:,.0f} frames/s | peak RSS {peak_gb:.2f} GB |")
+    write_base(base, args.base_frames)
+    print(f"base split written in {time.perf_counter() - t0:.0f} s", flush=True)
+    base_frames = {t: sum(it.target.feature(get_task(f"seamless/{t}").feature_keys[0]).shape[0]
+                          for it in motion_items(get_task(f"seamless/{t}"), base)) for t in args.tasks}
+    print("| task | frames | items | workers | wall (s) | frames/s | peak RSS (GB) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for target in args.frames:
+        copies = max(1, round(target / base_frames.get("facial-motion", next(iter(base_frames.values())))))
+        root = args.workdir / f"x{copies}"
+        replicate(base, root, copies)
+        for t in args.tasks:
+            task = f"seamless/{t}"
+            sub = write_submission(task, base, root, copies, args.workdir)
+            items = len(list(sub.iterdir()))
+            frames = base_frames[t] * copies
+            for w in args.workers:
+                cmd = [str(Path(sys.executable).parent / "dyadbench"), "evaluate", task, "--data", str(root), "--submission",
+                       str(sub), "--out", str(args.workdir / f"report-{t}-{copies}-{w}"), "--bootstrap", str(args.bootstrap),
+                       "--workers", str(w)]
+                wall, peak, res = run_measured(cmd)
+                if res.returncode:
+                    print(res.stdout[-2000:], res.stderr[-2000:])
+                    raise SystemExit(res.returncode)
+                print(f"| {t} | {frames:,} | {items} | {w} | {wall:.0f} | {frames / wall:,.0f} | {peak / 2**30:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -92,3 +92,31 @@ def test_sample_refuses_zero_dyads_and_weights_verify_an_unknown_name(monkeypatc
     assert code == 2 and "--dyads" in out and not (tmp_path / "s").exists()
     code, out = run_main(monkeypatch, capsys, "weights", "verify", "nosuch")
     assert code == 2 and "unknown name 'nosuch'" in out and "syncnet" in out
+
+
+@pytest.mark.parametrize("command", [["sample"], ["data", "inspect"], ["evaluate"], ["demo"]])
+def test_flags_show_no_value_hint_and_every_option_has_help(monkeypatch, capsys, command):
+    code, out = run_main(monkeypatch, capsys, *command, "--help")
+    assert code == 0 and "--help" in out
+    assert "<bool>" not in out  # a flag takes no value: a hint would invite `--video true`, which is refused
+    from typer.main import get_command
+
+    from dyadbench.cli import app
+
+    cmd = get_command(app)
+    for name in command:
+        cmd = cmd.commands[name]
+    assert all(p.help for p in cmd.params if p.param_type_name == "option"), [p.name for p in cmd.params if not p.help]
+
+
+def test_native_log_lines_go_to_the_log_file_and_python_output_stays(tmp_path):
+    import subprocess
+
+    code = ("import os, sys; from dyadbench.native_logs import silence; silence(); "
+            "os.write(2, b'I0000 native absl line\\n'); print('python warning', file=sys.stderr)")
+    env = {**os.environ, "DYADBENCH_CACHE": str(tmp_path)}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 0 and "python warning" in res.stderr and "native absl line" not in res.stderr
+    assert "native absl line" in (tmp_path / "logs" / "native.log").read_text()
+    res = subprocess.run([sys.executable, "-c", code.replace("silence(); ", "")], capture_output=True, text=True, env=env)
+    assert "native absl line" in res.stderr  # what --verbose leaves alone

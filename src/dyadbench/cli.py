@@ -22,6 +22,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
+_display_type = typer.core.TyperOption.display_type_rich
+
+
+def _no_flag_type(self, ctx):
+    """Flags take no value: typer shows them a "<bool>" value hint (with click >= 8.2), which a
+    user then types and is refused. Show no type for flags."""
+    return None if self.is_flag else _display_type(self, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _no_flag_type
 app = typer.Typer(help="Run the Seamless Interaction and RealTalk benchmarks end to end.", no_args_is_help=True)
 data_app = typer.Typer(help="Look at dataset roots.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -49,9 +59,15 @@ def _version(value: bool):
 def _main(
     debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error"),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit"),
+    verbose: bool = typer.Option(False, "--verbose", help="Show third-party native log lines (MediaPipe, TFLite, absl) "
+                                                           "instead of writing them to <cache>/logs/native.log"),
 ):
     """Run the Seamless Interaction and RealTalk benchmarks end to end."""
     STATE["debug"] = debug
+    if not verbose:
+        from .native_logs import silence
+
+        silence()
 
 
 def main() -> None:
@@ -63,6 +79,8 @@ def main() -> None:
 
     known = (DatasetError, WeightsError, OutputBusy, ValueError, KeyError, FileNotFoundError, PermissionError,
              NotADirectoryError)
+    from .native_logs import restore
+
     try:
         app(prog_name="dyadbench")  # usage errors, --help and exit codes stay Typer's
     except known as exc:
@@ -72,6 +90,8 @@ def main() -> None:
         console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
         console.print("[dim](run with --debug for the traceback)[/dim]")
         raise SystemExit(2) from None
+    finally:
+        restore()
 
 
 class DatasetName(str, Enum):

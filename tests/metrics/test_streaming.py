@@ -55,7 +55,7 @@ def test_a_small_group_keeps_items_not_replicates():
     for i in range(10):
         acc.add(f"i{i}", np.ones(1000))
     assert acc._replicates is None  # 10 vectors held, not 200
-    assert acc.replicate_sums().shape == (200, 1000)
+    assert acc.replicate_sums().shape == (200, 1000) and acc._replicates is None
 
 
 def test_frame_sample_is_the_global_bottom_k_for_any_order_and_partition():

@@ -121,6 +121,8 @@ class ReplicateSums:
         """(n_boot, size): replicate b's ``Σ_i w_ib t_i``."""
         if not self.n_boot:
             return np.zeros((0, len(self.total)))
+        if self._replicates is None:  # fewer items than replicates: computed, not kept
+            return np.stack(self._weights, axis=1) @ np.stack(self._stats)
         self._flush()
         return self._replicates
 
