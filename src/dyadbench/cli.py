@@ -392,11 +392,16 @@ def leaderboard_cmd(
         console.print(f"html: {html_out}")
 
 
+DEMO_DYADS, DEMO_SECONDS = 15, 10.0  # per label and split: 40 facial-motion and 60 gesture test items
+DEMO_VIDEOS, DEMO_VIDEO_SECONDS = 24, 80.0  # about 110 clips of 15.36 s: over 20 retrieval queries
+
+
 @app.command()
 def demo(
     out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for sample data, submissions and reports"),
     seed: int = typer.Option(0, help="Random seed"),
-    bootstrap: int = typer.Option(100, help="Bootstrap resamples"),
+    bootstrap: int = typer.Option(100, min=0, help="Bootstrap resamples of the whole set"),
+    slice_bootstrap: int = typer.Option(20, min=0, help="Bootstrap resamples of each slice group"),
 ):
     """The main job on generated sample data: both datasets -> every baseline -> every task -> one report."""
     import json
@@ -407,18 +412,23 @@ def demo(
 
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    roots = {"seamless": out / "data" / "seamless", "realtalk": out / "data" / "realtalk"}
-    if not (roots["seamless"] / "assets").exists():
-        sample(DatasetName.seamless, roots["seamless"], None, None, seed, None, None, "bundles", True, None)
-    if not (roots["realtalk"] / "annotations.tar.gz").exists():
-        sample(DatasetName.realtalk, roots["realtalk"], 6, None, seed, 320, 180, "bundles", True, None)
+    # Motion tasks on the features-only layout (no video to write or decode): enough items for
+    # intervals and slices to mean something; the video task on a small bundle with videos.
+    roots = {"motion": out / "data" / "seamless-features", "video": out / "data" / "seamless",
+             "retrieval": out / "data" / "realtalk"}
+    if not (roots["motion"] / "assets").exists():
+        sample(DatasetName.seamless, roots["motion"], DEMO_DYADS, DEMO_SECONDS, seed, None, None, "files", False, ["train", "test"])
+    if not (roots["video"] / "assets").exists():
+        sample(DatasetName.seamless, roots["video"], None, None, seed, None, None, "bundles", True, ["test"])
+    if not (roots["retrieval"] / "annotations.tar.gz").exists():
+        sample(DatasetName.realtalk, roots["retrieval"], DEMO_VIDEOS, DEMO_VIDEO_SECONDS, seed, 320, 180, "bundles", True, None)
     reports = []
     for task in list_tasks():
         for name in task.baselines:
             sub = out / "submissions" / task.name.replace("/", "__") / name
-            run_baseline(task.name, name, roots[task.dataset], sub, seed)
-            report = _evaluate_to(task.name, roots[task.dataset], sub, out / "runs" / task.name.replace("/", "__") / name,
-                                  name, bootstrap, max(10, bootstrap // 5), seed, "local", None, "cpu")
+            run_baseline(task.name, name, roots[task.protocol], sub, seed)
+            report = _evaluate_to(task.name, roots[task.protocol], sub, out / "runs" / task.name.replace("/", "__") / name,
+                                  name, bootstrap, slice_bootstrap, seed, "local", None, "cpu")
             reports.append(report)
             _print_metrics(report)
     (out / "report.json").write_text(json.dumps({"schema": "dyadbench.demo/1", "reports": reports}, indent=2))

@@ -174,3 +174,22 @@ def test_a_video_cut_short_behind_an_intact_header_is_refused(tmp_path):
     check_decoded_frames(path, decoded(path))
     with pytest.raises(SubmissionError, match=r"cut\.mp4: header promises 120 frames but only \d+ decode"):
         check_decoded_frames(cut, decoded(cut))
+
+
+def test_a_cut_tar_beside_its_extracted_folder_is_reported_and_inspect_exits_1(root, seamless_root, monkeypatch, capsys):
+    import sys
+
+    from dyadbench.cli import STATE, main
+
+    src = sorted((seamless_root / "improvised" / "train").glob("*/*.tar"))[0]
+    tar = root / src.relative_to(seamless_root)
+    shutil.copy(src, tar)
+    assert tar.with_suffix("").is_dir()  # the folder is what readers use: the tar's damage would go unseen
+    tar.write_bytes(tar.read_bytes()[: tar.stat().st_size // 2])
+    problems = [p for p in inspect_seamless(root).problems if p.path == str(tar)]
+    assert problems and "extracted folder" in problems[0].reason
+    monkeypatch.setattr(sys, "argv", ["dyadbench", "data", "inspect", str(root)])
+    STATE["debug"] = False
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 1 and "extracted folder" in capsys.readouterr().out

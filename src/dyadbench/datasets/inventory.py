@@ -100,9 +100,35 @@ def _check_participant(p: Participant, deep: bool) -> dict:
     return row
 
 
+def _shadowed_tar_problems(ds: SeamlessInteraction) -> list[Skip]:
+    """Tars beside their extracted folder are not read (the folder wins), so a cut or damaged tar
+    would go unnoticed until someone reads shards (``extract --source shards``): open each one and
+    compare its members with the folder's files."""
+    from .stores import LooseStore, TarStore
+
+    problems = []
+    for label in ds.labels:
+        for split in ds.splits:
+            base = ds.root / label / split
+            for tar in sorted(base.glob("*/*.tar")) if base.is_dir() else []:
+                folder = tar.with_suffix("")
+                if not (tar.stem.isdigit() and folder.is_dir()):
+                    continue
+                try:
+                    names = set(TarStore(tar).names())
+                except DatasetError as exc:
+                    problems.append(Skip(exc.path, f"{exc.problem} (its extracted folder {folder.name}/ is read instead)"))
+                    continue
+                loose = set(LooseStore(folder).names())
+                if names != loose:
+                    problems.append(Skip(str(tar), f"holds {len(names & loose)} of the {len(loose)} files of its extracted folder "
+                                                   f"{folder.name}/ (cut short or out of date; the folder is read instead)"))
+    return problems
+
+
 def inspect_seamless(root: Path, *, label=None, split=None, deep: bool = False, progress=None) -> Inventory:
     ds = SeamlessInteraction(root, label=label, split=split)
-    rows, problems = [], list(ds.skipped) + list(ds.problems)
+    rows, problems = [], list(ds.skipped) + list(ds.problems) + _shadowed_tar_problems(ds)
     person_rows = []
     for dyad in ds:
         for p in dyad.participants:

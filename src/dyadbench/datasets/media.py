@@ -108,6 +108,26 @@ def iter_frames(
         yield np.stack(batch)
 
 
+def count_decoded_frames(src: Source, label: str | None = None) -> int:
+    """Frames that actually decode (no colour conversion): a file cut short keeps the header count
+    of the whole file ("faststart" index at the front) but decodes fewer."""
+    name = _label(src, label)
+    count = 0
+    try:
+        with av.open(_open(src)) as container:
+            if not container.streams.video:
+                raise DatasetError(name, "container has no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for _ in container.decode(stream):
+                count += 1
+    except DatasetError:
+        raise
+    except (av.error.FFmpegError, OSError):
+        pass  # what decoded before the damage is the count
+    return count
+
+
 def read_frames(src: Source, *, start: int = 0, stop: int | None = None, label: str | None = None) -> np.ndarray:
     chunks = list(iter_frames(src, start=start, stop=stop, label=label))
     if not chunks:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..datasets import media
 from ..datasets.errors import DatasetError
+from ..datasets.submission import check_decoded_frames
 
 SCHEMA = "dyadbench.study/1"
 DEFAULT_QUESTION = "Which listener reacts more appropriately to the speaker?"
@@ -47,6 +48,9 @@ def system_clips(systems: dict[str, Path]) -> dict[str, dict[str, Path]]:
         if missing or extra:
             raise DatasetError(Path(systems[name]), f"system {name!r} is not on the same items as {first!r}: "
                                f"missing {missing[:5]}, unexpected {extra[:5]}")
+    for name in clips:  # decode counts, not header counts: a clip cut short would play frozen beside a whole one
+        for path in clips[name].values():
+            check_decoded_frames(path, media.count_decoded_frames(path))
     for item, path in clips[first].items():
         ref = media.probe_video(path)
         for name in rest:
