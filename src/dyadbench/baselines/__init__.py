@@ -22,4 +22,4 @@ def run_baseline(task_name: str, baseline: str, root: Path, out_dir: Path, seed:
         return write_video_baseline(task, baseline, root, out_dir)
     from .retrieval import write_retrieval_baseline
 
-    return write_retrieval_baseline(baseline, root, out_dir, seed)
+    return write_retrieval_baseline(baseline, root, out_dir, seed, tuple(task.options.get("goals", {"appropriate": "high"})))

@@ -152,35 +152,68 @@ def read_video_submission(folder: Path, frames: dict[str, int], tolerance: int =
     return paths
 
 
-def read_retrieval_submission(folder: Path, query_ids: list[str], bank_ids: list[str]) -> np.ndarray:
-    """(queries, bank) scores, rows and columns reordered to the protocol's id order."""
+def read_retrieval_goals(folder: Path, query_ids: list[str], bank_ids: list[str],
+                        goals: tuple[str, ...] = ("appropriate",)) -> dict[str, np.ndarray]:
+    """``{goal: (queries, bank) scores}``, rows and columns in the protocol's id order.
+
+    ``scores`` is the first goal's matrix (``scores_<first goal>`` is the same, not both); other
+    goals are ``scores_<goal>``. A goal the submission leaves out is not scored; an array for a goal
+    the task does not declare is refused."""
     path = Path(folder) / SCORES_FILE if Path(folder).is_dir() else Path(folder)
     if not path.exists():
         raise SubmissionError(path, f"missing {SCORES_FILE} (arrays scores, query_ids, bank_ids)")
     try:
         with np.load(path, allow_pickle=False) as z:
-            scores, q, b = z["scores"], [str(x) for x in z["query_ids"]], [str(x) for x in z["bank_ids"]]
-    except KeyError as exc:
-        raise SubmissionError(path, f"missing array {exc}; expected scores, query_ids, bank_ids") from exc
+            arrays = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
         raise SubmissionError(path, f"not a readable npz ({exc})") from exc
+    for key in ("query_ids", "bank_ids"):
+        if key not in arrays:
+            raise SubmissionError(path, f"missing array {key!r}; expected scores, query_ids, bank_ids")
+    matrices = {k.removeprefix("scores_"): v for k, v in arrays.items() if k.startswith("scores_")}
+    if "scores" in arrays:
+        if goals[0] in matrices:
+            raise SubmissionError(path, f"both 'scores' and 'scores_{goals[0]}': they name the same goal; keep one")
+        matrices[goals[0]] = arrays["scores"]
+    unknown = sorted(set(matrices) - set(goals))
+    if unknown:
+        raise SubmissionError(path, f"scores for undeclared goal(s) {unknown}; the task's goals are {list(goals)}")
+    if not matrices:
+        raise SubmissionError(path, f"no score matrix: expected 'scores' or 'scores_<goal>' for goals {list(goals)}")
+    q, b = [str(x) for x in arrays["query_ids"]], [str(x) for x in arrays["bank_ids"]]
     for name, got, want in (("query_ids", q, query_ids), ("bank_ids", b, bank_ids)):
         if len(set(got)) != len(got):
             raise SubmissionError(path, f"{name}: duplicate ids")
         if set(got) != set(want):
             missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
             raise SubmissionError(path, f"{name}: {len(missing)} missing (e.g. {missing[:3]}), {len(extra)} unexpected (e.g. {extra[:3]})")
-    if scores.shape != (len(q), len(b)):
-        raise SubmissionError(path, f"scores: expected shape ({len(q)}, {len(b)}), got {scores.shape}")
-    if not np.isfinite(scores).all():
-        raise SubmissionError(path, f"scores: {int((~np.isfinite(scores)).sum())} NaN/inf value(s)")
     qi, bi = {x: i for i, x in enumerate(q)}, {x: i for i, x in enumerate(b)}
-    return scores[np.ix_([qi[x] for x in query_ids], [bi[x] for x in bank_ids])].astype(np.float64)
+    out = {}
+    for goal in goals:
+        if goal not in matrices:
+            continue
+        scores, key = matrices[goal], "scores" if goal == goals[0] and "scores" in arrays else f"scores_{goal}"
+        if scores.shape != (len(q), len(b)):
+            raise SubmissionError(path, f"{key}: expected shape ({len(q)}, {len(b)}), got {scores.shape}")
+        if not np.issubdtype(scores.dtype, np.number) or not np.isfinite(scores).all():
+            raise SubmissionError(path, f"{key}: {int((~np.isfinite(scores)).sum()) if np.issubdtype(scores.dtype, np.number) else 'non-numeric'} NaN/inf value(s)")
+        out[goal] = scores[np.ix_([qi[x] for x in query_ids], [bi[x] for x in bank_ids])].astype(np.float64)
+    if goals[0] not in out:
+        raise SubmissionError(path, f"no scores for the reference goal {goals[0]!r} ('scores' or 'scores_{goals[0]}')")
+    return out
 
 
-def write_retrieval_submission(folder: Path, scores: np.ndarray, query_ids: list[str], bank_ids: list[str]) -> Path:
+def read_retrieval_submission(folder: Path, query_ids: list[str], bank_ids: list[str]) -> np.ndarray:
+    """(queries, bank) scores of the (first) goal, rows and columns in the protocol's id order."""
+    return next(iter(read_retrieval_goals(folder, query_ids, bank_ids).values()))
+
+
+def write_retrieval_submission(folder: Path, scores: np.ndarray | dict, query_ids: list[str], bank_ids: list[str]) -> Path:
+    """``scores``: one matrix (``scores``), or ``{goal: matrix}`` (one ``scores_<goal>`` array each)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / SCORES_FILE
-    np.savez(path, scores=np.asarray(scores, np.float32), query_ids=np.asarray(query_ids), bank_ids=np.asarray(bank_ids))
+    arrays = ({f"scores_{g}": np.asarray(m, np.float32) for g, m in scores.items()} if isinstance(scores, dict)
+              else {"scores": np.asarray(scores, np.float32)})
+    np.savez(path, **arrays, query_ids=np.asarray(query_ids), bank_ids=np.asarray(bank_ids))
     return path

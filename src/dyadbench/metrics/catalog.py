@@ -14,9 +14,11 @@ from .embedding import perceptual_l2_item
 from .registry import Convention, MetricSpec, Streaming, register_metric
 from .retrieval import (
     chance_recall_at_k,
+    delta_median_rank,
     k_for_bank,
     mean_rank,
     median_rank,
+    moved_share,
     mrr,
     recall_at_k_for_bank,
 )
@@ -192,6 +194,19 @@ for _name, _fn, _dir in (("median_rank", median_rank, "lower"), ("mean_rank", me
         _name, f"{_name.replace('_', ' ')} of the true listener in the bank", _dir, {"ranks": "ranks"},
         {"realtalk": Convention(_fn, False, "1-based ranks, ties counted against the method", "RealTalk (Geng et al. 2023)")},
         "realtalk", annotate=(lambda shared: {"chance": (shared["bank_size"] + 1) / 2}) if _name == "median_rank" else None))
+
+GOAL = "RealTalk (Geng et al. 2023), goal-conditioned retrieval (Table 1: Social vs Rude response)"
+register_metric(MetricSpec(
+    "delta_median_rank", "Median rank under a goal minus under the reference goal (same queries)", "closer to reference",
+    {"ranks": "ranks", "ranks_reference": "ranks_reference"},
+    {"realtalk": Convention(delta_median_rank, False, "median(r_goal) − median(r_reference); a rude goal should make it > 0", GOAL)},
+    "realtalk"))
+register_metric(MetricSpec(
+    "moved_share", "Share of queries whose true listener moved the goal's way (down for rude, up for appropriate)", "higher",
+    {"ranks": "ranks", "ranks_reference": "ranks_reference", "goal_direction": "goal_direction"},
+    {"realtalk": Convention(moved_share, False, "mean over queries of [r_goal > r_reference] (goal 'low') or [<] ('high'); "
+                                                "goal-blind scores give ≈ 0.5", GOAL)},
+    "realtalk"))
 
 for _space, _what in (("", "RealTalk's released visual embeddings"), ("_dlib", "dlib face descriptor (128-d)"),
                       ("_facenet512", "FaceNet-512"), ("_vggface", "VGG-Face")):

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._validation import as_float_array
 
-__all__ = ["RELEASE_BANK", "chance_recall_at_k", "k_for_bank", "mean_rank", "median_rank", "mrr", "recall_at_k", "recall_at_k_for_bank", "retrieval_ranks"]
+__all__ = ["GOAL_DIRECTIONS", "delta_median_rank", "moved_share", "RELEASE_BANK", "chance_recall_at_k", "k_for_bank", "mean_rank", "median_rank", "mrr", "recall_at_k", "recall_at_k_for_bank", "retrieval_ranks"]
 
 
 def retrieval_ranks(scores, gt_index) -> np.ndarray:
@@ -83,3 +83,29 @@ def k_for_bank(k: int, bank_size: int, release_bank: int = RELEASE_BANK) -> int:
 def recall_at_k_for_bank(ranks, bank_size: int, *, k: int) -> float:
     """Recall@k with k scaled to the bank (``k_for_bank``): equal to ``recall_at_k`` on the release."""
     return recall_at_k(ranks, k_for_bank(k, bank_size))
+
+
+GOAL_DIRECTIONS = ("high", "low")  # where a goal wants the true listener: near the top, or pushed down
+
+
+def delta_median_rank(ranks, ranks_reference) -> float:
+    r"""Δ median rank of a goal against the reference goal on the same queries:
+    :math:`\operatorname{median}_q r_q^{goal} - \operatorname{median}_q r_q^{ref}` (positive: the goal
+    pushed the true listener down, as a rude goal should)."""
+    a, b = _ranks(ranks), _ranks(ranks_reference)
+    if a.shape != b.shape:
+        raise ValueError(f"ranks {a.shape} and ranks_reference {b.shape}: expected one rank per query for both goals")
+    return float(np.median(a) - np.median(b))
+
+
+def moved_share(ranks, ranks_reference, goal_direction: str) -> float:
+    r"""Share of queries whose true listener moved the goal's way against the reference goal:
+    :math:`\frac1Q \sum_q [r_q^{goal} > r_q^{ref}]` for a goal that pushes it down (``"low"``),
+    :math:`[r_q^{goal} < r_q^{ref}]` for one that lifts it (``"high"``); unchanged ranks do not count.
+    Under goal-blind random scores it is (B − 1) / (2B) ≈ 0.5."""
+    a, b = _ranks(ranks), _ranks(ranks_reference)
+    if a.shape != b.shape:
+        raise ValueError(f"ranks {a.shape} and ranks_reference {b.shape}: expected one rank per query for both goals")
+    if goal_direction not in GOAL_DIRECTIONS:
+        raise ValueError(f"goal_direction: expected one of {GOAL_DIRECTIONS}, got {goal_direction!r}")
+    return float(np.mean(a > b) if goal_direction == "low" else np.mean(a < b))

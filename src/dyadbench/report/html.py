@@ -23,6 +23,7 @@ figure{display:inline-block;margin:.5rem}h2{border-bottom:2px solid #ddd;padding
 table.header th,table.header td{border:none;padding:.1rem .6rem}nav.toc{margin:1rem 0}"""
 
 
+from .goals import goal_table
 from .readable import best_systems, cautions, glossary, header
 from .readable import fmt_metric as _fmt
 
@@ -98,6 +99,7 @@ def render(reports: list[dict], title: str = "dyadbench report") -> str:
         parts.append(f"<table class='metrics'><tr><th class='l'>system</th>{head}</tr>{body}</table>")
         if best:
             parts.append("<p class='note'>★ best system per metric; ★≈ its 95 % interval overlaps the runner-up's (no clear winner).</p>")
+        parts.append(goal_table(runs, _fmt))
         parts.append(glossary(runs, names))
         grouped: dict[str, list[str]] = {}
         for r in runs:

@@ -49,6 +49,16 @@ register(Task(
     description="For each eval speaker clip rank the bank's 1,896 listener clips (scores.npz); Recall@500/1000, median rank, perceptual L2 of the top-1 listener.",
     metrics=("recall_at_500", "recall_at_1000", "median_rank", "mean_rank", "mrr", "perceptual_l2",
              "perceptual_l2_dlib", "perceptual_l2_facenet512", "perceptual_l2_vggface"),
-    baselines=("random", "speaker_nearest_neighbour"),
+    baselines=("random", "speaker_nearest_neighbour", "affect"),
     fps=25.0,
+    options={
+        # Goal -> where the true listener should rank: a socially appropriate listener near the top,
+        # a rude response pushes it down. The first goal is the reference (the plain `scores` array).
+        "goals": {"appropriate": "high", "rude": "low"},
+        # Published rows (RealTalk, Geng et al. 2023, Table 1; 407 queries, bank 1,896): shown beside
+        # ours, marked as published numbers. (R@500, R@1000, median rank)
+        "published": {"Social response (RealTalk)": (0.31, 0.56, 834), "w/o CLIP tuning": (0.29, 0.60, 830),
+                      "w/o keyframes": (0.31, 0.56, 895), "Learning2Listen": (0.26, 0.50, 996),
+                      "Random": (0.26, 0.52, 948), "Rude response (RealTalk)": (0.22, 0.47, 1061)},
+    },
 ))

@@ -18,7 +18,7 @@ from ..datasets.errors import DatasetError
 from ..datasets.submission import (
     SubmissionError,
     check_decoded_frames,
-    read_retrieval_submission,
+    read_retrieval_goals,
     read_video_submission,
 )
 from ..features.weights import WeightsError, resolve
@@ -201,8 +201,27 @@ def _face_space_embeddings(queries, bank, top1, spaces, stride, cache_root, devi
     return out
 
 
+GOAL_METRICS = ("recall_at_500", "recall_at_1000", "median_rank", "mean_rank", "mrr")
+CONTRAST_METRICS = ("delta_median_rank", "moved_share")
+
+
+def goal_results(goals: dict, goal_ranks: dict, ids: list[str], bank_size: int, seed: int, n_boot: int,
+                 conventions: dict | None) -> dict:
+    """Per goal: the rank metrics, and against the reference goal (the first) the contrast metrics."""
+    reference = next(iter(goals))
+    out = {}
+    for goal, ranks in goal_ranks.items():
+        data = ItemSet(ids, {"ranks": list(ranks), "ranks_reference": list(goal_ranks[reference])},
+                       {"bank_size": bank_size, "goal_direction": goals[goal]})
+        names = GOAL_METRICS + (CONTRAST_METRICS if goal != reference else ())
+        metrics = {r.name: r.to_dict() for name in names
+                   for r in score(name, data, convention=(conventions or {}).get(name), n_boot=n_boot, seed=seed)}
+        out[goal] = {"direction": goals[goal], "reference_goal": reference, "metrics": metrics}
+    return out
+
+
 def retrieval(task: Task, root: Path, submission: Path, seed: int, device: str = "cpu", cache_root: str | None = None,
-              conventions: dict | None = None, **_) -> Scored:
+              conventions: dict | None = None, n_boot: int = 200, **_) -> Scored:
     from ..datasets.realtalk import RealTalk
 
     rt = RealTalk(root)
@@ -210,8 +229,11 @@ def retrieval(task: Task, root: Path, submission: Path, seed: int, device: str =
     if not queries:
         raise ValueError(f"{root}: the eval split is empty")
     bank_index = {c.id: i for i, c in enumerate(bank)}
-    scores = read_retrieval_submission(submission, [c.id for c in queries], list(bank_index))
-    ranks = retrieval_ranks(scores, np.array([bank_index[q.id] for q in queries]))
+    goals = task.options.get("goals", {"appropriate": "high"})
+    matrices = read_retrieval_goals(submission, [c.id for c in queries], list(bank_index), tuple(goals))
+    gt = np.array([bank_index[q.id] for q in queries])
+    goal_ranks = {g: retrieval_ranks(m, gt) for g, m in matrices.items()}
+    scores, ranks = matrices[next(iter(goals))], goal_ranks[next(iter(goals))]
     top1 = np.argmax(scores, axis=1)  # ties: the first bank clip in protocol order
     inputs = {"ranks": list(ranks), "top1_released": [bank[t].embeddings(bank[t].listener) for t in top1],
               "true_released": [q.embeddings(q.listener) for q in queries]}
@@ -229,7 +251,9 @@ def retrieval(task: Task, root: Path, submission: Path, seed: int, device: str =
     inputs.update(_face_space_embeddings(queries, bank, top1, tuple(spaces), task.options.get("face_stride", 8), cache_root, device))
     data = ItemSet([q.id for q in queries], inputs, {"bank_size": len(bank)})
     groups = [{"speaker_role": q.speaker} for q in queries]
-    extras = {"ranks": ranks.tolist(), "bank_size": len(bank), "queries": len(queries)}
+    extras = {"ranks": ranks.tolist(), "bank_size": len(bank), "queries": len(queries),
+              "goals": goal_results(goals, goal_ranks, [q.id for q in queries], len(bank), seed, n_boot, conventions),
+              "published": task.options.get("published", {})}
     return Scored(data.ids, groups, metric_scorer(task, data, seed, conventions, skipped), skipped, extras)
 
 
