@@ -34,7 +34,7 @@ def tree_rss(pid: int) -> int:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
@@ -43,7 +43,7 @@ def tree_rss(pid: int) -> int:
         p = todo.pop()
         todo.extend(children.get(p, []))
         try:
-            for line in open(f"/proc/{p}/status"):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) * 1024
         except OSError:

@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from _timing import timed
 from PIL import Image
-from _timing import timed  # noqa: E402 - benchmarks/ is on sys.path when run as a script
 
 
 def main():
@@ -39,8 +39,19 @@ def main():
     from dyadbench.features.landmarks import FaceDetector
     from dyadbench.features.motion import face_motion_features, gesture_features
     from dyadbench.features.nets.syncnet import SyncNet
-    from dyadbench.features.sync import SyncNetScorer, crop_faces, smooth_boxes, ffmpeg_r25_indices
-    from dyadbench.features.video import FaceBoxes, FaceIdentity, FaceMotion, Gesture, extract_video
+    from dyadbench.features.sync import (
+        SyncNetScorer,
+        crop_faces,
+        ffmpeg_r25_indices,
+        smooth_boxes,
+    )
+    from dyadbench.features.video import (
+        FaceBoxes,
+        FaceIdentity,
+        FaceMotion,
+        Gesture,
+        extract_video,
+    )
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     tmp = Path(tempfile.mkdtemp())

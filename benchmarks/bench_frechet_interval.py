@@ -16,9 +16,13 @@ import time
 
 import numpy as np
 import scipy.linalg as sla
+from _timing import timed
 
-from dyadbench.metrics import frechet_distance, frechet_distance_from_features, frechet_interval
-from _timing import timed  # noqa: E402 - benchmarks/ is on sys.path when run as a script
+from dyadbench.metrics import (
+    frechet_distance,
+    frechet_distance_from_features,
+    frechet_interval,
+)
 
 
 def main():

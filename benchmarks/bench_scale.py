@@ -18,11 +18,11 @@ import os
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[_var] = "1"  # before NumPy/torch load, and inherited by every worker
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
 
 # Seamless Interaction: 4,065 h of conversation, each recorded as two participant videos at 30 fps.
 RELEASE_FRAMES = 4065 * 3600 * 30 * 2

@@ -20,9 +20,9 @@ from pathlib import Path
 
 
 def one_run(label: str, db_url: str, study: Path, kill: bool) -> dict:
-    from dyadbench.humaneval.study import read_study
     from dyadbench.humaneval.db import connect, load_study
     from dyadbench.humaneval.loadtest import LoadRun, check_stored, simulated_raters
+    from dyadbench.humaneval.study import read_study
 
     doc = read_study(study).doc
     engine = connect(db_url)

@@ -6,8 +6,15 @@ import pytest
 
 from dyadbench.metrics import motion as MM
 from dyadbench.metrics.frechet import frechet_distance_from_features
-from dyadbench.metrics.streaming import (FrameSample, ReplicateSums, bottom_k, frame_priorities, gaussian_from_sums,
-                                         gaussian_sums, poisson_weights)
+from dyadbench.metrics.streaming import (
+    FrameSample,
+    ReplicateSums,
+    bottom_k,
+    frame_priorities,
+    gaussian_from_sums,
+    gaussian_sums,
+    poisson_weights,
+)
 
 
 def test_gaussian_sums_recover_mean_and_covariance_without_cancellation():

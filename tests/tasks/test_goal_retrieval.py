@@ -6,7 +6,11 @@ import pytest
 from dyadbench.baselines.retrieval import write_retrieval_baseline
 from dyadbench.datasets.realtalk import RealTalk
 from dyadbench.datasets.sample.realtalk_sample import write_realtalk_sample
-from dyadbench.datasets.submission import SubmissionError, read_retrieval_goals, write_retrieval_submission
+from dyadbench.datasets.submission import (
+    SubmissionError,
+    read_retrieval_goals,
+    write_retrieval_submission,
+)
 from dyadbench.metrics import retrieval_ranks
 from dyadbench.metrics.retrieval import delta_median_rank, moved_share
 from dyadbench.tasks.protocols import goal_results

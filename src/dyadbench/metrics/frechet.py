@@ -135,16 +135,17 @@ class FrechetReference:
         return max(value, 0.0)
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+def frechet_distance(mu1, sigma1, mu2, sigma2, *, exact: bool = True) -> float:
     r"""Exact Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2); see the module docstring.
 
-    Finite and non-negative for any symmetric PSD inputs, singular ones included.
+    Finite and non-negative for any symmetric PSD inputs, singular ones included. ``exact=False``
+    (bootstrap replicates) skips the refinement of near-zero eigen-directions (``distance``).
     """
     mu1, sigma1 = _check_gaussian(mu1, sigma1, "1")
     mu2, sigma2 = _check_gaussian(mu2, sigma2, "2")
     if mu1.shape != mu2.shape:
         raise ValueError(f"mu1 has dimension {mu1.shape[0]} but mu2 has {mu2.shape[0]}")
-    return FrechetReference.from_stats(mu2, sigma2).distance(mu1, sigma1)
+    return FrechetReference.from_stats(mu2, sigma2).distance(mu1, sigma1, exact=exact)
 
 
 class RunningStats:

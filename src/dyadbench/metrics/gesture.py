@@ -58,10 +58,15 @@ def random_pair_diversity(frames, *, n_pairs: int = 10_000, seed=0) -> float:
     f = f.reshape(-1, f.shape[-1])
     if f.shape[0] < 2:
         raise ValueError(f"frames: needs at least 2 frames, got {f.shape[0]}")
-    rng = resolve_rng(seed)
-    a = rng.integers(0, f.shape[0], int(n_pairs))
-    b = (a + rng.integers(1, f.shape[0], int(n_pairs))) % f.shape[0]  # b != a
+    a, b = random_pair_indices(f.shape[0], n_pairs, seed)
     return float(np.linalg.norm(f[a] - f[b], axis=1).mean())
+
+
+def random_pair_indices(n: int, n_pairs: int, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    """``n_pairs`` random pairs (a, b) of distinct indices in [0, n): the pairs ``random_pair_diversity`` uses."""
+    rng = resolve_rng(seed)
+    a = rng.integers(0, n, int(n_pairs))
+    return a, (a + rng.integers(1, n, int(n_pairs))) % n  # b != a
 
 
 def kinematic_beats(joints, *, fps: float = 30.0, order: int = 3, min_speed_drop: float = 0.0) -> np.ndarray:

@@ -73,7 +73,7 @@ def fd_item_stats(generated, reference, valid, mean) -> np.ndarray:
     return np.concatenate([gaussian_sums(_first(generated)[v], mean), gaussian_sums(np.asarray(reference)[v], mean)])
 
 
-def fd_finish(stats, mean) -> float:
+def fd_finish(stats, mean, *, exact: bool = True) -> float:
     """FD between the two Gaussians of summed ``fd_item_stats`` (NaN with fewer than 2 frames a side)."""
     stats = np.asarray(stats, np.float64)
     half = len(stats) // 2
@@ -81,7 +81,7 @@ def fd_finish(stats, mean) -> float:
         return NO_VALUE
     _, mu_g, cov_g = gaussian_from_sums(stats[:half], mean)
     _, mu_r, cov_r = gaussian_from_sums(stats[half:], mean)
-    return frechet_distance(mu_g, cov_g, mu_r, cov_r)
+    return frechet_distance(mu_g, cov_g, mu_r, cov_r, exact=exact)
 
 
 def _shift(reference, valid) -> np.ndarray:
@@ -122,8 +122,8 @@ def paired_fd_item_stats(generated, reference, partner, valid, mean) -> np.ndarr
     return fd_item_stats(gen[0][None], ref[0], valid, np.concatenate([mean, mean]))
 
 
-def paired_fd_finish(stats, mean) -> float:
-    return fd_finish(stats, np.concatenate([mean, mean]))
+def paired_fd_finish(stats, mean, *, exact: bool = True) -> float:
+    return fd_finish(stats, np.concatenate([mean, mean]), exact=exact)
 
 
 def paired_fd_set(generated, reference, partner, valid) -> float:
@@ -160,8 +160,8 @@ def fd_kinetic_item_stats(generated, reference, valid, fps) -> np.ndarray:
     return fd_item_stats(g[0][None], r[0], keep[0], np.zeros(g[0].shape[1]))
 
 
-def fd_kinetic_finish(stats) -> float:
-    return fd_finish(stats, np.zeros(gaussian_sums_dim(len(stats) // 2)))
+def fd_kinetic_finish(stats, *, exact: bool = True) -> float:
+    return fd_finish(stats, np.zeros(gaussian_sums_dim(len(stats) // 2)), exact=exact)
 
 
 def fd_kinetic_set(generated, reference, valid, fps) -> float:
@@ -305,7 +305,7 @@ def si_diversity_interval(args, *, n_boot, seed, confidence, standardize=True, n
 
 def diversity_set(generated, valid, mean, std, *, n_pairs: int = 10_000, seed: int = 0, standardize: bool = True) -> float:
     """Mean distance of random pairs of pooled (standardized) frames (Audio2Photoreal's diversity)."""
-    frames, _ = _pooled([_z(_first(g), mean, std, standardize) for g in generated], valid)
+    frames = _z(_pooled([_first(g) for g in generated], valid)[0], mean, std, standardize)  # pool, then standardize once
     return random_pair_diversity(frames, n_pairs=n_pairs, seed=seed) if len(frames) >= 2 else NO_VALUE
 
 

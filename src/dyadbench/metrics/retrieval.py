@@ -17,7 +17,7 @@ import numpy as np
 
 from ._validation import as_float_array
 
-__all__ = ["GOAL_DIRECTIONS", "delta_median_rank", "moved_share", "RELEASE_BANK", "chance_recall_at_k", "k_for_bank", "mean_rank", "median_rank", "mrr", "recall_at_k", "recall_at_k_for_bank", "retrieval_ranks"]
+__all__ = ["GOAL_DIRECTIONS", "RELEASE_BANK", "chance_recall_at_k", "delta_median_rank", "k_for_bank", "mean_rank", "median_rank", "moved_share", "mrr", "recall_at_k", "recall_at_k_for_bank", "retrieval_ranks"]
 
 
 def retrieval_ranks(scores, gt_index) -> np.ndarray:

@@ -137,21 +137,52 @@ def bottom_k(priorities: np.ndarray, k: int) -> np.ndarray:
 
 
 class FrameSample:
-    """The ``k`` frames of smallest priority over all items added so far (with their item ids)."""
+    """The ``k`` frames of smallest priority over all items added so far (with their item ids).
+
+    Items are appended and the sample is cut back to ``k`` only when more than ``2k`` frames are
+    pending, so adding an item costs its own frames, not the whole sample's."""
 
     def __init__(self, k: int):
         self.k = int(k)
-        self.priorities = np.empty(0)
-        self.items: np.ndarray = np.empty(0, dtype=object)
-        self.rows: dict[str, np.ndarray] = {}
         self.frames_seen = 0
+        self._pri: list[np.ndarray] = []
+        self._items: list[np.ndarray] = []
+        self._rows: list[dict[str, np.ndarray]] = []
+        self._pending = 0
 
     def add(self, item_id: str, priorities: np.ndarray, rows: dict[str, np.ndarray], frames_seen: int | None = None) -> None:
         """``rows``: arrays whose first axis matches ``priorities`` (already an item's own bottom k)."""
         self.frames_seen += len(priorities) if frames_seen is None else int(frames_seen)
-        pri = np.concatenate([self.priorities, priorities])
-        items = np.concatenate([self.items, np.full(len(priorities), item_id, dtype=object)])
-        merged = {k: (np.concatenate([self.rows[k], v]) if k in self.rows else np.asarray(v)) for k, v in rows.items()}
+        self._pri.append(np.asarray(priorities))
+        self._items.append(np.full(len(priorities), item_id, dtype=object))
+        self._rows.append({k: np.asarray(v) for k, v in rows.items()})
+        self._pending += len(priorities)
+        if self._pending > 2 * self.k:
+            self._compact()
+
+    def _compact(self) -> None:
+        if len(self._pri) == 1 and self._pending <= self.k and getattr(self, "_sorted", False):
+            return
+        pri = np.concatenate(self._pri) if self._pri else np.empty(0)
+        items = np.concatenate(self._items) if self._items else np.empty(0, dtype=object)
+        keys = self._rows[0].keys() if self._rows else ()
+        rows = {k: np.concatenate([r[k] for r in self._rows]) for k in keys}
         keep = bottom_k(pri, self.k)
-        self.priorities, self.items = pri[keep], items[keep]
-        self.rows = {k: v[keep] for k, v in merged.items()}
+        self._pri, self._items = [pri[keep]], [items[keep]]
+        self._rows = [{k: v[keep] for k, v in rows.items()}] if keys else []
+        self._pending, self._sorted = len(keep), True
+
+    @property
+    def priorities(self) -> np.ndarray:
+        self._compact()
+        return self._pri[0] if self._pri else np.empty(0)
+
+    @property
+    def items(self) -> np.ndarray:
+        self._compact()
+        return self._items[0] if self._items else np.empty(0, dtype=object)
+
+    @property
+    def rows(self) -> dict[str, np.ndarray]:
+        self._compact()
+        return self._rows[0] if self._rows else {}
