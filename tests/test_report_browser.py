@@ -15,8 +15,10 @@ def test_report_html_renders_tables_and_plots(browser, seamless_root, realtalk_r
     page_path.write_text(render(reports))
     page = browser.new_page()
     page.goto(page_path.as_uri())
-    assert page.locator("table.metrics").count() == 2  # one per task
-    tables = page.locator("table.metrics")
+    assert page.locator("table.metrics:not(.goals)").count() == 2  # one per task
+    tables = page.locator("table.metrics:not(.goals)")
+    goals = page.locator("table.goals tr")  # header, the random system's two goals, six published rows
+    assert goals.count() == 1 + 2 + 6 and "published" in goals.nth(3).inner_text()
     # Tasks in name order: realtalk (header + 1 system), then seamless (header + 2 systems).
     assert [tables.nth(i).locator("tr").count() for i in range(2)] == [2, 3]
     plots = page.locator("figure.plot svg")

@@ -29,5 +29,5 @@ def goal_table(runs: list[dict], fmt) -> str:
             "not ours. Δ median rank and 'moved the goal's way' compare each goal with the reference goal "
             f"({html.escape(rows[0][2]['reference_goal'])}) on the same queries; a rude goal should give Δ > 0 and a share "
             "above 0.5.")
-    return (f"<h3>Goal-conditioned retrieval</h3><table class='metrics'><tr><th class='l'>system</th><th class='l'>goal</th>"
+    return (f"<h3>Goal-conditioned retrieval</h3><table class='metrics goals'><tr><th class='l'>system</th><th class='l'>goal</th>"
             f"{head}</tr>{body}</table><p class='note'>{note}</p>")
