@@ -179,8 +179,13 @@ RANKS = {"ranks": "ranks", "bank_size": "bank_size"}
 
 
 def _recall_notes(k: int):
-    return lambda shared: {"k": k_for_bank(k, shared["bank_size"]), "chance": chance_recall_at_k(k_for_bank(k, shared["bank_size"]), shared["bank_size"]),
-                           **({"note": f"k scaled to the bank of {shared['bank_size']} (k·B/1896)"} if k_for_bank(k, shared["bank_size"]) != k else {})}
+    def notes(shared: dict) -> dict:
+        bank = shared["bank_size"]
+        used = k_for_bank(k, bank)
+        scaled = {"note": f"k scaled to the bank of {bank} (k·B/1896)"} if used != k else {}
+        return {"k": used, "chance": chance_recall_at_k(used, bank), **scaled}
+
+    return notes
 
 
 for _k in (500, 1000):
