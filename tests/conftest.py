@@ -45,6 +45,25 @@ def make_clips(folder: Path, items: list[str], seed: int, frames: int = 12, size
     return folder
 
 
+def write_faststart_clip(path: Path, frames: int = 120, size: tuple[int, int] = (64, 64)) -> Path:
+    """An H.264 mp4 (30 fps) with its index at the front ("faststart"): a copy cut short keeps the
+    header's frame count but decodes fewer frames."""
+    import av
+    import numpy as np
+
+    w, h = size
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        for i in range(frames):
+            img = np.random.default_rng(i).integers(0, 255, (h, w, 3), dtype=np.uint8)
+            for pk in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(pk)
+        for pk in s.encode():
+            c.mux(pk)
+    return path
+
+
 @pytest.fixture(scope="session")
 def study_dir(tmp_path_factory) -> Path:
     """A small 2AFC study: 3 items x systems gt/model, 2 raters per pair, 1 attention check each."""

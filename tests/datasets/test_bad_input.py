@@ -151,22 +151,12 @@ def test_corrupt_shard_is_reported(tmp_path, seamless_root):
 
 def test_a_video_cut_short_behind_an_intact_header_is_refused(tmp_path):
     """With the index at the front (faststart) a cut mp4 keeps its header's frame count and decodes part of it."""
-    import av
+    from conftest import write_faststart_clip
 
     from dyadbench.datasets import media
     from dyadbench.datasets.submission import SubmissionError, check_decoded_frames
 
-    path = tmp_path / "full.mp4"
-    with av.open(str(path), "w", options={"movflags": "faststart"}) as c:
-        s = c.add_stream("libx264", rate=30)
-        s.width = s.height = 64
-        s.pix_fmt = "yuv420p"
-        for i in range(120):
-            img = np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)
-            for pk in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(pk)
-        for pk in s.encode():
-            c.mux(pk)
+    path = write_faststart_clip(tmp_path / "full.mp4")
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(path.read_bytes()[: int(path.stat().st_size * 0.4)])
     decoded = lambda p: sum(len(b) for b in media.iter_frames(p, batch_size=32))

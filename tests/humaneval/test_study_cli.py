@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import make_clips
+from conftest import make_clips, write_faststart_clip
 from typer.testing import CliRunner
 
 from dyadbench.cli import app
@@ -49,22 +49,10 @@ def test_report_gets_a_human_evaluation_section(seamless_root, tmp_path):
 
 
 def test_study_create_refuses_a_clip_that_decodes_fewer_frames_than_its_header(tmp_path):
-    import av
-    import numpy as np
-
     items = ["spk0", "spk1"]
     make_clips(tmp_path / "gt", items, 0, frames=120, size=(64, 48))
     make_clips(tmp_path / "ours", items, 1, frames=120, size=(64, 48))
-    whole = tmp_path / "whole.mp4"  # index at the front: a cut copy keeps the header's 120 frames
-    with av.open(str(whole), "w", options={"movflags": "faststart"}) as c:
-        s = c.add_stream("libx264", rate=30)
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-        for i in range(120):
-            img = np.random.default_rng(i).integers(0, 255, (48, 64, 3), dtype=np.uint8)
-            for pk in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(pk)
-        for pk in s.encode():
-            c.mux(pk)
+    whole = write_faststart_clip(tmp_path / "whole.mp4", size=(64, 48))  # a cut copy keeps the header's 120 frames
     (tmp_path / "ours" / "spk1.mp4").write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.4)])
     result = runner.invoke(app, ["study", "create", str(tmp_path / "s"), "--system", f"gt={tmp_path / 'gt'}",
                                  "--system", f"ours={tmp_path / 'ours'}"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -79,6 +80,17 @@ def probe_video(src: Source, label: str | None = None) -> VideoInfo:
         raise DatasetError(name, f"cannot be read as video ({exc})") from exc
 
 
+@contextmanager
+def _video_stream(src: Source, name: str):
+    """The open container and its first video stream (threaded decoding)."""
+    with av.open(_open(src)) as container:
+        if not container.streams.video:
+            raise DatasetError(name, "container has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        yield container, stream
+
+
 def iter_frames(
     src: Source, *, batch_size: int = 64, start: int = 0, stop: int | None = None, label: str | None = None
 ) -> Iterator[np.ndarray]:
@@ -86,11 +98,7 @@ def iter_frames(
     name = _label(src, label)
     batch: list[np.ndarray] = []
     try:
-        with av.open(_open(src)) as container:
-            if not container.streams.video:
-                raise DatasetError(name, "container has no video stream")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+        with _video_stream(src, name) as (container, stream):
             for index, frame in enumerate(container.decode(stream)):
                 if index < start:
                     continue
@@ -114,11 +122,7 @@ def count_decoded_frames(src: Source, label: str | None = None) -> int:
     name = _label(src, label)
     count = 0
     try:
-        with av.open(_open(src)) as container:
-            if not container.streams.video:
-                raise DatasetError(name, "container has no video stream")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+        with _video_stream(src, name) as (container, stream):
             for _ in container.decode(stream):
                 count += 1
     except DatasetError:

@@ -149,6 +149,7 @@ class FrameSample:
         self._items: list[np.ndarray] = []
         self._rows: list[dict[str, np.ndarray]] = []
         self._pending = 0
+        self._compacted = False  # one chunk already cut to the k smallest: nothing to redo
 
     def add(self, item_id: str, priorities: np.ndarray, rows: dict[str, np.ndarray], frames_seen: int | None = None) -> None:
         """``rows``: arrays whose first axis matches ``priorities`` (already an item's own bottom k)."""
@@ -157,11 +158,12 @@ class FrameSample:
         self._items.append(np.full(len(priorities), item_id, dtype=object))
         self._rows.append({k: np.asarray(v) for k, v in rows.items()})
         self._pending += len(priorities)
+        self._compacted = False
         if self._pending > 2 * self.k:
             self._compact()
 
     def _compact(self) -> None:
-        if len(self._pri) == 1 and self._pending <= self.k and getattr(self, "_sorted", False):
+        if self._compacted:
             return
         pri = np.concatenate(self._pri) if self._pri else np.empty(0)
         items = np.concatenate(self._items) if self._items else np.empty(0, dtype=object)
@@ -170,7 +172,7 @@ class FrameSample:
         keep = bottom_k(pri, self.k)
         self._pri, self._items = [pri[keep]], [items[keep]]
         self._rows = [{k: v[keep] for k, v in rows.items()}] if keys else []
-        self._pending, self._sorted = len(keep), True
+        self._pending, self._compacted = len(keep), True
 
     @property
     def priorities(self) -> np.ndarray:
