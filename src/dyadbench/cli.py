@@ -295,11 +295,49 @@ def baseline(
     data: Path = typer.Option(..., exists=True, file_okay=False, help="Dataset root"),
     out: Path = typer.Option(..., help="Folder to write the submission into"),
     seed: int = typer.Option(0, help="Random seed of the baseline (the same seed writes the same submission)"),
+    checkpoint: Path = typer.Option(None, help="learned: the run folder of `dyadbench train` (or its best.pt)"),
 ):
     """Write a baseline's submission, in the same format a model's would be."""
     from .baselines import run_baseline
 
-    console.print(f"[green]wrote[/green] {run_baseline(task, name, data, out, seed)}")
+    console.print(f"[green]wrote[/green] {run_baseline(task, name, data, out, seed, checkpoint)}")
+
+
+@app.command()
+def train(
+    task: str = typer.Argument(..., help="Task name, e.g. seamless/facial-motion"),
+    data: Path = typer.Option(..., exists=True, file_okay=False, help="Dataset root (its train split; dev if present)"),
+    out: Path = typer.Option(..., help="Run folder: checkpoints, run.json, curves.png (an existing run resumes)"),
+    seed: int = typer.Option(0, help="Seed of the initial weights and the window order (same seed, same checkpoint on CPU)"),
+    epochs: int = typer.Option(40, min=1, help="Most epochs"),
+    patience: int = typer.Option(6, min=1, help="Stop after this many epochs without a better validation loss"),
+    batch_size: int = typer.Option(32, min=1, help="Windows per step"),
+    window: int = typer.Option(64, min=8, help="Frames per training window"),
+    lr: float = typer.Option(2e-3, min=0.0, help="Adam learning rate"),
+    device: str = typer.Option("cpu", help="cpu, or cuda when present"),
+    workers: int = typer.Option(0, min=0, help="DataLoader worker processes (0: read in the training process)"),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help="Keep items in memory across epochs (--no-cache at release size)"),
+    max_minutes: float = typer.Option(None, min=0.0, help="Stop after this wall time (then not reproducible)"),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue the run in --out if there is one"),
+):
+    """Train the task's learned baseline; `baseline TASK learned --checkpoint RUN` then writes its submission."""
+    from .tasks.registry import get_task
+    from .training.trainer import TrainConfig
+    from .training.trainer import train as run_training
+
+    get_task(task)
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise typer.BadParameter("CUDA is not available on this machine; use --device cpu", param_hint="--device")
+    cfg = TrainConfig(task=task, seed=seed, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr, window=window,
+                      device=device, workers=workers, cache=cache, max_minutes=max_minutes)
+    with progress_bar(f"Training {task}", total=epochs) as tick:
+        summary = run_training(data, out, cfg, resume=resume,
+                               progress=lambda c: tick(f"epoch {c['epoch']}: train {c['train_loss']:.3f}, val {c['val_loss']:.3f}"))
+    console.print(f"[green]trained[/green] {out}: best validation loss {summary['best']:.4f} at epoch {summary['best_epoch']}"
+                  f" ({summary['stopped']}); curves in {out / 'curves.png'}")
 
 
 def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device,
@@ -416,23 +454,34 @@ def demo(
     # intervals and slices to mean something; the video task on a small bundle with videos.
     roots = {"motion": out / "data" / "seamless-features", "video": out / "data" / "seamless",
              "retrieval": out / "data" / "realtalk"}
+    timings: dict[str, float] = {}
+
+    def timed(label: str, fn, *args):
+        t = time.perf_counter()
+        result = fn(*args)
+        timings[label] = timings.get(label, 0.0) + time.perf_counter() - t
+        return result
+
     if not (roots["motion"] / "assets").exists():
-        sample(DatasetName.seamless, roots["motion"], DEMO_DYADS, DEMO_SECONDS, seed, None, None, "files", False, ["train", "test"])
+        timed("sample seamless (features)", sample, DatasetName.seamless, roots["motion"], DEMO_DYADS, DEMO_SECONDS, seed, None, None,
+              "files", False, ["train", "test"])
     if not (roots["video"] / "assets").exists():
-        sample(DatasetName.seamless, roots["video"], None, None, seed, None, None, "bundles", True, ["test"])
+        timed("sample seamless (video)", sample, DatasetName.seamless, roots["video"], None, None, seed, None, None, "bundles", True, ["test"])
     if not (roots["retrieval"] / "annotations.tar.gz").exists():
-        sample(DatasetName.realtalk, roots["retrieval"], DEMO_VIDEOS, DEMO_VIDEO_SECONDS, seed, 320, 180, "bundles", True, None)
+        timed("sample realtalk", sample, DatasetName.realtalk, roots["retrieval"], DEMO_VIDEOS, DEMO_VIDEO_SECONDS, seed, 320, 180,
+              "bundles", True, None)
     reports = []
     for task in list_tasks():
         for name in task.baselines:
             sub = out / "submissions" / task.name.replace("/", "__") / name
-            run_baseline(task.name, name, roots[task.protocol], sub, seed)
-            report = _evaluate_to(task.name, roots[task.protocol], sub, out / "runs" / task.name.replace("/", "__") / name,
-                                  name, bootstrap, slice_bootstrap, seed, "local", None, "cpu")
+            timed(f"{task.name}: baselines", run_baseline, task.name, name, roots[task.protocol], sub, seed)
+            report = timed(f"{task.name}: evaluate", _evaluate_to, task.name, roots[task.protocol], sub,
+                           out / "runs" / task.name.replace("/", "__") / name, name, bootstrap, slice_bootstrap, seed, "local", None, "cpu")
             reports.append(report)
             _print_metrics(report)
     (out / "report.json").write_text(json.dumps({"schema": "dyadbench.demo/1", "reports": reports}, indent=2))
     (out / "report.html").write_text(render(reports, title="dyadbench demo: every baseline on every task (sample data)"))
+    console.print("time per step: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
     console.print(f"[bold green]demo finished[/bold green] in {time.perf_counter() - t0:.0f} s: report at {out / 'report.html'}")
 
 

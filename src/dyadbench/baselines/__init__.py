@@ -5,13 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def run_baseline(task_name: str, baseline: str, root: Path, out_dir: Path, seed: int = 0) -> Path:
-    """Write baseline ``baseline``'s submission for ``task_name`` into ``out_dir``."""
+LEARNED = "learned"
+
+
+def run_baseline(task_name: str, baseline: str, root: Path, out_dir: Path, seed: int = 0, checkpoint: Path | None = None) -> Path:
+    """Write baseline ``baseline``'s submission for ``task_name`` into ``out_dir``.
+
+    ``learned`` needs ``checkpoint``: a run folder of ``dyadbench train`` (or its ``best.pt``).
+    """
     from ..tasks.registry import get_task
 
     task = get_task(task_name)
+    goals = tuple(task.options.get("goals", {"appropriate": "high"}))
+    if baseline == LEARNED:
+        if checkpoint is None:
+            raise ValueError(f"baseline learned: give --checkpoint RUN (train one with `dyadbench train {task_name} --data ROOT --out RUN`)")
+        from .learned import write_learned_baseline
+
+        return write_learned_baseline(task, root, out_dir, checkpoint, goals)
     if baseline not in task.baselines:
-        raise ValueError(f"baseline: {baseline!r} is not declared for {task_name}; choose from {list(task.baselines)}")
+        raise ValueError(f"baseline: {baseline!r} is not declared for {task_name}; choose from {[*task.baselines, LEARNED]}")
     if task.protocol == "motion":
         from .motion import write_motion_baseline
 
@@ -22,4 +35,4 @@ def run_baseline(task_name: str, baseline: str, root: Path, out_dir: Path, seed:
         return write_video_baseline(task, baseline, root, out_dir)
     from .retrieval import write_retrieval_baseline
 
-    return write_retrieval_baseline(baseline, root, out_dir, seed, tuple(task.options.get("goals", {"appropriate": "high"})))
+    return write_retrieval_baseline(baseline, root, out_dir, seed, goals)

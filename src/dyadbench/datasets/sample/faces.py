@@ -75,15 +75,27 @@ def _open_mouth(img: np.ndarray, face: FacePhoto, scale: float, amount: float) -
     return out
 
 
+@cache
+def _head_at(name: str, size: int) -> np.ndarray:
+    """The head crop resized to ``size`` px once: every frame starts from it."""
+    face = load_face(name)
+    return np.asarray(Image.fromarray(face.image).resize((size, size), Image.BILINEAR))
+
+
 def render_head(face: FacePhoto, size: int, *, yaw: float, pitch: float, roll: float, mouth_open: float) -> Image.Image:
     """The head crop at ``size`` px with the given pose (degrees) and mouth opening in [0, 1]."""
     scale = size / face.image.shape[0]
-    img = np.asarray(Image.fromarray(face.image).resize((size, size), Image.BILINEAR))
-    img = _open_mouth(img, face, scale, float(np.clip(mouth_open, 0, 1)))
-    # Yaw narrows the face a little; pitch/roll rotate and shift it (a cheap 2.5-D head turn).
+    img = _open_mouth(_head_at(face.name, size), face, scale, float(np.clip(mouth_open, 0, 1)))
+    # Yaw narrows the face a little; pitch/roll rotate and shift it (a cheap 2.5-D head turn). The
+    # narrowing and the rotation about the centre are one affine map (output -> input pixel), so
+    # each frame costs one resampling pass.
     width = max(8, int(size * (1.0 - abs(yaw) / 140.0)))
-    head = Image.fromarray(img).resize((width, size), Image.BILINEAR)
-    return head.rotate(roll, resample=Image.BILINEAR, expand=False, fillcolor=None)
+    a = -np.deg2rad(roll)
+    cos, sin = np.cos(a), np.sin(a)
+    cx, cy, narrow = width / 2.0, size / 2.0, size / width
+    coeffs = (narrow * cos, narrow * sin, narrow * (cx - cos * cx - sin * cy),
+              -sin, cos, cy + sin * cx - cos * cy)
+    return Image.fromarray(img).transform((width, size), Image.AFFINE, coeffs, resample=Image.BILINEAR)
 
 
 def compose_frame(
