@@ -29,6 +29,16 @@ def realtalk_root(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def goal_root(tmp_path_factory) -> Path:
+    """RealTalk at a tiny raster with enough clips for retrieval statistics (about 44 clips, 10 queries)."""
+    from dyadbench.datasets.sample.realtalk_sample import write_realtalk_sample
+
+    root = tmp_path_factory.mktemp("realtalk-goals")
+    write_realtalk_sample(root, videos=14, seconds=62.0, seed=3, width=64, height=36)
+    return root
+
+
 def make_clips(folder: Path, items: list[str], seed: int, frames: int = 12, size: tuple[int, int] = (64, 48)) -> Path:
     """Tiny H.264 clips ``<item>.mp4`` (30 fps) with seeded moving content."""
     import numpy as np

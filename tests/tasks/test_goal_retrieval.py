@@ -5,7 +5,6 @@ import pytest
 
 from dyadbench.baselines.retrieval import write_retrieval_baseline
 from dyadbench.datasets.realtalk import RealTalk
-from dyadbench.datasets.sample.realtalk_sample import write_realtalk_sample
 from dyadbench.datasets.submission import (
     SubmissionError,
     read_retrieval_goals,
@@ -18,13 +17,6 @@ from dyadbench.tasks.registry import get_task
 
 TASK = get_task("realtalk/listener-retrieval")
 GOALS = TASK.options["goals"]
-
-
-@pytest.fixture(scope="module")
-def goal_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("realtalk-goals")
-    write_realtalk_sample(root, videos=14, seconds=62.0, seed=3, width=64, height=36)
-    return root
 
 
 def _goal_report(root, sub, n_boot=400):
