@@ -37,17 +37,20 @@ MIN_SLICE_ITEMS = 1
 def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str | None = None, n_boot: int = 200,
              slice_boot: int = 50, seed: int = 0, engine: str = "local", workers: int | None = None, device: str = "cpu",
              cache_root: str | None = None, address: str | None = None, conventions: dict | None = None,
-             threads: int | None = 1, progress: Callable[[int, int, str], None] | None = None) -> dict:
+             threads: int | None = 1, progress: Callable[[int, int, str], None] | None = None,
+             face_stride: int | None = None) -> dict:
     """Score ``submission`` on ``task_name``; ``conventions`` picks a named convention per metric
     (``{"l2": "learning2listen"}``; defaults in ``dyadbench metrics``). ``progress(done, total,
-    what)`` is called as the whole set and each slice group are scored."""
+    what)`` is called as the whole set and each slice group are scored. ``face_stride`` (retrieval):
+    embed every n-th frame of a clip for perceptual L2 (default: the task's, 8)."""
     task = get_task(task_name)
     if n_boot < 0 or slice_boot < 0:
         raise ValueError(f"bootstrap resamples must be >= 0 (got {n_boot} and {slice_boot} for slices)")
     conventions = check_conventions(task, conventions or {})
     scored = PROTOCOLS[task.protocol](task, Path(data_root), Path(submission), seed, engine=engine, workers=workers,
                                       device=device, cache_root=cache_root, address=address, conventions=conventions,
-                                      n_boot=n_boot, slice_boot=slice_boot, threads=threads, progress=progress)
+                                      n_boot=n_boot, slice_boot=slice_boot, threads=threads, progress=progress,
+                                      face_stride=face_stride)
     all_idx = list(range(len(scored.ids)))
     columns = sorted({k for g in scored.groups for k in g})
     slice_values = {col: sorted({g.get(col, "unknown") for g in scored.groups}) for col in columns}

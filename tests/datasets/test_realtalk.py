@@ -78,3 +78,11 @@ def test_video_hash_is_computed_once_per_video(realtalk_root, tmp_path, monkeypa
     first = ds.video_hash(vid)
     assert ds.video_hash(vid) == first and len(calls) == 1
     assert first == real(ds.video_source(vid)[0])
+
+
+def test_clip_frames_with_a_step_are_every_nth_decoded_frame(realtalk_root):
+    clip = RealTalk(realtalk_root).split("bank")[0]
+    every = np.concatenate(list(clip.frames(batch_size=50)))
+    stepped = np.concatenate(list(clip.frames(batch_size=7, step=5)))
+    assert len(every) == clip.n_frames and len(stepped) == -(-clip.n_frames // 5)
+    np.testing.assert_array_equal(stepped, every[::5])

@@ -94,3 +94,8 @@ def test_log_mel_at_rate_puts_a_tone_in_its_mel_band():
     # silence after a tone: frames past the audio's end are at the floor
     m = log_mel_at_rate(np.sin(2 * np.pi * 1000 * t[: len(t) // 2]), sr, fps, n)
     assert m[-5:].max() < m[:5].max() - 20
+
+
+def test_without_audio_the_windows_carry_no_audio_columns(bundles):
+    w = next(iter(DyadicWindows(bundles, task=TASK, window=20, shuffle=False, audio=False)))
+    assert w["target_audio"].shape == (20, 0) and w["target"].shape == (20, 128)

@@ -92,9 +92,11 @@ def _video_stream(src: Source, name: str):
 
 
 def iter_frames(
-    src: Source, *, batch_size: int = 64, start: int = 0, stop: int | None = None, label: str | None = None
+    src: Source, *, batch_size: int = 64, start: int = 0, stop: int | None = None, label: str | None = None, step: int = 1
 ) -> Iterator[np.ndarray]:
-    """Decode RGB frames [start, stop) once, yielding uint8 batches of shape (B, H, W, 3)."""
+    """Decode RGB frames [start, stop) once, yielding uint8 batches of shape (B, H, W, 3); with
+    ``step`` only frames start, start + step, ... are converted to RGB (the rest are decoded, as
+    a codec must, but never copied)."""
     name = _label(src, label)
     batch: list[np.ndarray] = []
     try:
@@ -104,6 +106,8 @@ def iter_frames(
                     continue
                 if stop is not None and index >= stop:
                     break
+                if (index - start) % step:
+                    continue
                 batch.append(frame.to_ndarray(format="rgb24"))
                 if len(batch) == batch_size:
                     yield np.stack(batch)

@@ -91,8 +91,9 @@ class Clip:
     def embeddings(self, role: str) -> np.ndarray:
         return self.dataset.embeddings(self.video_id)[_role(role)][self.start : self.stop]
 
-    def frames(self, *, batch_size: int = 64) -> Iterator[np.ndarray]:
-        return self.dataset.iter_frames(self.video_id, start=self.start, stop=self.stop, batch_size=batch_size)
+    def frames(self, *, batch_size: int = 64, step: int = 1) -> Iterator[np.ndarray]:
+        """The clip's RGB frames (every ``step``-th from its first)."""
+        return self.dataset.iter_frames(self.video_id, start=self.start, stop=self.stop, batch_size=batch_size, step=step)
 
     def words(self) -> list[dict]:
         t0, t1 = self.start / FPS, self.stop / FPS
@@ -204,10 +205,10 @@ class RealTalk:
             raise DatasetError(label, f"frame rate {info.fps:.3f} fps, expected {FPS:g}")
         return info
 
-    def iter_frames(self, video_id: str, *, start: int = 0, stop: int | None = None, batch_size: int = 64):
+    def iter_frames(self, video_id: str, *, start: int = 0, stop: int | None = None, batch_size: int = 64, step: int = 1):
         self.video_info(video_id)
         src, label = self.video_source(video_id)
-        return media.iter_frames(src, start=start, stop=stop, batch_size=batch_size, label=label)
+        return media.iter_frames(src, start=start, stop=stop, batch_size=batch_size, label=label, step=step)
 
     # -- per-video annotations -----------------------------------------------------------------
     @lru_cache(maxsize=64)
@@ -227,7 +228,7 @@ class RealTalk:
             out[int(key)] = entry
         return out
 
-    @lru_cache(maxsize=16)
+    @lru_cache(maxsize=64)  # a clip list visits each video's clips apart: keep a whole sample's videos
     def emoca(self, video_id: str) -> dict[str, np.ndarray]:
         """Per role, (frames, 56) expression 50 ‖ pose 6; frames without a face are NaN rows."""
         path = self._member("emoca", video_id, "pkl")

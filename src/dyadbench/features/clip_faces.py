@@ -29,7 +29,7 @@ def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: in
     name = "clip_faces_" + "_".join(spaces)
     if cache is not None and (hit := cache.get(key, name, VERSION)) is not None:
         return hit
-    frames = np.concatenate(list(clip.frames()))[::stride]
+    frames = np.concatenate(list(clip.frames(step=stride)))
     ann = clip.dataset.annotations(clip.video_id)
     boxes = np.array([ann.get(t, {}).get("people", {}).get(role, {}).get("bbox", [np.nan] * 4)
                       for t in range(clip.start, clip.stop, stride)], dtype=np.float64)[: len(frames)]

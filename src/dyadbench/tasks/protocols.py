@@ -221,7 +221,7 @@ def goal_results(goals: dict, goal_ranks: dict, ids: list[str], bank_size: int, 
 
 
 def retrieval(task: Task, root: Path, submission: Path, seed: int, device: str = "cpu", cache_root: str | None = None,
-              conventions: dict | None = None, n_boot: int = 200, **_) -> Scored:
+              conventions: dict | None = None, n_boot: int = 200, face_stride: int | None = None, **_) -> Scored:
     from ..datasets.realtalk import RealTalk
 
     rt = RealTalk(root)
@@ -248,10 +248,11 @@ def retrieval(task: Task, root: Path, submission: Path, seed: int, device: str =
             spaces.append(space)
         except WeightsError as exc:
             skipped[name] = str(exc)
-    inputs.update(_face_space_embeddings(queries, bank, top1, tuple(spaces), task.options.get("face_stride", 8), cache_root, device))
+    stride = int(face_stride or task.options.get("face_stride", 8))  # every stride-th frame of a clip is embedded
+    inputs.update(_face_space_embeddings(queries, bank, top1, tuple(spaces), stride, cache_root, device))
     data = ItemSet([q.id for q in queries], inputs, {"bank_size": len(bank)})
     groups = [{"speaker_role": q.speaker} for q in queries]
-    extras = {"ranks": ranks.tolist(), "bank_size": len(bank), "queries": len(queries),
+    extras = {"ranks": ranks.tolist(), "bank_size": len(bank), "queries": len(queries), "face_stride": stride,
               "goals": goal_results(goals, goal_ranks, [q.id for q in queries], len(bank), seed, n_boot, conventions),
               "published": task.options.get("published", {})}
     return Scored(data.ids, groups, metric_scorer(task, data, seed, conventions, skipped), skipped, extras)

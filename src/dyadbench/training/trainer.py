@@ -208,4 +208,4 @@ def _plot(curves: list[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-__all__ = ["TrainConfig", "train", "load_checkpoint", "ItemSource"]
+__all__ = ["ItemSource", "TrainConfig", "load_checkpoint", "train"]

@@ -65,8 +65,8 @@ def _zero_invalid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class ItemSource:
     """The items of one task and split, as light references; ``load(i)`` reads item ``i``."""
 
-    def __init__(self, task: Task, root: Path, split: str, source: str = "auto"):
-        self.task, self.root, self.split, self.source = task, Path(root), split, source
+    def __init__(self, task: Task, root: Path, split: str, source: str = "auto", audio: bool = True):
+        self.task, self.root, self.split, self.source, self.audio = task, Path(root), split, source, audio
         if task.dataset == "seamless":
             from ..tasks.items import motion_items
 
@@ -100,17 +100,24 @@ class ItemSource:
         partner = align_length(partner_raw, n)  # partner recordings differ by a few frames in the release
         t_ok = valid_mask(ref.target, self.task, n)
         p_ok = align_length(valid_mask(ref.partner, self.task, len(partner_raw))[:, None], n)[:, 0]
-        audio = [log_mel_at_rate(*p.audio(), self.fps, n, N_MELS) for p in (ref.target, ref.partner)]
+        audio = [self._mel(p.audio, n) for p in (ref.target, ref.partner)]
         ref.target.release()
         ref.partner.release()
         target, t_fin = _zero_invalid(target)
         partner, p_fin = _zero_invalid(partner)
         return ItemArrays(ref.id, ref.dyad, target, partner, t_ok & t_fin, p_ok & p_fin, audio[0], audio[1])
 
+    def _mel(self, read_audio, n: int) -> np.ndarray:
+        """Log-mel at the motion rate, or (n, 0) without audio (resampling and STFT are ~80 % of an
+        item's read time: motion-only models skip them)."""
+        if not self.audio:
+            return np.zeros((n, 0), np.float32)
+        return log_mel_at_rate(*read_audio(), self.fps, n, N_MELS)
+
     def _load_clip(self, clip) -> ItemArrays:
         target, t_ok = _zero_invalid(clip.listener_motion())
         partner, p_ok = _zero_invalid(clip.speaker_motion())
-        mel = log_mel_at_rate(*clip.audio(), self.fps, len(target), N_MELS)
+        mel = self._mel(clip.audio, len(target))
         return ItemArrays(clip.id, clip.video_id, target, partner, t_ok, p_ok, mel, mel)
 
 
@@ -124,7 +131,7 @@ def distributed_rank() -> tuple[int, int]:
     """(rank, world_size) from torch.distributed when initialised, else RANK/WORLD_SIZE, else (0, 1)."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
 class DyadicWindows(IterableDataset):
@@ -132,12 +139,14 @@ class DyadicWindows(IterableDataset):
 
     ``window`` frames per window, ``stride`` between starts (default: ``window``, so windows do
     not overlap); an item shorter than a window gives one window padded with invalid frames.
-    ``items``: keep only these item ids (a train/validation split of one folder).
+    ``items``: keep only these item ids (a train/validation split of one folder); ``audio=False``
+    gives (W, 0) audio arrays and reads no audio.
     """
 
     def __init__(self, root: Path, *, task: str, split: str | None = None, window: int = 64, stride: int | None = None,
                  seed: int = 0, shuffle: bool = True, shuffle_buffer: int = 256, source: str = "auto",
-                 rank: int | None = None, world_size: int | None = None, items: set[str] | None = None, cache: bool = False):
+                 rank: int | None = None, world_size: int | None = None, items: set[str] | None = None, cache: bool = False,
+                 audio: bool = True):
         if window < 1 or (stride is not None and stride < 1):
             raise ValueError(f"window/stride: expected positive frame counts, got {window}/{stride}")
         self.task = get_task(task)
@@ -145,7 +154,7 @@ class DyadicWindows(IterableDataset):
         self.window, self.stride = int(window), int(stride or window)
         self.seed, self.shuffle, self.shuffle_buffer, self.source = seed, shuffle, max(1, shuffle_buffer), source
         self._rank, self._world = rank, world_size
-        self.items, self.cache = items, cache
+        self.items, self.cache, self.audio = items, cache, audio
         self.epoch = 0
         self._source: ItemSource | None = None
         self._cache: dict[int, ItemArrays] = {}
@@ -157,7 +166,7 @@ class DyadicWindows(IterableDataset):
     @property
     def source_items(self) -> ItemSource:
         if self._source is None:  # built lazily, in the process that iterates (DataLoader workers)
-            self._source = ItemSource(self.task, self.root, self.split, self.source)
+            self._source = ItemSource(self.task, self.root, self.split, self.source, self.audio)
         return self._source
 
     def item_indices(self) -> list[int]:

@@ -98,7 +98,7 @@ def write_realtalk_sample(
             for name, data in files:
                 _add(tf, name, data)
     for archive, files in small.items():
-        with tarfile.open(root / f"{archive}.tar.gz", "w:gz") as tf:
+        with tarfile.open(root / f"{archive}.tar.gz", "w:gz", compresslevel=1) as tf:  # fast; random floats barely compress
             for name, data in files:
                 _add(tf, name, data)
     return {"videos": videos, "frames_per_video": n, "shards": len(shard_files)}
