@@ -57,25 +57,24 @@ def log_mel(audio, sr: int, n_mels: int = 40) -> np.ndarray:
 def log_mel_at_rate(audio, sr: int, fps: float, n_frames: int, n_mels: int = 40) -> np.ndarray:
     """(n_frames, n_mels) log-mel energies at the motion rate, for training windows.
 
-    Audio at 16 kHz (resampled if needed); frame ``t`` is the Hann-windowed span of two motion
-    frames starting at ``t / fps`` (zero-padded past the end), its power spectrum through
-    ``n_mels`` triangular mel filters (python_speech_features' filter bank), ``log(E + 1e-10)``.
-    One spectrum per motion frame, so audio and motion share a frame index and the cost is one
-    small FFT per frame.
+    Frame ``t`` is the Hann-windowed span of two motion frames starting at ``t / fps`` (zero-padded
+    past the end), its power spectrum through ``n_mels`` triangular mel filters over 0–8 kHz
+    (python_speech_features' filter bank), ``log(E + 1e-10)``. One float32 FFT per motion frame at
+    the audio's own rate: no resampling (which cost more than the FFTs), so audio and motion share
+    a frame index.
     """
     from python_speech_features import get_filterbanks
 
-    x = _mono(audio)
-    if sr != 16000:
-        x = resample(x, sr, 16000)
-    hop = 16000.0 / fps
+    x = _mono(audio).astype(np.float32)
+    hop = sr / fps
     win = 2 * int(round(hop))
     nfft = 1 << int(np.ceil(np.log2(win)))
     starts = np.round(np.arange(n_frames) * hop).astype(int)
-    x = np.concatenate([x, np.zeros(max(0, starts[-1] + win - len(x)) if n_frames else 0)])
-    frames = np.lib.stride_tricks.sliding_window_view(x, win)[starts] * np.hanning(win)
-    power = np.abs(np.fft.rfft(frames, nfft)) ** 2 / nfft
-    return np.log(power @ get_filterbanks(n_mels, nfft, 16000).T + 1e-10).astype(np.float32)
+    x = np.concatenate([x, np.zeros(max(0, starts[-1] + win - len(x)) if n_frames else 0, np.float32)])
+    frames = np.lib.stride_tricks.sliding_window_view(x, win)[starts] * np.hanning(win).astype(np.float32)
+    power = np.abs(sp_fft.rfft(frames, nfft, workers=1)) ** 2 / nfft
+    bank = get_filterbanks(n_mels, nfft, sr, 0, min(8000, sr / 2)).astype(np.float32)
+    return np.log(power @ bank.T + 1e-10).astype(np.float32)
 
 
 def energy_vad(audio, sr: int, *, frame_s: float = 0.02, threshold_db: float = -30.0, hangover_s: float = 0.2) -> list[dict]:
