@@ -19,45 +19,79 @@ def _default_db(study: Path) -> str:
     return f"sqlite:///{(Path(study) / 'study.db').resolve()}"
 
 
+def _named(specs: list[str] | None, option: str) -> dict[str, Path]:
+    named = {}
+    for spec in specs or []:
+        name, sep, folder = spec.partition("=")
+        if not sep or not name or not folder:
+            raise typer.BadParameter(f"expected NAME=PATH, got {spec!r}", param_hint=option)
+        if name in named:
+            raise typer.BadParameter(f"system {name!r} given twice", param_hint=option)
+        named[name] = Path(folder)
+    return named
+
+
 @study_app.command("create")
 def create(
     out: Path = typer.Argument(..., help="New folder for the study"),
-    system: list[str] = typer.Option(..., "--system", help="NAME=FOLDER of <item_id>.mp4 clips; two or more"),
+    system: list[str] = typer.Option(None, "--system", help="NAME=FOLDER of <item_id>.mp4 clips (generation submissions); two or more"),
+    from_retrieval: list[str] = typer.Option(None, "--from-retrieval", help="NAME=SUBMISSION (scores.npz or its folder) of a "
+                                             "RealTalk retrieval system: its top-1 listener per query and goal; two or more"),
+    data: Path = typer.Option(None, help="--from-retrieval: the RealTalk root the submissions rank"),
+    goal: list[str] = typer.Option(None, help="--from-retrieval: goal(s) whose top-1 listeners are compared (default appropriate)"),
+    context: Path = typer.Option(None, help="--system: folder of <item_id>.mp4 context clips (the speaker, with sound) shown in sync above the pair"),
     raters_per_pair: int = typer.Option(4, help="Distinct raters judging each comparison"),
     raters: int = typer.Option(None, help="Rater slots (default: raters-per-pair, so each rater sees every pair)"),
     attention_checks: int = typer.Option(2, help="Catch trials per rater (reference clip vs the same clip frozen)"),
     attention_system: str = typer.Option(None, help="System whose clips the catch trials use (default: the first)"),
-    max_items: int = typer.Option(None, help="A seeded random subset of N items (e.g. 30 speakers)"),
+    max_items: int = typer.Option(None, help="A seeded random subset of N items (--from-retrieval: N queries, e.g. 30 speakers)"),
     seed: int = typer.Option(0),
     title: str = typer.Option("Video comparison study"),
     question: str = typer.Option(DEFAULT_QUESTION),
 ):
     """Build a balanced, counterbalanced design over the systems' clips and copy the clips in."""
+    import tempfile
+
     import numpy as np
 
     from .humaneval.design import balanced_design
-    from .humaneval.study import system_clips, write_study
+    from .humaneval.study import check_in_sync, system_clips, write_study
 
-    systems = {}
-    for spec in system:
-        name, sep, folder = spec.partition("=")
-        if not sep or not name or not folder:
-            raise typer.BadParameter(f"expected NAME=FOLDER, got {spec!r}", param_hint="--system")
-        if name in systems:
-            raise typer.BadParameter(f"system {name!r} given twice", param_hint="--system")
-        systems[name] = Path(folder)
-    clips = system_clips(systems)
-    items = sorted(next(iter(clips.values())))
-    if max_items and max_items < len(items):
-        rng = np.random.default_rng(seed)
-        items = sorted(rng.choice(items, size=max_items, replace=False).tolist())
-    trials = balanced_design(items, list(systems), raters_per_pair=raters_per_pair, n_raters=raters,
-                             attention_checks=attention_checks, attention_system=attention_system, seed=seed)
-    settings = {"raters_per_pair": raters_per_pair, "raters": raters or raters_per_pair,
-                "attention_checks": attention_checks, "seed": seed}
-    path = write_study(out, clips, trials, title=title, question=question, settings=settings)
-    console.print(f"[green]wrote[/green] {path}: {len(items)} items, {len(systems)} systems, "
-                  f"{settings['raters']} raters, {len(trials)} trials")
+    systems, retrieval = _named(system, "--system"), _named(from_retrieval, "--from-retrieval")
+    if bool(systems) == bool(retrieval):
+        raise typer.BadParameter("give either --system NAME=FOLDER (two or more) or --from-retrieval NAME=SUBMISSION (two or more)")
+    if len(systems or retrieval) < 2:
+        raise typer.BadParameter("a comparison needs two or more systems", param_hint="--system/--from-retrieval")
+    contexts, item_goals, questions = None, None, None
+    with tempfile.TemporaryDirectory(prefix="study-build-") as work:
+        if retrieval:
+            from .humaneval.from_retrieval import question_for, retrieval_study_inputs
+
+            if data is None:
+                raise typer.BadParameter("--from-retrieval needs --data (the RealTalk root)", param_hint="--data")
+            goals = tuple(goal or ("appropriate",))
+            clips, contexts, item_goals = retrieval_study_inputs(data, retrieval, goals, Path(work), max_items=max_items, seed=seed)
+            check_in_sync(clips, contexts)
+            questions = {g: question_for(g) for g in goals}
+            items = sorted(next(iter(clips.values())))
+        else:
+            clips = system_clips(systems)
+            if context is not None:
+                contexts = {p.stem: p for p in sorted(Path(context).glob("*.mp4"))}
+                check_in_sync(clips, contexts)
+            items = sorted(next(iter(clips.values())))
+            if max_items and max_items < len(items):
+                rng = np.random.default_rng(seed)
+                items = sorted(rng.choice(items, size=max_items, replace=False).tolist())
+        names = list(clips)
+        trials = balanced_design(items, names, raters_per_pair=raters_per_pair, n_raters=raters,
+                                 attention_checks=attention_checks, attention_system=attention_system, seed=seed)
+        settings = {"raters_per_pair": raters_per_pair, "raters": raters or raters_per_pair,
+                    "attention_checks": attention_checks, "seed": seed}
+        path = write_study(out, clips, trials, title=title, question=question, settings=settings, contexts=contexts,
+                           item_goals=item_goals, questions=questions)
+    console.print(f"[green]wrote[/green] {path}: {len(items)} items, {len(names)} systems, "
+                  f"{settings['raters']} raters, {len(trials)} trials" + (", speaker shown in sync" if contexts else ""))
 
 
 @study_app.command("serve")
@@ -107,12 +141,17 @@ def export(
     out.mkdir(parents=True, exist_ok=True)
     (out / "votes.csv").write_text(votes_csv(rows))
     result = {"study": folder.id, "title": folder.doc["title"], "question": folder.doc["question"],
-              **analyze(rows, max_failed_checks=max_failed_checks)}
+              **analyze(rows, max_failed_checks=max_failed_checks, item_goals=folder.doc.get("goals"))}
     (out / "human_eval.json").write_text(json.dumps(result, indent=2))
     for name, c in result["comparisons"].items():
         if c["judgements"]:
             console.print(f"{name}: {c['preference_a']:.1%} prefer {c['system_a']} [{c['low']:.1%}, {c['high']:.1%}], "
                           f"p = {c['p_value']:.3g}, n = {c['judgements']}")
+    for g, per in (result.get("per_goal") or {}).items():
+        for name, c in per.items():
+            if c["judgements"]:
+                console.print(f"  goal {g}: {name}: {c['preference_a']:.1%} prefer {c['system_a']} [{c['low']:.1%}, "
+                              f"{c['high']:.1%}], p = {c['p_value']:.3g}, n = {c['judgements']}")
     att = result["attention"]
     console.print(f"{result['answered']}/{result['trials']} trials answered; attention checks failed: "
                   f"{att['failed']}/{att['checks']}; excluded raters: {att['excluded_raters']}")

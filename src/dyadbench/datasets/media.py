@@ -144,10 +144,12 @@ def read_frames(src: Source, *, start: int = 0, stop: int | None = None, label: 
 
 
 def write_video(path: Path, frames: Iterator[np.ndarray] | np.ndarray, *, fps: Fraction | int, codec: str = "libx264",
-                pix_fmt: str = "yuv420p", options: dict | None = None) -> None:
-    """Encode RGB uint8 frames; used by the sample generator and baselines that render video."""
+                pix_fmt: str = "yuv420p", options: dict | None = None, audio: tuple[np.ndarray, int] | None = None) -> None:
+    """Encode RGB uint8 frames; used by the sample generator, baselines that render video and study
+    clips. ``audio`` (mono float samples in [-1, 1], sample rate) adds an AAC track."""
     with av.open(str(path), mode="w") as container:
         stream = None
+        sound = None
         for frame in frames:
             if stream is None:
                 stream = container.add_stream(codec, rate=fps)
@@ -155,10 +157,22 @@ def write_video(path: Path, frames: Iterator[np.ndarray] | np.ndarray, *, fps: F
                 stream.pix_fmt = pix_fmt
                 if options:
                     stream.options = options
+                if audio is not None:  # after the video stream: players and readers take stream 0 as the picture
+                    sound = container.add_stream("aac", rate=int(audio[1]))
+                    sound.layout = "mono"
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
                 container.mux(packet)
         if stream is not None:
             for packet in stream.encode():
+                container.mux(packet)
+        if sound is not None:
+            samples = np.clip(np.asarray(audio[0], np.float32).reshape(-1), -1, 1)
+            for start in range(0, len(samples), 1024):  # AAC frames hold 1024 samples
+                chunk = av.AudioFrame.from_ndarray(samples[None, start : start + 1024], format="flt", layout="mono")
+                chunk.sample_rate, chunk.pts = int(audio[1]), start
+                for packet in sound.encode(chunk):
+                    container.mux(packet)
+            for packet in sound.encode():
                 container.mux(packet)
 
 

@@ -17,7 +17,10 @@ import numpy as np
 from ..metrics import human as H
 
 
-def analyze(rows: list[dict], *, max_failed_checks: int = 0, confidence: float = 0.95) -> dict:
+def analyze(rows: list[dict], *, max_failed_checks: int = 0, confidence: float = 0.95,
+            item_goals: dict[str, str] | None = None) -> dict:
+    """``item_goals`` (a study built for several goals): ``per_goal`` repeats every comparison on
+    each goal's items alone (same exclusions)."""
     answered = [r for r in rows if r.get("choice") is not None]
     checks = [r for r in answered if r["attention"]]
     failed_by_rater: dict[int, int] = defaultdict(int)
@@ -37,17 +40,26 @@ def analyze(rows: list[dict], *, max_failed_checks: int = 0, confidence: float =
         },
         "comparisons": {},
     }
+    rated = [r for r in answered if not r["attention"]]
+    out["comparisons"] = _comparisons(rated, excluded, confidence)
+    if item_goals:
+        out["per_goal"] = {goal: _comparisons([r for r in rated if item_goals.get(r["item"]) == goal], excluded, confidence)
+                           for goal in sorted(set(item_goals.values()))}
+    return out
+
+
+def _comparisons(rated: list[dict], excluded: list, confidence: float) -> dict:
     pairs: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in answered:
-        if not r["attention"]:
-            pairs[(r["system_a"], r["system_b"])].append(r)
+    for r in rated:
+        pairs[(r["system_a"], r["system_b"])].append(r)
+    out = {}
     for (a, b), votes in pairs.items():
         kept = [r for r in votes if r["rater"] not in excluded]
         entry = {"system_a": a, "system_b": b, "judgements": len(kept), "judgements_unfiltered": len(votes)}
         if kept:
             entry.update(_preference(kept, a, confidence))
             entry["unfiltered_rate"] = float(np.mean([r["chosen"] == a for r in votes]))
-        out["comparisons"][f"{a} vs {b}"] = entry
+        out[f"{a} vs {b}"] = entry
     return out
 
 

@@ -146,13 +146,16 @@ def create_app(engine: Engine, study: StudyFolder, *, rater_rate: float = 20.0, 
                              .where(Trial.rater_id == who.id, Vote.id.is_(None)).order_by(Trial.position).limit(1))
         if trial is None:
             return {"trial": None, "total": total, "done": done}
-        return {"trial": {"id": trial.id, "position": trial.position}, "total": total, "done": done}
+        return {"trial": {"id": trial.id, "position": trial.position, "context": study.context_of(trial.item) is not None,
+                          "question": study.question_of(trial.item)}, "total": total, "done": done}
 
     @app.get("/api/trials/{trial_id}/{side}")
-    def clip(side: Literal["left", "right"], trial_id: int = PathParam(ge=1), who: Rater = Depends(rater)):
+    def clip(side: Literal["left", "right", "context"], trial_id: int = PathParam(ge=1), who: Rater = Depends(rater)):
         with Session(engine) as s:
             trial = _own_trial(s, trial_id, who)
-            digest = trial.left_media if side == "left" else trial.right_media
+            digest = {"left": trial.left_media, "right": trial.right_media, "context": study.context_of(trial.item)}[side]
+        if digest is None:
+            raise HTTPException(404, "this trial has no context clip")
         return FileResponse(study.media_path(digest), media_type="video/mp4",
                             headers={"Cache-Control": "private, max-age=3600"})
 

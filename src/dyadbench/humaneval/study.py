@@ -48,17 +48,28 @@ def system_clips(systems: dict[str, Path]) -> dict[str, dict[str, Path]]:
         if missing or extra:
             raise DatasetError(Path(systems[name]), f"system {name!r} is not on the same items as {first!r}: "
                                f"missing {missing[:5]}, unexpected {extra[:5]}")
-    for name in clips:  # decode counts, not header counts: a clip cut short would play frozen beside a whole one
-        for path in clips[name].values():
-            check_decoded_frames(path, media.count_decoded_frames(path))
+    check_in_sync(clips)
+    return clips
+
+
+def check_in_sync(clips: dict[str, dict[str, Path]], contexts: dict[str, Path] | None = None) -> None:
+    """Every clip decodes all its frames, and the clips shown together (each system's, and the
+    context's where there is one) have the same frame count and rate: they play in sync."""
+    contexts = contexts or {}
+    for path in {p for per in clips.values() for p in per.values()} | set(contexts.values()):
+        check_decoded_frames(path, media.count_decoded_frames(path))  # decode counts, not header counts
+    first, *rest = clips
     for item, path in clips[first].items():
         ref = media.probe_video(path)
-        for name in rest:
-            info = media.probe_video(clips[name][item])
+        others = [clips[name][item] for name in rest] + ([contexts[item]] if item in contexts else [])
+        for other in others:
+            info = media.probe_video(other)
             if info.frames != ref.frames or abs(info.fps - ref.fps) > 0.01:
-                raise DatasetError(clips[name][item], f"{info.frames} frames at {info.fps:.3f} fps, but {path} has "
-                                   f"{ref.frames} at {ref.fps:.3f}: side-by-side clips must match")
-    return clips
+                raise DatasetError(other, f"{info.frames} frames at {info.fps:.3f} fps, but {path} has "
+                                   f"{ref.frames} at {ref.fps:.3f}: clips shown together must match")
+    missing = sorted(set(clips[first]) - set(contexts)) if contexts else []
+    if missing:
+        raise DatasetError(Path(next(iter(contexts.values()))).parent, f"no context clip for items {missing[:5]}")
 
 
 def _frozen_copy(src: Path, dst: Path) -> None:
@@ -73,8 +84,13 @@ def _frozen_copy(src: Path, dst: Path) -> None:
 
 
 def write_study(out: Path, clips: dict[str, dict[str, Path]], trials: list, *, title: str, question: str = DEFAULT_QUESTION,
-                instructions: str = DEFAULT_INSTRUCTIONS, settings: dict | None = None) -> Path:
-    """Copy the clips the trials use into ``out/media`` under content names; write study.json."""
+                instructions: str = DEFAULT_INSTRUCTIONS, settings: dict | None = None, contexts: dict[str, Path] | None = None,
+                item_goals: dict[str, str] | None = None, questions: dict[str, str] | None = None) -> Path:
+    """Copy the clips the trials use into ``out/media`` under content names; write study.json.
+
+    ``contexts``: per item, the clip shown above the pair (the speaker, with sound) in sync with
+    both; ``item_goals`` and ``questions``: per item its goal, per goal the question raters see
+    (the export then reports each goal)."""
     from ..storage import content_hash
     from .design import CATCH
 
@@ -96,10 +112,23 @@ def write_study(out: Path, clips: dict[str, dict[str, Path]], trials: list, *, t
             names[(system, trial.item)] = digest
         return names[(system, trial.item)]
 
+    def place_file(src: Path) -> str:
+        tmp = out / "media" / f"tmp-{uuid.uuid4().hex}.mp4"
+        shutil.copyfile(src, tmp)
+        digest = content_hash(tmp)
+        tmp.replace(out / "media" / f"{digest}.mp4")
+        return digest
+
     rows = [{**t.to_dict(), "left_media": place(t.left, t), "right_media": place(t.right, t)} for t in trials]
+    used = {t.item for t in trials}
     doc = {"schema": SCHEMA, "id": uuid.uuid4().hex, "title": title, "question": question, "instructions": instructions,
            "systems": list(clips), "items": sorted({t.item for t in trials if not t.attention}),
            "settings": settings or {}, "trials": rows}
+    if contexts:
+        doc["contexts"] = {item: place_file(path) for item, path in sorted(contexts.items()) if item in used}
+    if item_goals:
+        doc["goals"] = {item: goal for item, goal in sorted(item_goals.items()) if item in used}
+        doc["questions"] = questions or {}
     (out / "study.json").write_text(json.dumps(doc, indent=1))
     return out / "study.json"
 
@@ -112,6 +141,14 @@ class StudyFolder:
     @property
     def id(self) -> str:
         return self.doc["id"]
+
+    def context_of(self, item: str) -> str | None:
+        """The content name of the item's context clip (the speaker), if the study has one."""
+        return (self.doc.get("contexts") or {}).get(item)
+
+    def question_of(self, item: str) -> str:
+        goal = (self.doc.get("goals") or {}).get(item)
+        return (self.doc.get("questions") or {}).get(goal) or self.doc["question"]
 
     def media_path(self, digest: str) -> Path:
         if len(digest) != 32 or any(c not in "0123456789abcdef" for c in digest):
@@ -139,6 +176,9 @@ def read_study(root: Path) -> StudyFolder:
         for side in ("left_media", "right_media"):
             if not study.media_path(t[side]).exists():
                 raise DatasetError(study.media_path(t[side]), f"trials[{i}].{side}: clip missing")
+    for item, digest in (doc.get("contexts") or {}).items():
+        if not study.media_path(digest).exists():
+            raise DatasetError(study.media_path(digest), f"contexts[{item!r}]: clip missing")
     if not doc.get("trials"):
         raise DatasetError(path, "no trials")
     return study

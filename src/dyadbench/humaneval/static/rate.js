@@ -31,13 +31,17 @@
     $("progress-text").textContent = "Pair " + Math.min(done + 1, total) + " of " + total + " (" + done + " done)";
   }
 
-  const left = () => $("video-left"), right = () => $("video-right");
+  const left = () => $("video-left"), right = () => $("video-right"), context = () => $("video-context");
+  let withContext = false;
+  // The clock every shown clip follows: the speaker (context) when the trial has one, else the left clip.
+  // It alone carries sound; the others are muted and pulled back to it when they drift.
+  const master = () => (withContext ? context() : left());
+  const shown = () => (withContext ? [context(), left(), right()] : [left(), right()]);
   function playBoth(fromStart) {
-    if (fromStart) { left().currentTime = 0; right().currentTime = 0; }
-    left().play().catch(() => {}); right().play().catch(() => {});
+    shown().forEach((v) => { if (fromStart) v.currentTime = 0; v.play().catch(() => {}); });
   }
-  function pauseBoth() { left().pause(); right().pause(); }
-  function togglePlay() { if (left().paused) playBoth(left().ended); else pauseBoth(); }
+  function pauseBoth() { shown().forEach((v) => v.pause()); }
+  function togglePlay() { if (master().paused) playBoth(master().ended); else pauseBoth(); }
   function canVote() { return ended.left && ended.right && !busy; }
   function refreshButtons() {
     $("choose-left").disabled = !canVote(); $("choose-right").disabled = !canVote();
@@ -66,7 +70,13 @@
     ended = {left: false, right: false};
     refreshButtons();
     $("status").textContent = "Loading...";
-    await Promise.all([loadClip(left(), "left"), loadClip(right(), "right")]);
+    withContext = !!trial.context;
+    $("context-figure").hidden = !withContext;
+    if (trial.question) $("question").textContent = trial.question;
+    left().muted = withContext; right().muted = true; context().muted = false;
+    const loads = [loadClip(left(), "left"), loadClip(right(), "right")];
+    if (withContext) loads.push(loadClip(context(), "context")); else context().removeAttribute("src");
+    await Promise.all(loads);
     $("status").textContent = "";
     shownAt = performance.now();
     playBoth(true);
@@ -108,14 +118,20 @@
     show("intro");
   }
 
-  // Keep the right clip on the left clip's clock (the left one carries the sound).
-  left().addEventListener("timeupdate", () => {
-    if (!right().paused && Math.abs(right().currentTime - left().currentTime) > 0.08) right().currentTime = left().currentTime;
-  });
-  left().addEventListener("pause", () => { if (!left().ended) right().pause(); });
+  // Keep every shown clip on the master's clock (the one that carries the sound).
+  function follow(e) {
+    if (e.target !== master()) return;
+    shown().forEach((v) => {
+      if (v !== master() && !v.paused && Math.abs(v.currentTime - master().currentTime) > 0.08) v.currentTime = master().currentTime;
+    });
+  }
+  function masterPaused(e) {
+    if (e.target === master() && !master().ended) shown().forEach((v) => { if (v !== master()) v.pause(); });
+  }
+  [left(), context()].forEach((v) => { v.addEventListener("timeupdate", follow); v.addEventListener("pause", masterPaused); });
   left().addEventListener("ended", () => { ended.left = true; refreshButtons(); });
   right().addEventListener("ended", () => { ended.right = true; refreshButtons(); });
-  [left(), right()].forEach((v) => v.addEventListener("click", togglePlay));
+  [left(), right(), context()].forEach((v) => v.addEventListener("click", togglePlay));
   $("start").addEventListener("click", guard(async () => { show("trial"); await nextTrial(); }));
   $("play").addEventListener("click", togglePlay);
   $("replay").addEventListener("click", () => playBoth(true));

@@ -1,0 +1,91 @@
+"""A listener study built straight from two RealTalk retrieval submissions: the speaker plays with
+its sound above the two muted listeners, all in sync; the export reports each goal."""
+
+import csv
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+from dyadbench.baselines.retrieval import write_retrieval_baseline
+from dyadbench.humaneval.loadtest import LoadRun
+
+pytestmark = pytest.mark.slow
+GOALS = ("appropriate", "rude")
+
+
+def _create(goal_root, tmp_path):
+    subs = {name: write_retrieval_baseline(name, goal_root, tmp_path / name, 0, GOALS) for name in ("affect", "random")}
+    study = tmp_path / "study"
+    cmd = [sys.executable, "-m", "dyadbench", "study", "create", str(study), "--data", str(goal_root),
+           "--from-retrieval", f"affect={subs['affect']}", "--from-retrieval", f"random={subs['random']}",
+           "--goal", "appropriate", "--goal", "rude", "--max-items", "2", "--raters-per-pair", "1", "--attention-checks", "1"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return study
+
+
+def test_speaker_in_sync_with_both_listeners_and_per_goal_export(browser, goal_root, tmp_path):
+    study = _create(goal_root, tmp_path)
+    doc = json.loads((study / "study.json").read_text())
+    assert set(doc["goals"].values()) == set(GOALS) and len(doc["contexts"]) == 4  # 2 speakers x 2 goals
+    db = f"sqlite:///{tmp_path / 'study.db'}"
+    run = LoadRun(study, db)
+    run.start()
+    try:
+        link = next(csv.DictReader((study / "invites.csv").open()))["invite_link"]
+        trials = sorted(doc["trials"], key=lambda t: t["position"])
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(link)
+        page.wait_for_selector("#view-intro:not([hidden])")
+        page.evaluate("['video-context','video-left','video-right'].forEach(id => document.getElementById(id).defaultPlaybackRate = 2)")
+        page.click("#start")
+        for trial in trials:
+            page.wait_for_selector("#view-trial:not([hidden])")
+            deadline = time.monotonic() + 20  # (wait_for_function evals a string: the page's CSP forbids it)
+            while not page.evaluate("() => { const v = document.getElementById('video-context'); return !v.paused && v.currentTime > 2; }"):
+                assert time.monotonic() < deadline, "the speaker clip did not start playing"
+                page.wait_for_timeout(100)
+            state = page.evaluate("""() => {
+                const v = (id) => document.getElementById(id);
+                return {visible: !v('context-figure').hidden && v('video-context').videoWidth > 0,
+                        contextMuted: v('video-context').muted, leftMuted: v('video-left').muted, rightMuted: v('video-right').muted,
+                        audioBytes: v('video-context').webkitAudioDecodedByteCount,
+                        times: ['video-context', 'video-left', 'video-right'].map((id) => v(id).currentTime),
+                        question: document.getElementById('question').textContent};
+            }""")
+            assert state["visible"] and not state["contextMuted"] and state["leftMuted"] and state["rightMuted"], state
+            assert state["audioBytes"] > 0, state  # the speaker is audible: its audio track decodes
+            assert max(state["times"]) - min(state["times"]) < 0.35, state["times"]  # one clock for all three
+            goal = doc["goals"][trial["item"]]
+            assert ("rudely" in state["question"]) == (goal == "rude")
+            page.wait_for_selector("#choose-left:not([disabled])", timeout=30000)
+            if trial["attention"]:
+                side = trial["expected"]
+            else:  # prefer affect's listener for the appropriate goal, random's for the rude one
+                wanted = "affect" if goal == "appropriate" else "random"
+                side = "left" if trial["left"] == wanted else "right"
+            page.click(f"#choose-{side}")
+        page.wait_for_selector("#view-done:not([hidden])")
+        assert not errors, errors
+    finally:
+        run.stop()
+    out = tmp_path / "results"
+    subprocess.run([sys.executable, "-m", "dyadbench", "study", "export", str(study), "--db", db, "--out", str(out)],
+                   check=True, capture_output=True)
+    result = json.loads((out / "human_eval.json").read_text())
+    votes = [v for v in csv.DictReader((out / "votes.csv").open()) if v["attention"] in ("False", "0", "false")]
+    for goal in GOALS:  # brute force: count the votes of this goal's items
+        mine = [v for v in votes if doc["goals"][v["item"]] == goal]
+        entry = result["per_goal"][goal]["affect vs random"]
+        assert entry["judgements"] == len(mine) == 2
+        assert entry["k"] == sum(v["chosen"] == "affect" for v in mine)
+        assert entry["preference_a"] == pytest.approx(entry["k"] / len(mine))
+        assert entry["low"] <= entry["preference_a"] <= entry["high"] and 0 <= entry["p_value"] <= 1
+    assert result["per_goal"]["appropriate"]["affect vs random"]["preference_a"] == 1.0
+    assert result["per_goal"]["rude"]["affect vs random"]["preference_a"] == 0.0
