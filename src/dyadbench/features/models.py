@@ -15,8 +15,8 @@ import numpy as np
 
 from .weights import REGISTRY, WeightsError, resolve
 
-BATCH_SIZES = {"cpu": {"syncnet": 16, "fid_inception": 16, "facenet512": 32, "vggface": 16},
-               "cuda": {"syncnet": 128, "fid_inception": 128, "facenet512": 256, "vggface": 128}}
+BATCH_SIZES = {"cpu": {"syncnet": 16, "fid_inception": 16, "facenet512": 32, "vggface": 16, "deepface": 32},
+               "cuda": {"syncnet": 128, "fid_inception": 128, "facenet512": 256, "vggface": 128, "deepface": 256}}
 
 
 def pick_device(device: str = "auto") -> str:
@@ -35,16 +35,21 @@ def _builders() -> dict[str, Callable]:
     from .nets.facenet import InceptionResnetV1
     from .nets.inception_fid import FIDInceptionV3
     from .nets.syncnet import SyncNet
+    from .nets.deepface_net import DeepFaceNet
     from .nets.vggface import VGGFace
 
-    return {"syncnet": SyncNet, "fid_inception": FIDInceptionV3, "facenet512": InceptionResnetV1, "vggface": VGGFace}
+    return {"syncnet": SyncNet, "fid_inception": FIDInceptionV3, "facenet512": InceptionResnetV1, "vggface": VGGFace,
+            "deepface": DeepFaceNet}
 
 
 def read_state_dict(name: str, path: Path) -> dict:
-    if name == "vggface":
-        from .nets.vggface import read_keras_h5
+    if name in ("vggface", "deepface"):  # Keras h5 files of the deepface library
+        from .nets import deepface_net, vggface
 
-        return read_keras_h5(path)
+        try:
+            return (vggface if name == "vggface" else deepface_net).read_keras_h5(path)
+        except (OSError, KeyError, ValueError) as exc:
+            raise REGISTRY[name].error(f"{path} is not {name}'s Keras h5 weights ({type(exc).__name__}: {exc})") from exc
     import torch
 
     try:
@@ -171,3 +176,15 @@ class VGGFaceFeatures(_NetFeatures):
     """VGG-Face 4096-d descriptors of face chips (N, 224, 224, 3) uint8 (deepface's base preprocessing)."""
 
     name, dim, input_size = "vggface", 4096, (224, 224)
+
+
+class DeepFaceFeatures(_NetFeatures):
+    """DeepFace F7 representations (4096-d) of face chips (N, 152, 152, 3) RGB uint8.
+
+    deepface feeds its models BGR images (OpenCV order) scaled to [0, 1] ("base" normalisation):
+    the channels are reversed here."""
+
+    name, dim, input_size = "deepface", 4096, (152, 152)
+
+    def preprocess(self, images):
+        return images[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) / 255.0

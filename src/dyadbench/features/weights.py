@@ -70,6 +70,11 @@ register(WeightsSpec(
     "https://github.com/serengil/deepface_models/releases/download/v1.0/vgg_face_weights.h5",
     "VGG-Face (Parkhi et al. 2015) as Keras weights of deepface (4096-d)", size=None))
 register(WeightsSpec(
+    "deepface", "VGGFace2_DeepFace_weights_val-0.9034.h5", None,
+    "https://github.com/swghosh/DeepFace/releases/download/weights-vggface2-2d-aligned/VGGFace2_DeepFace_weights_val-0.9034.h5.zip "
+    "(unzip it; the file deepface downloads)",
+    "DeepFace (Taigman et al. 2014) trained on VGGFace2, Keras weights of deepface (F7, 4096-d)", size=None))
+register(WeightsSpec(
     "dlib_face_recognition", "dlib_face_recognition_resnet_model_v1.dat", None, "PyPI face-recognition-models",
     "dlib ResNet face descriptor (128-d)", package="face-recognition-models"))
 register(WeightsSpec(

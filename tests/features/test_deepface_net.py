@@ -1,0 +1,101 @@
+"""DeepFace (deepface's Keras model) from its official h5 layout: the Keras conventions our torch
+port must reproduce, each re-derived independently in NumPy, and the wrapper's preprocessing."""
+
+import numpy as np
+import pytest
+import torch
+
+from dyadbench.features.nets.deepface_net import (
+    DeepFaceNet,
+    LocallyConnected2d,
+    max_pool_same,
+    read_keras_h5,
+    write_keras_h5,
+)
+
+
+def _keras_locally_connected(x_hwc, kernel, bias, k, stride):
+    """Keras LocallyConnected2D by its definition: a separate (k·k·C, out) matrix per output
+    position (row-major), each patch flattened in (row, column, channel) order."""
+    h, w, c = x_hwc.shape
+    oh, ow = (h - k) // stride + 1, (w - k) // stride + 1
+    out = np.zeros((oh, ow, kernel.shape[-1]))
+    for i in range(oh):
+        for j in range(ow):
+            patch = x_hwc[i * stride : i * stride + k, j * stride : j * stride + k, :].reshape(-1)
+            out[i, j] = patch @ kernel[i * ow + j] + bias[i, j]
+    return out
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_locally_connected_matches_keras_definition(stride):
+    rng = np.random.default_rng(stride)
+    layer = LocallyConnected2d(3, 4, 9, 3, stride=stride)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(rng.normal(size=layer.weight.shape).astype(np.float32)))
+        layer.bias.copy_(torch.from_numpy(rng.normal(size=layer.bias.shape).astype(np.float32)))
+    x = rng.normal(size=(9, 9, 3)).astype(np.float32)
+    ours = layer(torch.from_numpy(x.transpose(2, 0, 1))[None])[0].detach().numpy().transpose(1, 2, 0)
+    ref = _keras_locally_connected(x.astype(np.float64), layer.weight.detach().numpy(), layer.bias.detach().numpy(), 3, stride)
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_same_max_pool_pads_bottom_right_like_tensorflow():
+    x = np.arange(2 * 7 * 8, dtype=np.float32).reshape(1, 2, 7, 8) * np.array([1, -1], np.float32)[None, :, None, None]
+    ours = max_pool_same(torch.from_numpy(x)).numpy()
+    # TF 'same': out = ceil(n / 2); total padding (out-1)*2 + 3 - n, the odd one at the end
+    ref = np.zeros((1, 2, 4, 4), np.float32)
+    for i in range(4):
+        for j in range(4):
+            r0, c0 = i * 2 - (max((4 - 1) * 2 + 3 - 7, 0) // 2), j * 2 - (max((4 - 1) * 2 + 3 - 8, 0) // 2)
+            window = x[:, :, max(r0, 0) : r0 + 3, max(c0, 0) : c0 + 3]
+            ref[:, :, i, j] = window.max(axis=(2, 3))
+    np.testing.assert_array_equal(ours, ref)
+
+
+def test_official_h5_layout_loads_and_gives_the_same_representation(tmp_path):
+    torch.manual_seed(0)
+    net = DeepFaceNet().eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.05)
+    path = tmp_path / "VGGFace2_DeepFace_weights_val-0.9034.h5"
+    write_keras_h5(net, path)
+    fresh = DeepFaceNet()
+    fresh.load_state_dict(read_keras_h5(path), strict=True)
+    x = torch.rand(2, 3, 152, 152)
+    with torch.no_grad():
+        a, b = net(x), fresh.eval()(x)
+    assert a.shape == (2, 4096) and a.abs().sum() > 0
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_wrapper_feeds_bgr_in_unit_range_and_checks_size(tmp_path, monkeypatch):
+    from dyadbench.features.models import DeepFaceFeatures
+
+    monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path))
+    monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(1)
+    net = DeepFaceNet().eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.05)
+    write_keras_h5(net, tmp_path / "VGGFace2_DeepFace_weights_val-0.9034.h5")
+    feats = DeepFaceFeatures(device="cpu")
+    rgb = np.random.default_rng(0).integers(0, 256, (2, 152, 152, 3), dtype=np.uint8)
+    got = feats(rgb)
+    bgr = torch.from_numpy(rgb[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
+    with torch.no_grad():
+        np.testing.assert_allclose(got, net(bgr).numpy(), rtol=1e-4, atol=1e-4)  # float32, other batch shapes
+    with pytest.raises(ValueError, match="152"):
+        feats(rgb[:, :150, :150])
+
+
+def test_missing_weights_name_the_official_download(tmp_path, monkeypatch):
+    from dyadbench.features.models import DeepFaceFeatures
+    from dyadbench.features.weights import WeightsError
+
+    monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path))
+    monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(WeightsError, match="swghosh/DeepFace"):
+        DeepFaceFeatures(device="cpu")
