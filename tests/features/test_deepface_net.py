@@ -99,3 +99,60 @@ def test_missing_weights_name_the_official_download(tmp_path, monkeypatch):
     monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
     with pytest.raises(WeightsError, match="swghosh/DeepFace"):
         DeepFaceFeatures(device="cpu")
+
+
+def _random_facenet128(seed: int):
+    from dyadbench.features.nets.facenet_keras import facenet128
+
+    torch.manual_seed(seed)
+    net = facenet128().eval()
+    with torch.no_grad():
+        for name, t in net.state_dict().items():
+            if name.endswith("bn.weight") or name == "last_bn.weight":
+                t.fill_(1.0)  # Keras batch norms here have no scale
+            elif name.endswith("running_var"):
+                t.uniform_(0.5, 1.5)
+            elif t.is_floating_point():
+                t.normal_(0, 0.05)
+    return net
+
+
+def test_facenet128_keras_h5_in_deepface_order_and_names(tmp_path):
+    import h5py
+
+    from dyadbench.features.nets.facenet_keras import facenet128, read_keras_h5, write_keras_h5
+
+    net = _random_facenet128(0)
+    path = tmp_path / "facenet_weights.h5"
+    write_keras_h5(net, path)
+    with h5py.File(path) as f:
+        names = [n.decode() if isinstance(n, bytes) else n for n in f.attrs["layer_names"]]
+    # deepface's own names, its Branch_i quirk included, and its weighted-layer count
+    assert "Block17_3_Branch_3_Conv2d_0b_1x7" in names and "Block8_6_Branch_1_Conv2d_0c_3x1" in names
+    assert "Block17_1_Branch_1_Conv2d_0a_1x1" in names and names[-2:] == ["Bottleneck", "Bottleneck_BatchNorm"]
+    fresh = facenet128()
+    fresh.load_state_dict(read_keras_h5(path), strict=True)
+    x = torch.randn(2, 3, 160, 160)
+    with torch.no_grad():
+        a, b = net(x), fresh.eval()(x)
+    assert a.shape == (2, 128) and not torch.allclose(a.norm(dim=1), torch.ones(2))  # raw, not L2-normalised
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_facenet128_wrapper_whitens_each_bgr_image(tmp_path, monkeypatch):
+    from dyadbench.features.models import FaceNet128Features
+    from dyadbench.features.nets.facenet_keras import write_keras_h5
+
+    monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path))
+    monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
+    net = _random_facenet128(1)
+    write_keras_h5(net, tmp_path / "facenet_weights.h5")
+    rgb = np.random.default_rng(2).integers(0, 256, (3, 160, 160, 3), dtype=np.uint8)
+    got = FaceNet128Features(device="cpu")(rgb)
+    expected = []
+    for img in rgb.astype(np.float64):
+        bgr = img[:, :, ::-1]
+        z = (bgr - bgr.mean()) / bgr.std()  # deepface "Facenet": one mean and std per image
+        with torch.no_grad():
+            expected.append(net(torch.from_numpy(z.transpose(2, 0, 1)[None].astype(np.float32)))[0].numpy())
+    np.testing.assert_allclose(got, np.stack(expected), rtol=1e-4, atol=1e-4)

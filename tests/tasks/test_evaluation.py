@@ -86,7 +86,8 @@ def test_retrieval_nearest_neighbour_and_perceptual_space(realtalk_root, tmp_pat
     assert m["perceptual_l2"]["value"] >= 0.0 and report["extras"]["bank_size"] == 5
     assert m["perceptual_l2_dlib"]["value"] >= 0.0 and m["perceptual_l2_dlib"].get("items_without_value", 0) == 0
     # Weights that are not here are said, never silently dropped.
-    assert set(report["skipped"]) == {"perceptual_l2_vggface", "perceptual_l2_facenet512", "perceptual_l2_deepface"}
+    assert set(report["skipped"]) == {"perceptual_l2_vggface", "perceptual_l2_facenet512", "perceptual_l2_deepface",
+                                     "perceptual_l2_facenet128"}
     assert "Official source" in report["skipped"]["perceptual_l2_vggface"]
     assert "swghosh/DeepFace" in report["skipped"]["perceptual_l2_deepface"]
 

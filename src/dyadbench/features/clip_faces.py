@@ -12,15 +12,15 @@ import numpy as np
 
 from .cache import FeatureCache
 
-SPACES = ("dlib", "facenet512", "vggface", "deepface")
+SPACES = ("dlib", "facenet128", "facenet512", "vggface", "deepface")
 VERSION = 1  # bump when the embeddings change: the cache keys on it
-CHIP = {"facenet512": 160, "vggface": 224, "deepface": 152}
+CHIP = {"facenet128": 160, "facenet512": 160, "vggface": 224, "deepface": 152}
 
 
 def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: int = 8, device: str = "cpu",
                          cache: FeatureCache | None = None, models: dict | None = None) -> dict[str, np.ndarray]:
     from .identity import DlibFaces
-    from .models import DeepFaceFeatures, FaceNetFeatures, VGGFaceFeatures
+    from .models import DeepFaceFeatures, FaceNet128Features, FaceNetFeatures, VGGFaceFeatures
 
     unknown = [s for s in spaces if s not in SPACES]
     if unknown:
@@ -44,7 +44,8 @@ def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: in
             out[space] = faces["descriptor"]
             continue
         if space not in models:
-            models[space] = {"facenet512": FaceNetFeatures, "vggface": VGGFaceFeatures, "deepface": DeepFaceFeatures}[space](device=device)
+            models[space] = {"facenet128": FaceNet128Features, "facenet512": FaceNetFeatures, "vggface": VGGFaceFeatures,
+                              "deepface": DeepFaceFeatures}[space](device=device)
         net = models[space]
         emb = np.full((len(frames), net.dim), np.nan, np.float32)
         if faces["found"].any():

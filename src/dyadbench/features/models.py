@@ -15,8 +15,8 @@ import numpy as np
 
 from .weights import REGISTRY, WeightsError, resolve
 
-BATCH_SIZES = {"cpu": {"syncnet": 16, "fid_inception": 16, "facenet512": 32, "vggface": 16, "deepface": 32},
-               "cuda": {"syncnet": 128, "fid_inception": 128, "facenet512": 256, "vggface": 128, "deepface": 256}}
+BATCH_SIZES = {"cpu": {"syncnet": 16, "fid_inception": 16, "facenet512": 32, "vggface": 16, "deepface": 32, "facenet128": 32},
+               "cuda": {"syncnet": 128, "fid_inception": 128, "facenet512": 256, "vggface": 128, "deepface": 256, "facenet128": 256}}
 
 
 def pick_device(device: str = "auto") -> str:
@@ -36,18 +36,19 @@ def _builders() -> dict[str, Callable]:
     from .nets.inception_fid import FIDInceptionV3
     from .nets.syncnet import SyncNet
     from .nets.deepface_net import DeepFaceNet
+    from .nets.facenet_keras import facenet128
     from .nets.vggface import VGGFace
 
     return {"syncnet": SyncNet, "fid_inception": FIDInceptionV3, "facenet512": InceptionResnetV1, "vggface": VGGFace,
-            "deepface": DeepFaceNet}
+            "deepface": DeepFaceNet, "facenet128": facenet128}
 
 
 def read_state_dict(name: str, path: Path) -> dict:
-    if name in ("vggface", "deepface"):  # Keras h5 files of the deepface library
-        from .nets import deepface_net, vggface
+    if name in ("vggface", "deepface", "facenet128"):  # Keras h5 files of the deepface library
+        from .nets import deepface_net, facenet_keras, vggface
 
         try:
-            return (vggface if name == "vggface" else deepface_net).read_keras_h5(path)
+            return {"vggface": vggface, "deepface": deepface_net, "facenet128": facenet_keras}[name].read_keras_h5(path)
         except (OSError, KeyError, ValueError) as exc:
             raise REGISTRY[name].error(f"{path} is not {name}'s Keras h5 weights ({type(exc).__name__}: {exc})") from exc
     import torch
@@ -188,3 +189,20 @@ class DeepFaceFeatures(_NetFeatures):
 
     def preprocess(self, images):
         return images[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+
+
+class FaceNet128Features(_NetFeatures):
+    """deepface's FaceNet (128-d) of face chips (N, 160, 160, 3) RGB uint8.
+
+    As deepface with ``normalization="Facenet"`` (the whitening this model was trained with):
+    BGR channel order, each image standardised by its own mean and (population) std over all
+    pixels and channels. The representation is the bottleneck's batch-norm output (not L2
+    normalised)."""
+
+    name, dim, input_size = "facenet128", 128, (160, 160)
+
+    def preprocess(self, images):
+        x = images[..., ::-1].transpose(0, 3, 1, 2).astype(np.float64)
+        mean = x.mean(axis=(1, 2, 3), keepdims=True)
+        std = x.std(axis=(1, 2, 3), keepdims=True)
+        return ((x - mean) / np.maximum(std, 1e-12)).astype(np.float32)

@@ -70,6 +70,10 @@ register(WeightsSpec(
     "https://github.com/serengil/deepface_models/releases/download/v1.0/vgg_face_weights.h5",
     "VGG-Face (Parkhi et al. 2015) as Keras weights of deepface (4096-d)", size=None))
 register(WeightsSpec(
+    "facenet128", "facenet_weights.h5", None,
+    "https://github.com/serengil/deepface_models/releases/download/v1.0/facenet_weights.h5",
+    "FaceNet InceptionResNetV1 (128-d) as Keras weights of deepface", size=None))
+register(WeightsSpec(
     "deepface", "VGGFace2_DeepFace_weights_val-0.9034.h5", None,
     "https://github.com/swghosh/DeepFace/releases/download/weights-vggface2-2d-aligned/VGGFace2_DeepFace_weights_val-0.9034.h5.zip "
     "(unzip it; the file deepface downloads)",

@@ -214,7 +214,8 @@ register_metric(MetricSpec(
     "realtalk"))
 
 for _space, _what in (("", "RealTalk's released visual embeddings"), ("_dlib", "dlib face descriptor (128-d)"),
-                      ("_facenet512", "FaceNet-512"), ("_vggface", "VGG-Face"), ("_deepface", "DeepFace (F7, 4096-d)")):
+                      ("_facenet128", "FaceNet (128-d)"), ("_facenet512", "FaceNet-512"), ("_vggface", "VGG-Face"),
+                      ("_deepface", "DeepFace (F7, 4096-d)")):
     register_metric(MetricSpec(
         f"perceptual_l2{_space}", f"L2 between the top-1 retrieved and the true listener's faces in the {_what} space", "lower",
         {"predicted": f"top1{_space or '_released'}", "reference": f"true{_space or '_released'}"},

@@ -48,7 +48,8 @@ register(Task(
     split="eval",
     description="For each eval speaker clip rank the bank's 1,896 listener clips (scores.npz); Recall@500/1000, median rank, perceptual L2 of the top-1 listener.",
     metrics=("recall_at_500", "recall_at_1000", "median_rank", "mean_rank", "mrr", "perceptual_l2",
-             "perceptual_l2_dlib", "perceptual_l2_facenet512", "perceptual_l2_vggface", "perceptual_l2_deepface"),
+             "perceptual_l2_dlib", "perceptual_l2_facenet128", "perceptual_l2_facenet512", "perceptual_l2_vggface",
+             "perceptual_l2_deepface"),
     baselines=("random", "speaker_nearest_neighbour", "affect"),
     fps=25.0,
     options={

@@ -93,8 +93,13 @@ class Mixed7a(nn.Module):
 
 
 class InceptionResnetV1(nn.Module):
-    def __init__(self, num_classes: int = 8631):
+    """``dim``/``num_classes``/``normalize``: 512 / 8631 / L2-normalised as facenet-pytorch's
+    VGGFace2 model; deepface's Keras FaceNet-128 is ``dim=128, num_classes=0, normalize=False``
+    (its representation is the bottleneck's batch-norm output, no classifier)."""
+
+    def __init__(self, num_classes: int = 8631, dim: int = 512, normalize: bool = True):
         super().__init__()
+        self.normalize = normalize
         self.conv2d_1a = BasicConv2d(3, 32, 3, stride=2)
         self.conv2d_2a = BasicConv2d(32, 32, 3)
         self.conv2d_2b = BasicConv2d(32, 64, 3, padding=1)
@@ -110,14 +115,15 @@ class InceptionResnetV1(nn.Module):
         self.block8 = Block8(no_relu=True)
         self.avgpool_1a = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(0.6)
-        self.last_linear = nn.Linear(1792, 512, bias=False)
-        self.last_bn = nn.BatchNorm1d(512, eps=0.001, momentum=0.1)
-        self.logits = nn.Linear(512, num_classes)
+        self.last_linear = nn.Linear(1792, dim, bias=False)
+        self.last_bn = nn.BatchNorm1d(dim, eps=0.001, momentum=0.1)
+        if num_classes:
+            self.logits = nn.Linear(dim, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, 160, 160) standardized faces -> (N, 512) unit-norm embeddings."""
+        """(N, 3, 160, 160) standardized faces -> (N, dim) embeddings (unit-norm when ``normalize``)."""
         x = self.conv2d_2b(self.conv2d_2a(self.conv2d_1a(x)))
         x = self.conv2d_4b(self.conv2d_4a(self.conv2d_3b(self.maxpool_3a(x))))
         x = self.block8(self.repeat_3(self.mixed_7a(self.repeat_2(self.mixed_6a(self.repeat_1(x))))))
         x = self.last_bn(self.last_linear(self.dropout(self.avgpool_1a(x)).flatten(1)))
-        return F.normalize(x, p=2, dim=1)
+        return F.normalize(x, p=2, dim=1) if self.normalize else x
