@@ -301,11 +301,12 @@ def baseline(
     out: Path = typer.Option(..., help="Folder to write the submission into"),
     seed: int = typer.Option(0, help="Random seed of the baseline (the same seed writes the same submission)"),
     checkpoint: Path = typer.Option(None, help="learned: the run folder of `dyadbench train` (or its best.pt)"),
+    clip: Path = typer.Option(None, help="clip_text (retrieval): a CLIP folder in the Hugging Face layout (default $DYADBENCH_WEIGHTS/clip)"),
 ):
     """Write a baseline's submission, in the same format a model's would be."""
     from .baselines import run_baseline
 
-    console.print(f"[green]wrote[/green] {run_baseline(task, name, data, out, seed, checkpoint)}")
+    console.print(f"[green]wrote[/green] {run_baseline(task, name, data, out, seed, checkpoint, clip)}")
 
 
 @app.command()

@@ -19,12 +19,12 @@ def _default_db(study: Path) -> str:
     return f"sqlite:///{(Path(study) / 'study.db').resolve()}"
 
 
-def _named(specs: list[str] | None, option: str) -> dict[str, Path]:
+def _named(specs: list[str] | None, option: str, what: str) -> dict[str, Path]:
     named = {}
     for spec in specs or []:
         name, sep, folder = spec.partition("=")
         if not sep or not name or not folder:
-            raise typer.BadParameter(f"expected NAME=PATH, got {spec!r}", param_hint=option)
+            raise typer.BadParameter(f"expected NAME={what}, got {spec!r}", param_hint=option)
         if name in named:
             raise typer.BadParameter(f"system {name!r} given twice", param_hint=option)
         named[name] = Path(folder)
@@ -57,7 +57,7 @@ def create(
     from .humaneval.design import balanced_design
     from .humaneval.study import check_in_sync, system_clips, write_study
 
-    systems, retrieval = _named(system, "--system"), _named(from_retrieval, "--from-retrieval")
+    systems, retrieval = _named(system, "--system", "FOLDER"), _named(from_retrieval, "--from-retrieval", "SUBMISSION")
     if bool(systems) == bool(retrieval):
         raise typer.BadParameter("give either --system NAME=FOLDER (two or more) or --from-retrieval NAME=SUBMISSION (two or more)")
     if len(systems or retrieval) < 2:

@@ -59,3 +59,20 @@ def test_study_create_refuses_a_clip_that_decodes_fewer_frames_than_its_header(t
     assert result.exit_code != 0
     assert "spk1.mp4: header promises 120 frames but only" in str(result.exception)
     assert not (tmp_path / "s" / "study.json").exists()
+
+
+def test_study_create_refuses_mixed_or_incomplete_sources(tmp_path):
+    from typer.testing import CliRunner
+
+    from dyadbench.cli import app
+
+    runner = CliRunner()
+    both = runner.invoke(app, ["study", "create", str(tmp_path / "a"), "--system", f"x={tmp_path}", "--system", f"y={tmp_path}",
+                               "--from-retrieval", f"r={tmp_path}", "--from-retrieval", f"s={tmp_path}"])
+    assert both.exit_code != 0 and "either --system" in both.output
+    one = runner.invoke(app, ["study", "create", str(tmp_path / "b"), "--from-retrieval", f"r={tmp_path}"])
+    assert one.exit_code != 0 and "two or more" in one.output
+    no_data = runner.invoke(app, ["study", "create", str(tmp_path / "c"), "--from-retrieval", f"r={tmp_path}",
+                                  "--from-retrieval", f"s={tmp_path}"])
+    assert no_data.exit_code != 0 and "--data" in no_data.output
+    assert not any((tmp_path / n).exists() for n in "abc")  # refused before anything was written

@@ -7,10 +7,16 @@ from pathlib import Path
 LEARNED = "learned"
 
 
-def run_baseline(task_name: str, baseline: str, root: Path, out_dir: Path, seed: int = 0, checkpoint: Path | None = None) -> Path:
+CLIP_TEXT = "clip_text"
+
+
+def run_baseline(task_name: str, baseline: str, root: Path, out_dir: Path, seed: int = 0, checkpoint: Path | None = None,
+                 clip: Path | None = None) -> Path:
     """Write baseline ``baseline``'s submission for ``task_name`` into ``out_dir``.
 
-    ``learned`` needs ``checkpoint``: a run folder of ``dyadbench train`` (or its ``best.pt``).
+    ``learned`` needs ``checkpoint``: a run folder of ``dyadbench train`` (or its ``best.pt``);
+    ``clip_text`` (retrieval) needs CLIP weights: ``clip``, a Hugging Face CLIP folder, or one in
+    ``$DYADBENCH_WEIGHTS/clip``.
     """
     from ..tasks.registry import get_task
 
@@ -22,8 +28,13 @@ def run_baseline(task_name: str, baseline: str, root: Path, out_dir: Path, seed:
         from .learned import write_learned_baseline
 
         return write_learned_baseline(task, root, out_dir, checkpoint, goals)
+    if baseline == CLIP_TEXT and task.protocol == "retrieval":
+        from .text_retrieval import write_clip_text_baseline
+
+        return write_clip_text_baseline(root, out_dir, clip, goals)
     if baseline not in task.baselines:
-        raise ValueError(f"baseline: {baseline!r} is not declared for {task_name}; choose from {[*task.baselines, LEARNED]}")
+        choices = [*task.baselines, LEARNED] + ([CLIP_TEXT] if task.protocol == "retrieval" else [])
+        raise ValueError(f"baseline: {baseline!r} is not declared for {task_name}; choose from {choices}")
     if task.protocol == "motion":
         from .motion import write_motion_baseline
 

@@ -95,6 +95,33 @@ class Clip:
         """The clip's RGB frames (every ``step``-th from its first)."""
         return self.dataset.iter_frames(self.video_id, start=self.start, stop=self.stop, batch_size=batch_size, step=step)
 
+    def person_box(self, role: str) -> tuple[int, int, int, int]:
+        """A square around ``role``'s median annotated box over the clip, 1.6x its larger side."""
+        ann = self.dataset.annotations(self.video_id)
+        boxes = np.array([ann[t]["people"][role]["bbox"] for t in range(self.start, self.stop)
+                          if role in (ann.get(t) or {}).get("people", {})], dtype=np.float64)
+        if not len(boxes):
+            raise DatasetError(self.id, f"no annotated box for {role} in the clip: cannot crop the face")
+        x1, y1, x2, y2 = np.median(boxes, axis=0)
+        cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, 0.8 * max(x2 - x1, y2 - y1)
+        return int(round(cx - half)), int(round(cy - half)), int(round(cx + half)), int(round(cy + half))
+
+    def person_frames(self, role: str, *, size: int = 224, step: int = 1) -> np.ndarray:
+        """(frames, size, size, 3): every ``step``-th frame cropped around ``role`` (black past the
+        picture's edges), resized to ``size`` px."""
+        from PIL import Image
+
+        x1, y1, x2, y2 = self.person_box(role)
+        out = []
+        for batch in self.frames(step=step):
+            h, w = batch.shape[1:3]
+            pad = max(0, -x1, -y1, x2 - w, y2 - h)
+            if pad:
+                batch = np.pad(batch, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+            crop = batch[:, y1 + pad : y2 + pad, x1 + pad : x2 + pad]
+            out.extend(np.asarray(Image.fromarray(f).resize((size, size), Image.BILINEAR)) for f in crop)
+        return np.stack(out)
+
     def words(self) -> list[dict]:
         t0, t1 = self.start / FPS, self.stop / FPS
         return [w for w in self.dataset.words(self.video_id) if w["start"] < t1 and w["end"] > t0]

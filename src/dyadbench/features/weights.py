@@ -70,6 +70,11 @@ register(WeightsSpec(
     "https://github.com/serengil/deepface_models/releases/download/v1.0/vgg_face_weights.h5",
     "VGG-Face (Parkhi et al. 2015) as Keras weights of deepface (4096-d)", size=None))
 register(WeightsSpec(
+    "clip", "clip/model.safetensors", None,
+    "https://huggingface.co/openai/clip-vit-base-patch32 (a folder: model.safetensors, config.json, vocab.json, "
+    "merges.txt, tokenizer_config.json, preprocessor_config.json; any CLIP checkpoint in the Hugging Face layout)",
+    "CLIP text and image towers for the text-conditioned retrieval route (any CLIP-style checkpoint)", size=None))
+register(WeightsSpec(
     "facenet128", "facenet_weights.h5", None,
     "https://github.com/serengil/deepface_models/releases/download/v1.0/facenet_weights.h5",
     "FaceNet InceptionResNetV1 (128-d) as Keras weights of deepface", size=None))

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ..datasets import media
 from ..datasets.errors import DatasetError
@@ -31,32 +30,12 @@ def question_for(goal: str) -> str:
     return QUESTIONS.get(goal, f"Which listener better fits the goal '{goal}' given the speaker?")
 
 
-def _box(clip, role: str) -> tuple[int, int, int, int]:
-    """A square around the person's median annotated box over the clip, 1.6x its larger side."""
-    ann = clip.dataset.annotations(clip.video_id)
-    boxes = np.array([ann[t]["people"][role]["bbox"] for t in range(clip.start, clip.stop)
-                      if role in (ann.get(t) or {}).get("people", {})], dtype=np.float64)
-    if not len(boxes):
-        raise DatasetError(f"{clip.id}", f"no annotated box for {role} in the clip: cannot crop the face")
-    x1, y1, x2, y2 = np.median(boxes, axis=0)
-    cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, 0.8 * max(x2 - x1, y2 - y1)
-    return int(round(cx - half)), int(round(cy - half)), int(round(cx + half)), int(round(cy + half))
-
-
 def write_person_clip(clip, role: str, path: Path, *, with_audio: bool) -> Path:
-    """The clip's frames cropped around ``role`` (edges padded black), as a 224 px H.264 mp4."""
-    x1, y1, x2, y2 = _box(clip, role)
-    frames = []
-    for batch in clip.frames():
-        h, w = batch.shape[1:3]
-        pad = max(0, -x1, -y1, x2 - w, y2 - h)
-        if pad:
-            batch = np.pad(batch, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-        crop = batch[:, y1 + pad : y2 + pad, x1 + pad : x2 + pad]
-        frames.extend(np.asarray(Image.fromarray(f).resize((CROP, CROP), Image.BILINEAR)) for f in crop)
+    """The clip's frames cropped around ``role``, as a 224 px H.264 mp4 (with the clip's audio)."""
+    frames = clip.person_frames(role, size=CROP)
     audio = clip.audio() if with_audio else None
     path.parent.mkdir(parents=True, exist_ok=True)
-    media.write_video(path, np.stack(frames), fps=int(FPS), audio=audio)
+    media.write_video(path, frames, fps=int(FPS), audio=audio)
     return path
 
 
