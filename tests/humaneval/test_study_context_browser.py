@@ -62,6 +62,10 @@ def test_speaker_in_sync_with_both_listeners_and_per_goal_export(browser, goal_r
             assert state["visible"] and not state["contextMuted"] and state["leftMuted"] and state["rightMuted"], state
             assert state["audioBytes"] > 0, state  # the speaker is audible: its audio track decodes
             assert max(state["times"]) - min(state["times"]) < 0.35, state["times"]  # one clock for all three
+            if trial["position"] == 0:  # what a rater sees: speaker on top, the two listeners below
+                shot = tmp_path / "trial.png"
+                page.screenshot(path=str(shot))
+                assert shot.stat().st_size > 10_000
             goal = doc["goals"][trial["item"]]
             assert ("rudely" in state["question"]) == (goal == "rude")
             page.wait_for_selector("#choose-left:not([disabled])", timeout=30000)
