@@ -23,3 +23,60 @@ def content_hash(data: bytes | Path | str, chunk: int = 1 << 22) -> str:
             while block := f.read(chunk):
                 h.update(block)
     return h.hexdigest()
+
+
+class SpillRows:
+    """Per-item statistic vectors by metric name, appended to one float64 file per metric in a
+    private temporary folder and read back in chunks by plain reads (not a memory map, whose
+    pages would count as the process's memory). Same interface as ``metrics.streaming.MemoryRows``;
+    the folder goes when the object does (or on ``close``)."""
+
+    def __init__(self, parent: str | Path | None = None):
+        import tempfile
+        import weakref
+
+        import numpy as np
+
+        self._np = np
+        self.folder = Path(tempfile.mkdtemp(prefix="dyadbench-item-stats-", dir=parent))
+        self._files: dict[str, object] = {}
+        self._index: dict[str, dict[str, int]] = {}
+        self._size: dict[str, int] = {}
+        self._finalizer = weakref.finalize(self, SpillRows._remove, self.folder, self._files)
+
+    @staticmethod
+    def _remove(folder: Path, files: dict) -> None:
+        import shutil
+
+        for f in files.values():
+            f.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def append(self, name: str, item_id: str, row) -> None:
+        row = self._np.ascontiguousarray(row, dtype=self._np.float64).reshape(-1)
+        if name not in self._files:
+            self._files[name] = open(self.folder / f"{len(self._files)}.f64", "w+b")  # noqa: SIM115 (closed by close())
+            self._index[name], self._size[name] = {}, len(row)
+        if len(row) != self._size[name]:
+            raise ValueError(f"stats of item {item_id} for {name}: {len(row)} values, expected {self._size[name]}")
+        f = self._files[name]
+        f.seek(0, os.SEEK_END)
+        self._index[name][item_id] = f.tell() // (8 * self._size[name])
+        f.write(row.tobytes())
+
+    def size(self, name: str) -> int:
+        return self._size[name]
+
+    def chunks(self, name: str, ids: list[str], chunk: int = 64):
+        np, f, size = self._np, self._files[name], self._size[name]
+        f.flush()
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            out = np.empty((len(part), size))
+            for k, item in enumerate(part):
+                f.seek(self._index[name][item] * 8 * size)
+                f.readinto(memoryview(out[k]).cast("B"))
+            yield part, out
+
+    def close(self) -> None:
+        self._finalizer()

@@ -8,12 +8,13 @@ from dyadbench.metrics import motion as MM
 from dyadbench.metrics.frechet import frechet_distance_from_features
 from dyadbench.metrics.streaming import (
     FrameSample,
-    ReplicateSums,
+    MemoryRows,
     bottom_k,
     frame_priorities,
     gaussian_from_sums,
     gaussian_sums,
     poisson_weights,
+    replicate_sums,
 )
 
 
@@ -40,29 +41,45 @@ def test_fd_from_item_sums_equals_fd_of_pooled_frames():
     assert MM.fd_finish(stats, shift) == pytest.approx(want, rel=1e-10)
 
 
-def test_poisson_replicates_do_not_depend_on_arrival_order():
+def test_poisson_replicates_are_sums_of_each_items_own_weights():
     rng = np.random.default_rng(2)
     ids = [f"item{i}" for i in range(70)]
     stats = {i: rng.normal(size=4) for i in ids}
-    a, b = ReplicateSums(4, 50, seed=3, batch=8), ReplicateSums(4, 50, seed=3, batch=5)
-    for i in ids:
-        a.add(i, stats[i])
-    for i in rng.permutation(ids):
-        b.add(str(i), stats[str(i)])
-    np.testing.assert_allclose(a.replicate_sums(), b.replicate_sums(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(a.total, sum(stats.values()), rtol=1e-12)
+    rows = MemoryRows()
+    for i in rng.permutation(ids):  # arrival order does not matter: groups are read back by id
+        rows.append("m", str(i), stats[str(i)])
+    total, reps, n = replicate_sums(rows.chunks("m", sorted(ids), chunk=8), 3, 50, 4)
+    assert n == 70
+    np.testing.assert_allclose(total, sum(stats.values()), rtol=1e-12)
     # replicate b is Σ w_ib t_i with the item's own weights, whatever else is in the group
-    w = np.stack([poisson_weights(i, 3, 50) for i in ids], axis=1)
-    np.testing.assert_allclose(a.replicate_sums(), w @ np.stack([stats[i] for i in ids]), rtol=1e-12, atol=1e-12)
+    w = np.stack([poisson_weights(i, 3, 50) for i in sorted(ids)], axis=1)
+    np.testing.assert_allclose(reps, w @ np.stack([stats[i] for i in sorted(ids)]), rtol=1e-12, atol=1e-12)
+    _, other_chunks, _ = replicate_sums(rows.chunks("m", sorted(ids), chunk=5), 3, 50, 4)
+    np.testing.assert_allclose(reps, other_chunks, rtol=1e-12, atol=1e-12)
     assert not np.array_equal(poisson_weights("item0", 3, 50), poisson_weights("item0", 4, 50))  # the seed matters
 
 
-def test_a_small_group_keeps_items_not_replicates():
-    acc = ReplicateSums(1000, 200, seed=0)
-    for i in range(10):
-        acc.add(f"i{i}", np.ones(1000))
-    assert acc._replicates is None  # 10 vectors held, not 200
-    assert acc.replicate_sums().shape == (200, 1000) and acc._replicates is None
+def test_spilled_rows_read_back_exactly_and_leave_nothing_behind():
+    from dyadbench.storage import SpillRows
+
+    rng = np.random.default_rng(5)
+    ids = [f"clip{i}" for i in range(30)]
+    mem, disk = MemoryRows(), SpillRows()
+    for i in rng.permutation(ids):
+        row = rng.normal(size=7)
+        mem.append("fd", str(i), row)
+        disk.append("fd", str(i), row)
+        disk.append("other", str(i), row[:3])
+    assert disk.size("fd") == 7 and disk.size("other") == 3
+    for (a_ids, a), (b_ids, b) in zip(mem.chunks("fd", sorted(ids), 9), disk.chunks("fd", sorted(ids), 9)):
+        assert a_ids == b_ids
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="expected 7"):
+        disk.append("fd", "clipX", np.ones(6))
+    folder = disk.folder
+    assert any(folder.iterdir())
+    disk.close()
+    assert not folder.exists()
 
 
 def test_frame_sample_is_the_global_bottom_k_for_any_order_and_partition():

@@ -6,8 +6,10 @@ The same registered conventions as ``registry.score``, in three modes:
   over its items and the interval a bootstrap of that mean (items sorted by id, so the result does
   not depend on arrival order).
 * ``sums`` (set-level conventions with a ``Streaming`` form): the item's additive statistics are
-  summed; value ``finish(Σ t_i)``; interval from Poisson bootstrap replicates
-  (``streaming.ReplicateSums``). Memory: one running sum per replicate and group.
+  kept as one row per item (``rows``: in memory, or on disk — ``storage.SpillRows``); a group's
+  value is ``finish(Σ t_i)`` and its interval comes from Poisson bootstrap replicates folded
+  from its rows in item-id order when the group is reported (``streaming.replicate_sums``), one
+  group at a time: memory is one group's replicates, not every group's.
 * ``sample`` (other set-level conventions): the convention's own function on a seeded bottom-k
   sample of valid frames (``streaming.FrameSample``), its interval resampling the sampled items;
   the sample size is reported with the value.
@@ -32,7 +34,7 @@ from .registry import (
     get_metric,
     score,
 )
-from .streaming import FrameSample, ReplicateSums
+from .streaming import FrameSample, MemoryRows, replicate_sums
 
 ALL = "all"
 FRAME_AXIS_INPUTS = ("generated", "reference", "partner", "valid")  # inputs a frame sample keeps (valid frames only)
@@ -132,12 +134,13 @@ class StreamCombiner:
     """Folds item outputs into per-group results; groups are ``"all"`` and ``(column, value)``."""
 
     def __init__(self, plans: list[Planned], *, n_boot: int, slice_boot: int, seed: int, confidence: float = 0.95,
-                 sample_frames: int = 20_000):
+                 sample_frames: int = 20_000, rows=None):
         self.plans, self.seed, self.confidence = plans, seed, confidence
         self.n_boot, self.slice_boot = int(n_boot), int(slice_boot)
         self.values: dict[str, dict] = {}
         self.members: dict = defaultdict(list)
-        self.sums: dict = {}
+        self.rows = rows if rows is not None else MemoryRows()
+        self.with_stats: dict[str, set] = defaultdict(set)
         self.ref_sums: dict = {}
         self.errors: dict[str, str] = {}
         self.notes: dict = {}
@@ -157,12 +160,9 @@ class StreamCombiner:
             elif p.mode == "item":
                 self.values[item_id][p.name] = (got["value"], got["ref"])
             else:
+                self.rows.append(p.name, item_id, got["stats"])
+                self.with_stats[p.name].add(item_id)
                 for key in keys:
-                    acc = self.sums.get((key, p.name))
-                    if acc is None:
-                        boot = self.n_boot if key == ALL else self.slice_boot
-                        acc = self.sums[(key, p.name)] = ReplicateSums(len(got["stats"]), boot, self.seed)
-                    acc.add(item_id, got["stats"])
                     if got["ref_stats"] is not None:
                         self.ref_sums[(key, p.name)] = self.ref_sums.get((key, p.name), 0) + np.asarray(got["ref_stats"])
 
@@ -205,16 +205,16 @@ class StreamCombiner:
         return results
 
     def _sum_results(self, p: Planned, key, shared: dict) -> list[MetricResult]:
-        base, _ = self._base(p, shared, key)
-        acc = self.sums.get((key, p.name))
-        if acc is None:
+        base, n_boot = self._base(p, shared, key)
+        ids = sorted(i for i in self.members[key] if i in self.with_stats[p.name])
+        if not ids:
             return []
         fn = p.conv.stream.finish
         finish = lambda stats, **extra: call_by_name(fn, p.spec, {"stats": stats}, shared, {**p.conv.params, **extra})
-        value = finish(acc.total)
+        total, reps, n_items = replicate_sums(self.rows.chunks(p.name, ids), self.seed, n_boot, self.rows.size(p.name))
+        value = finish(total)
         low = high = None
-        reps = acc.replicate_sums()
-        if acc.n_items >= 2 and len(reps):
+        if n_items >= 2 and len(reps):
             # Replicates feed percentiles: the fast route of the Fréchet finish is precise enough for them.
             fast = {"exact": False} if "exact" in inspect.signature(fn).parameters else {}
             values = np.array([finish(r, **fast) for r in reps], float)
@@ -225,7 +225,7 @@ class StreamCombiner:
         value = float(value) if value is not None and np.isfinite(value) else None
         base["extra"] = {**base["extra"], "interval_method": f"Poisson bootstrap over items ({len(reps)} replicates)",
                          "computed_as": f"{_dotted(p.conv.stream.finish)}(Σ items {_dotted(p.conv.stream.item_stats)})"}
-        return [MetricResult(p.name, value, low, high, n=acc.n_items, direction=p.spec.direction,
+        return [MetricResult(p.name, value, low, high, n=n_items, direction=p.spec.direction,
                              reference=None if ref is None or not np.isfinite(ref) else float(ref), **base)]
 
     def add_sample(self, item_id: str, priorities: np.ndarray, rows: dict, frames_seen: int) -> None:

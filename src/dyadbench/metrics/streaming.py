@@ -11,7 +11,8 @@ lose digits to cancellation.
 item :math:`i` by :math:`w_{ib} \sim \text{Poisson}(1)`, the large-n limit of the multinomial
 counts of an ordinary bootstrap over items. The weights come from a generator seeded by
 ``(seed, item id)``, so a replicate is :math:`\sum_i w_{ib} t_i` whatever the order of arrival or
-the worker that scored the item, and memory is one running sum per replicate, never per item.
+the worker that scored the item. Item statistics are kept as rows (in memory, or spilled to disk
+by the caller) and folded per group in item-id order, one group at a time.
 
 **Frame sample** ("bottom-k"): every frame gets a priority :math:`u \sim U(0,1)` from a generator
 seeded by ``(seed, item id)``; the sample is the ``k`` frames of smallest priority over all items,
@@ -82,49 +83,42 @@ def gaussian_sums_dim(size: int) -> int:
 
 # --- accumulators ------------------------------------------------------------------------------------
 
-class ReplicateSums:
-    """Running ``Σ_i t_i`` and ``Σ_i w_ib t_i`` for ``n_boot`` Poisson replicates (one row each).
+def replicate_sums(chunks, seed: int, n_boot: int, size: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(Σ_i t_i, R, n)`` with ``R[b] = Σ_i w_ib t_i`` over ``chunks`` of ``(item ids, rows (k, size))``.
 
-    Items are buffered and folded in with one matrix product per batch (the replicate sums are
-    touched once per batch, not once per item). A group of fewer items than replicates keeps its
-    items' statistics instead: memory is ``min(items, replicates)`` vectors, bounded either way.
+    One matrix product per chunk; memory is the ``n_boot × size`` replicate sums and one chunk,
+    whatever the number of items. Fed in item-id order, the result is the same bit for bit for
+    any arrival order or worker split.
     """
+    total, reps, n = np.zeros(size), np.zeros((int(n_boot), size)), 0
+    for ids, rows in chunks:
+        rows = np.asarray(rows, np.float64)
+        if rows.shape != (len(ids), size):
+            raise ValueError(f"stats of items {list(ids)[:3]}...: expected ({len(ids)}, {size}) values, got {rows.shape}")
+        total += rows.sum(axis=0)
+        n += len(ids)
+        if n_boot:
+            reps += np.stack([poisson_weights(i, seed, n_boot) for i in ids], axis=1) @ rows
+    return total, reps, n
 
-    def __init__(self, size: int, n_boot: int, seed: int, batch: int = 32):
-        self.total = np.zeros(size)
-        self.n_boot, self.n_items = int(n_boot), 0
-        self._replicates: np.ndarray | None = None
-        self._seed, self._batch = seed, batch
-        self._stats: list[np.ndarray] = []
-        self._weights: list[np.ndarray] = []
 
-    def add(self, item_id: str, stats: np.ndarray) -> None:
-        stats = np.asarray(stats, np.float64)
-        if stats.shape != self.total.shape:
-            raise ValueError(f"stats of item {item_id}: expected {self.total.shape[0]} values, got {stats.shape}")
-        self.total += stats
-        self.n_items += 1
-        if self.n_boot:
-            self._stats.append(stats)
-            self._weights.append(poisson_weights(item_id, self._seed, self.n_boot))
-            if len(self._stats) >= max(self._batch, self.n_boot if self._replicates is None else 0):
-                self._flush()
+class MemoryRows:
+    """Per-item statistic vectors by metric name, kept in memory (``storage.SpillRows`` keeps them
+    on disk with the same interface, so the parent's memory does not grow with items)."""
 
-    def _flush(self) -> None:
-        if self._replicates is None:
-            self._replicates = np.zeros((self.n_boot, len(self.total)))
-        if self._stats:
-            self._replicates += np.stack(self._weights, axis=1) @ np.stack(self._stats)
-            self._stats, self._weights = [], []
+    def __init__(self):
+        self._rows: dict[str, dict[str, np.ndarray]] = {}
 
-    def replicate_sums(self) -> np.ndarray:
-        """(n_boot, size): replicate b's ``Σ_i w_ib t_i``."""
-        if not self.n_boot:
-            return np.zeros((0, len(self.total)))
-        if self._replicates is None:  # fewer items than replicates: computed, not kept
-            return np.stack(self._weights, axis=1) @ np.stack(self._stats)
-        self._flush()
-        return self._replicates
+    def append(self, name: str, item_id: str, row) -> None:
+        self._rows.setdefault(name, {})[item_id] = np.asarray(row, np.float64).copy()
+
+    def size(self, name: str) -> int:
+        return len(next(iter(self._rows[name].values())))
+
+    def chunks(self, name: str, ids: list[str], chunk: int = 64):
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            yield part, np.stack([self._rows[name][i] for i in part])
 
 
 def bottom_k(priorities: np.ndarray, k: int) -> np.ndarray:

@@ -35,6 +35,7 @@ from ..metrics.streamed import (
     prepare,
 )
 from ..metrics.streaming import FrameSample, bottom_k, frame_priorities
+from ..storage import SpillRows
 from .items import align_length, features, motion_items, per_frame_shapes, valid_mask
 from .registry import get_task
 
@@ -161,7 +162,10 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     shared = {"mean": mean, "std": std, "fps": task.fps, "si_clusters": task.si_clusters}
     prepared = prepare(plans, gt_sample.rows.get("reference", np.empty((0, len(mean)))), shared)
     shared.update(prepared)
-    combiner = StreamCombiner(plans, n_boot=n_boot, slice_boot=slice_boot, seed=seed, sample_frames=SCORE_SAMPLE_FRAMES)
+    # Item statistics go to disk (a 256-d paired FD is 263 KB an item): the parent's memory stays
+    # flat however many items the split has; each group's replicates are folded when reported.
+    combiner = StreamCombiner(plans, n_boot=n_boot, slice_boot=slice_boot, seed=seed, sample_frames=SCORE_SAMPLE_FRAMES,
+                              rows=SpillRows())
     for p in fits:
         combiner.notes[p.name] = {k: v for k, v in prepared.items() if isinstance(v, (int, float))}
     score_k = SCORE_SAMPLE_FRAMES if combiner.sample is not None else 0
