@@ -39,6 +39,18 @@ def goal_root(tmp_path_factory) -> Path:
     return root
 
 
+def export_study(study: Path, db: str, out: Path) -> tuple[dict, list[dict]]:
+    """``dyadbench study export`` in a child process: (human_eval.json, votes.csv rows)."""
+    import csv
+    import json
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "dyadbench", "study", "export", str(study), "--db", db, "--out", str(out)],
+                   check=True, capture_output=True)
+    return json.loads((out / "human_eval.json").read_text()), list(csv.DictReader((out / "votes.csv").open()))
+
+
 def make_clips(folder: Path, items: list[str], seed: int, frames: int = 12, size: tuple[int, int] = (64, 48)) -> Path:
     """Tiny H.264 clips ``<item>.mp4`` (30 fps) with seeded moving content."""
     import numpy as np

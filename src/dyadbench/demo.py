@@ -58,16 +58,18 @@ class _Lane:
         _say(self.name, label, dt)
         return result
 
-    def task(self, task, root: Path, face_stride: int | None = None) -> None:
+    def task(self, task, root: Path, face_stride: int | None = None, learned: bool = True) -> None:
+        """Every declared baseline (and, when ``learned``, a briefly trained model) written and evaluated."""
         from .baselines import LEARNED, run_baseline
         from .cli import _evaluate_to
         from .training.trainer import TrainConfig, train
 
         folder = task.name.replace("/", "__")
         run = self.out / "runs" / folder / "learned-model"
-        self.step(f"{task.name}: train learned", train, root, run,
-                  TrainConfig(task=task.name, seed=self.seed, **DEMO_TRAIN[task.name]))
-        for name in (*task.baselines, LEARNED):
+        if learned:
+            self.step(f"{task.name}: train learned", train, root, run,
+                      TrainConfig(task=task.name, seed=self.seed, **DEMO_TRAIN[task.name]))
+        for name in (*task.baselines, *([LEARNED] if learned else [])):
             sub = self.out / "submissions" / folder / name
             self.step(f"{task.name}: baselines", run_baseline, task.name, name, root, sub, self.seed, run)
             report = self.step(f"{task.name}: evaluate", _evaluate_to, task.name, root, sub, self.out / "runs" / folder / name,
@@ -91,8 +93,6 @@ def _seamless_lane(out: Path, seed: int, bootstrap: int, slice_bootstrap: int):
 
 
 def _realtalk_video_lane(out: Path, seed: int, bootstrap: int, slice_bootstrap: int):
-    from .baselines import run_baseline
-    from .cli import _evaluate_to
     from .datasets.sample.realtalk_sample import write_realtalk_sample
     from .datasets.sample.seamless_sample import write_seamless_sample
     from .tasks.registry import list_tasks
@@ -110,13 +110,7 @@ def _realtalk_video_lane(out: Path, seed: int, bootstrap: int, slice_bootstrap: 
         lane.step("sample seamless (video)", write_seamless_sample, video_root, dyads=1, seconds=4.0, seed=seed, splits=("test",))
     for task in list_tasks():
         if task.protocol == "video":  # the small video task: no learned baseline (it generates pixels)
-            folder = task.name.replace("/", "__")
-            for name in task.baselines:
-                sub = out / "submissions" / folder / name
-                lane.step(f"{task.name}: baselines", run_baseline, task.name, name, video_root, sub, seed)
-                report = lane.step(f"{task.name}: evaluate", _evaluate_to, task.name, video_root, sub, out / "runs" / folder / name,
-                                   name, bootstrap, slice_bootstrap, seed, "local", 1, "cpu")
-                lane.reports.append((task.name, name, report))
+            lane.task(task, video_root, learned=False)
     return lane.reports, lane.timings
 
 

@@ -3,10 +3,9 @@
 import csv
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
+from conftest import export_study
 
 pytest.importorskip("fastapi")
 from dyadbench.humaneval.loadtest import LoadRun
@@ -52,15 +51,11 @@ def test_join_rate_every_pair_finish_and_export(browser, study_dir, tmp_path):
         assert not errors, errors
     finally:
         run.stop()
-    out = tmp_path / "results"
-    subprocess.run([sys.executable, "-m", "dyadbench", "study", "export", str(study), "--db", db, "--out", str(out)],
-                   check=True, capture_output=True)
-    result = json.loads((out / "human_eval.json").read_text())
+    result, votes = export_study(study, db, tmp_path / "results")
     comparison = result["comparisons"]["gt vs model"]
     rated = [t for t in trials if not t["attention"]]
     assert comparison["judgements"] == len(rated) and comparison["preference_a"] == 1.0  # we always chose gt
     assert result["attention"]["checks"] == sum(t["attention"] for t in trials) and result["attention"]["failed"] == 0
-    votes = list(csv.DictReader((out / "votes.csv").open()))
     assert sum(v["choice"] != "" for v in votes) == len(trials)
     log = run.log_path.read_text()
     assert "POST /api/trials/" in log  # the access log is on ...

@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+from conftest import export_study
 
 pytest.importorskip("fastapi")
 from dyadbench.baselines.retrieval import write_retrieval_baseline
@@ -79,11 +80,8 @@ def test_speaker_in_sync_with_both_listeners_and_per_goal_export(browser, goal_r
         assert not errors, errors
     finally:
         run.stop()
-    out = tmp_path / "results"
-    subprocess.run([sys.executable, "-m", "dyadbench", "study", "export", str(study), "--db", db, "--out", str(out)],
-                   check=True, capture_output=True)
-    result = json.loads((out / "human_eval.json").read_text())
-    votes = [v for v in csv.DictReader((out / "votes.csv").open()) if v["attention"] in ("False", "0", "false")]
+    result, votes = export_study(study, db, tmp_path / "results")
+    votes = [v for v in votes if v["attention"] in ("False", "0", "false")]
     for goal in GOALS:  # brute force: count the votes of this goal's items
         mine = [v for v in votes if doc["goals"][v["item"]] == goal]
         entry = result["per_goal"][goal]["affect vs random"]

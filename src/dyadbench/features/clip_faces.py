@@ -1,8 +1,8 @@
 """Per-frame face embeddings of one person in a RealTalk clip, in several face-model spaces.
 
 The person's face is the dlib detection that overlaps their annotated box; dlib's 5-point
-alignment gives the 128-d descriptor and aligned chips for FaceNet-512 (160 px) and VGG-Face
-(224 px). Every ``stride``-th frame is used. Frames without a face are NaN rows (the metric
+alignment gives the 128-d descriptor and aligned chips for FaceNet-128 and FaceNet-512 (160 px),
+DeepFace (152 px) and VGG-Face (224 px). Every ``stride``-th frame is used. Frames without a face are NaN rows (the metric
 skips and counts them). Results are cached by (video content hash, clip, role, stride).
 """
 

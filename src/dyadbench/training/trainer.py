@@ -102,7 +102,8 @@ def train(root: Path, out: Path, cfg: TrainConfig, *, resume: bool = True,
     train_ds, val_ds = _validation(cfg, root)
     train_items = [train_ds.load(i) for i in train_ds.item_indices()]
     norm = Normalizer.fit(train_items)
-    frames = {it.item_id: it.n for it in train_items} | {val_ds.load(i).item_id: val_ds.load(i).n for i in val_ds.item_indices()}
+    val_items = (val_ds.load(i) for i in val_ds.item_indices())  # each read once (twice without the cache)
+    frames = {it.item_id: it.n for it in train_items} | {it.item_id: it.n for it in val_items}
     if not cfg.cache:
         del train_items
     dim = len(norm.motion_mean)
