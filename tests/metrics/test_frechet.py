@@ -205,3 +205,68 @@ def test_group_bootstrap_weights_match_explicit_resample():
     cov = (np.tensordot(w, seconds, axes=1) - n * np.outer(mean_c, mean_c)) / (n - 1)
     assert ref.distance(mean_c + x.mean(0), cov) == pytest.approx(
         ref.distance(explicit.mean(0), np.cov(explicit, rowvar=False)), rel=1e-10)
+
+
+def graded_covariance(rng, d, decades):
+    """A random rotation of eigenvalues spread over ``decades`` orders of magnitude: full rank,
+    Cholesky succeeds, but Σ₁Σ₂ has eigenvalues below the rank tolerance (as Inception features do)."""
+    u, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    s = (u * np.logspace(0, -decades, d)) @ u.T
+    return 0.5 * (s + s.T)
+
+
+def nuclear_norm_route(mu1, s1, mu2, s2):
+    """tr((Σ₁Σ₂)^½) = ‖L₁ᵀL₂‖_* (Σᵢ = LᵢLᵢᵀ): singular values from a full SVD, accurate at their own scale."""
+    l1, l2 = np.linalg.cholesky(s1), np.linalg.cholesky(s2)
+    tr = np.linalg.svd(l1.T @ l2, compute_uv=False).sum()
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * tr)
+
+
+def test_block_inverse_iteration_finds_the_smallest_singular_values_of_the_factor_product():
+    from dyadbench.metrics.frechet import _smallest_singular_values
+
+    rng = np.random.default_rng(7)
+    low, low_other = (np.linalg.cholesky(graded_covariance(rng, 96, 11)) for _ in range(2))
+    b = low_other.T @ low
+    expected = np.sort(np.linalg.svd(b, compute_uv=False))[:4]
+    got = _smallest_singular_values(low, low_other, 4, change_tol=1e-16)
+    assert got is not None
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-13 * np.linalg.norm(b, 2))
+    assert np.all(got > 0) and np.all(np.diff(got) >= 0)
+
+
+@pytest.mark.parametrize("decades", [10, 12])
+def test_ill_conditioned_fd_is_refined_by_inverse_iteration_and_equals_the_nuclear_norm_route(decades, monkeypatch):
+    import dyadbench.metrics.frechet as frechet
+
+    rng = np.random.default_rng(decades)
+    d = 64
+    s1, s2 = graded_covariance(rng, d, decades), graded_covariance(rng, d, decades)
+    mu1, mu2 = np.zeros(d), np.full(d, 1e-3)
+    calls = []
+    real = frechet._smallest_singular_values
+    monkeypatch.setattr(frechet, "_smallest_singular_values", lambda *a, **k: calls.append(real(*a, **k)) or calls[-1])
+    value = frechet_distance(mu1, s1, mu2, s2)
+    assert len(calls) == 1 and calls[0] is not None  # refined, through the triangular factors
+    assert value == pytest.approx(nuclear_norm_route(mu1, s1, mu2, s2), rel=1e-12)
+
+
+def test_refinement_falls_back_to_eigenvectors_when_inverse_iteration_does_not_converge(monkeypatch):
+    import dyadbench.metrics.frechet as frechet
+
+    rng = np.random.default_rng(3)
+    s1, s2 = graded_covariance(rng, 64, 12), graded_covariance(rng, 64, 12)
+    mu1, mu2 = np.zeros(64), np.full(64, 1e-3)
+    monkeypatch.setattr(frechet, "_INVERSE_ITERATIONS", 1)  # one step cannot show convergence
+    assert frechet._smallest_singular_values(np.linalg.cholesky(s2), np.linalg.cholesky(s1), 3, 0.0) is None
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(nuclear_norm_route(mu1, s1, mu2, s2), rel=1e-12)
+
+
+def test_asymmetric_covariance_is_refused_whatever_block_holds_the_asymmetry():
+    rng = np.random.default_rng(5)
+    s = random_spd(rng, 300)
+    for i, j in ((0, 1), (299, 3), (10, 290)):
+        bad = s.copy()
+        bad[i, j] += 1.0
+        with pytest.raises(ValueError, match="sigma1: is not symmetric"):
+            frechet_distance(np.zeros(300), bad, np.zeros(300), s)
