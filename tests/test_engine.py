@@ -32,3 +32,42 @@ def test_every_job_once_and_one_actor_per_worker(workers):
 def test_unknown_engine_is_refused():
     with pytest.raises(ValueError, match="engine"):
         list(run_actors(Tagger, {"offset": 0}, [1], engine="spark"))
+
+
+class Registering(Tagger):
+    """Leaves one file per construction in ``folder``: how many actors were built, by which process."""
+
+    def __init__(self, offset: int, folder: str):
+        super().__init__(offset)
+        with open(os.path.join(folder, f"{os.getpid()}-{len(os.listdir(folder))}"), "w"):
+            pass
+
+
+class Refusing:
+    def __init__(self):
+        raise FileNotFoundError("weights.pt: not found (download from https://example.org/weights)")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pool_builds_every_actor_before_returning_and_reuses_them_across_runs(workers, tmp_path):
+    from dyadbench.engine import ActorPool
+
+    with ActorPool(Registering, {"offset": 0, "folder": str(tmp_path)}, engine="local", workers=workers) as pool:
+        built = sorted(os.listdir(tmp_path))
+        assert len(built) == workers and len({b.split("-")[0] for b in built}) == workers  # one per process, up front
+        first = dict(pool.run(list(range(6))))
+        second = dict(pool.run(list(range(6, 12))))
+        assert sorted(first) == list(range(6)) and sorted(second) == list(range(6))
+        assert sorted(os.listdir(tmp_path)) == built  # the second run built nothing
+        served = [s for _, _, s in first.values()] + [s for _, _, s in second.values()]
+        assert max(served) > 6 // workers  # an actor kept counting across the two runs
+    with pytest.raises(RuntimeError, match="after close"):
+        pool.run([1])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_actor_that_cannot_start_reports_its_own_error(workers):
+    from dyadbench.engine import ActorPool
+
+    with pytest.raises(FileNotFoundError, match="weights.pt: not found"):
+        ActorPool(Refusing, {}, engine="local", workers=workers)

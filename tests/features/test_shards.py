@@ -56,3 +56,24 @@ def test_a_broken_video_is_reported_and_the_shard_still_completes(seamless_root,
     assert [r["id"] for r in result.rows] == [good.stem, broken.stem]
     assert "error" not in result.rows[0] and str(broken) in result.rows[1]["error"]
     assert result.stats["face_motion"].n == result.rows[0]["face_motion_frames"]  # only the good video counted
+
+
+@pytest.mark.slow
+def test_started_pool_serves_several_runs_like_one_run(seamless_root, tmp_path):
+    import numpy as np
+
+    from dyadbench.features.shards import shard_pool
+
+    shards = list_shards(seamless_root, source="shards")[:4]
+    names = ["face_motion"]
+    whole = extract_shards(shards, names, str(tmp_path / "one"), workers=2)
+    cache = str(tmp_path / "pooled")
+    with shard_pool(names, cache, workers=2) as pool:
+        first = extract_shards(shards[:2], names, cache, pool=pool)
+        both = extract_shards(shards, names, cache, pool=pool)  # the first two answer from their records
+        with pytest.raises(ValueError, match="pool: built for"):
+            extract_shards(shards, ["gesture"], cache, pool=pool)
+    assert sorted(first.computed) == sorted(s.key for s in shards[:2])
+    assert sorted(both.skipped) == sorted(s.key for s in shards[:2]) and sorted(both.computed) == sorted(s.key for s in shards[2:])
+    assert [r["hash"] for r in both.rows] == [r["hash"] for r in whole.rows]
+    np.testing.assert_array_equal(both.stats["face_motion"].cov, whole.stats["face_motion"].cov)

@@ -1,5 +1,7 @@
 """frechet_interval: delta-method intervals against repeated sampling and the item bootstrap."""
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -66,3 +68,21 @@ def test_auto_falls_back_to_the_bootstrap_where_the_delta_method_fails():
         frechet_interval(x, x, method="jackknife")
     with pytest.raises(ValueError, match="groups"):
         frechet_interval(x, x, groups=np.arange(3))
+
+
+def test_one_eigendecomposition_gives_both_transport_maps(monkeypatch):
+    fi = importlib.import_module("dyadbench.metrics.frechet_interval")  # the package exports a function of that name
+
+    (_, s1), (_, s2) = gaussians(d=6)
+    a1, a2 = fi._half_maps(s1, s2, both=True)
+    t = a1 @ a1.T
+    np.testing.assert_allclose(t, t.T, atol=1e-12)
+    np.testing.assert_allclose(t @ s1 @ t, s2, rtol=1e-10, atol=1e-10)  # T pushes N(0, Σ₁) onto N(0, Σ₂)
+    np.testing.assert_allclose(a2 @ a2.T, np.linalg.inv(t), rtol=1e-9, atol=1e-10)
+    # the same interval as each side factorizing its own covariance
+    rng = np.random.default_rng(4)
+    x, y = rng.multivariate_normal(np.zeros(6), s1, 800), rng.multivariate_normal(np.full(6, 0.4), s2, 700)
+    shared = frechet_interval(x, y, method="delta", bias=False)
+    monkeypatch.setattr(fi, "_SHARED_MIN_RATIO", np.inf)
+    per_side = frechet_interval(x, y, method="delta", bias=False)
+    assert shared["se"] == pytest.approx(per_side["se"], rel=1e-9)

@@ -128,3 +128,23 @@ def test_evaluate_with_ray_matches_local(local_ray, seamless_root, tmp_path):
         assert (name in local["skipped"] and local["skipped"][name]) or all(o in local["metrics"] for o in outputs), name
     assert {"ffd", "paired_fd", "face_detection_rate"} <= set(local["metrics"])
     assert local["metrics"]["ffd"]["ci_unit"] == "items"  # clips resampled, never single frames
+
+
+def test_ray_pool_builds_its_actors_once_for_several_runs(local_ray, tmp_path):
+    import test_engine
+    from ray import cloudpickle
+    from test_engine import Refusing, Registering
+
+    from dyadbench.engine import ActorPool
+
+    cloudpickle.register_pickle_by_value(test_engine)  # Ray's workers cannot import the tests folder
+
+    with ActorPool(Registering, {"offset": 5, "folder": str(tmp_path)}, engine="ray", workers=2) as pool:
+        built = sorted(os.listdir(tmp_path))
+        assert len(built) == 2 and len({b.split("-")[0] for b in built}) == 2
+        runs = [dict(pool.run(list(range(start, start + 8)))) for start in (0, 8)]
+        assert [sorted(r) for r in runs] == [list(range(8))] * 2
+        assert all(runs[1][i][0] == 8 + i + 5 for i in range(8))
+        assert sorted(os.listdir(tmp_path)) == built
+    with pytest.raises(FileNotFoundError, match="weights.pt: not found"):
+        ActorPool(Refusing, {}, engine="ray", workers=1)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..datasets.errors import DatasetError
 from ..metrics.frechet import RunningStats
@@ -117,14 +118,18 @@ class ShardExtractor(VideoExtractor):
                     rows.append({"shard": shard.key, "id": ref.id, "error": str(exc)})
                     continue
                 rows.append({"shard": shard.key, **row})
-                for ex in self.extractors:
-                    if ex.stats_key is None:
-                        continue
-                    x = np.asarray(results[ex.name][ex.stats_key], dtype=np.float64)
-                    x = x.reshape(len(x), -1)
-                    x = x[np.isfinite(x).all(axis=1)]  # frames without a face / body carry NaN rows
-                    if len(x):
-                        stats.setdefault(ex.name, RunningStats(x.shape[1])).update(x, name=f"{ref.label} {ex.name}")
+                # One BLAS thread: a product's summation order then does not depend on the process
+                # (Ray pins its actors to one thread, a local pool's processes have the default),
+                # so a shard's statistics are bit-identical on every engine.
+                with threadpool_limits(1):
+                    for ex in self.extractors:
+                        if ex.stats_key is None:
+                            continue
+                        x = np.asarray(results[ex.name][ex.stats_key], dtype=np.float64)
+                        x = x.reshape(len(x), -1)
+                        x = x[np.isfinite(x).all(axis=1)]  # frames without a face / body carry NaN rows
+                        if len(x):
+                            stats.setdefault(ex.name, RunningStats(x.shape[1])).update(x, name=f"{ref.label} {ex.name}")
             states = {name: s.to_state() for name, s in stats.items()}
             self.ledger.write(shard.key, shard.fingerprint, rows, states)
         return {"key": shard.key, "status": "computed", "rows": rows, "stats": states}
@@ -138,10 +143,24 @@ class Extraction:
     skipped: list[str] = field(default_factory=list)  # shard keys already recorded as finished
 
 
+def shard_pool(names: list[str], cache_root: str | None = None, *, engine: str = "local", workers: int | None = None,
+               address: str | None = None, device: str = "cpu", batch_size: int = 32):
+    """Extractor actors built once (models loaded) for any number of ``extract_shards(..., pool=)``
+    runs with the same extractors and cache."""
+    from ..engine import ActorPool
+
+    device, gpus = _placement(engine, device, address, workers)
+    kwargs = {"names": names, "cache_root": cache_root, "device": device, "batch_size": batch_size}
+    return ActorPool(ShardExtractor, kwargs, engine=engine, workers=workers, address=address, gpus_per_worker=gpus)
+
+
 def extract_shards(shards: list[Shard], names: list[str], cache_root: str | None = None, *, engine: str = "local",
                    workers: int | None = None, address: str | None = None, device: str = "cpu", batch_size: int = 32,
-                   progress: Callable[[str], None] | None = None) -> Extraction:
-    """Extract ``names`` over ``shards`` (finished ones are skipped) and merge their statistics."""
+                   progress: Callable[[str], None] | None = None, pool=None) -> Extraction:
+    """Extract ``names`` over ``shards`` (finished ones are skipped) and merge their statistics.
+
+    ``pool`` (from ``shard_pool`` with the same ``names`` and ``cache_root``) runs the shards on
+    actors that are already built; otherwise a pool is started for this run."""
     from ..engine import run_actors
 
     keys = [s.key for s in shards]
@@ -156,10 +175,17 @@ def extract_shards(shards: list[Shard], names: list[str], cache_root: str | None
             if progress:
                 progress(shard.key)
     pending = [s for s in shards if s.key not in results]
-    device, gpus = _placement(engine, device, address, workers)
-    kwargs = {"names": names, "cache_root": cache_root, "device": device, "batch_size": batch_size}
-    for i, result in run_actors(ShardExtractor, kwargs, pending, engine=engine, workers=workers, address=address,
-                                gpus_per_worker=gpus):
+    if pool is not None:
+        if pool.worker_cls is not ShardExtractor or (pool.kwargs["names"], pool.kwargs["cache_root"]) != (names, cache_root):
+            raise ValueError(f"pool: built for {pool.kwargs.get('names')} on cache {pool.kwargs.get('cache_root')!r}, "
+                             f"not for {names} on {cache_root!r}")
+        outcomes = pool.run(pending)
+    else:
+        device, gpus = _placement(engine, device, address, workers)
+        kwargs = {"names": names, "cache_root": cache_root, "device": device, "batch_size": batch_size}
+        outcomes = run_actors(ShardExtractor, kwargs, pending, engine=engine, workers=workers, address=address,
+                              gpus_per_worker=gpus)
+    for i, result in outcomes:
         if result["key"] != pending[i].key:
             raise RuntimeError(f"engine returned shard {result['key']!r} for job {pending[i].key!r}")
         results[result["key"]] = result

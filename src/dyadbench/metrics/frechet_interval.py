@@ -9,8 +9,10 @@ therefore moves the estimate by its influence
 
 and a row y of the reference by b(y) = −2Δᵀ(y − μ₂) + (y − μ₂)ᵀ(I − T⁻¹)(y − μ₂) − const. With
 Σ₁ = L Lᵀ and Lᵀ Σ₂ L = V Λ Vᵀ, T = L^{−T} V Λ^{½} Vᵀ L^{−1} (T Σ₁ T = Σ₂), so (x − μ₁)ᵀ T (x − μ₁) =
-‖Λ^{¼} Vᵀ L^{−1}(x − μ₁)‖²: one factorization and one symmetric eigendecomposition per side, then
-a pass over the rows. Rows are summed within their unit (clip): S_g = Σ_{x∈g} a(x)/n₁ + Σ_{y∈g}
+‖Λ^{¼} Vᵀ L^{−1}(x − μ₁)‖² and, since T⁻¹ = L V Λ^{−½} Vᵀ Lᵀ, (y − μ₂)ᵀ T⁻¹ (y − μ₂) =
+‖Λ^{−¼} Vᵀ Lᵀ(y − μ₂)‖²: one factorization and one symmetric eigendecomposition serve both sides
+(each side factorizes its own covariance when Λ is too ill-conditioned for Λ^{−¼}), then one
+pass over the rows of each set. Rows are summed within their unit (clip): S_g = Σ_{x∈g} a(x)/n₁ + Σ_{y∈g}
 b(y)/n₂ when the items pair both sets, and se² = G/(G − 1) · Σ_g S_g². The interval is
 value ± z·se. It needs FD > 0 (at FD = 0 the first-order terms vanish: ``method="auto"`` then
 falls back to the item bootstrap) and includes the reference set's sampling by default
@@ -30,33 +32,52 @@ import scipy.linalg as sla
 from scipy.stats import norm
 
 from ._validation import as_float_array, check_probability
-from .frechet import frechet_bootstrap, frechet_distance
+from .frechet import _tri_product, frechet_bootstrap, frechet_distance
 
 __all__ = ["frechet_interval"]
 
 
-def _factor_and_whitener(sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """F with Σ = F Fᵀ and W = F⁺ (L and L⁻¹ for Cholesky; U√w and its pseudo-inverse on Σ's range if singular)."""
+def _quadratic_influence(rows: np.ndarray, mu: np.ndarray, sign_delta: np.ndarray, half_map: np.ndarray) -> np.ndarray:
+    """Centred per-row influence 2·δᵀ(r − μ) + ‖r − μ‖² − ‖(r − μ)·A‖², where A Aᵀ is the transport
+    map T of this side (one n x d x d product: the d x d matrix A is formed first)."""
+    centred = rows - mu
+    proj = centred @ half_map
+    infl = 2.0 * centred @ sign_delta + np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", proj, proj)
+    return infl - infl.mean()
+
+
+def _half_map(sigma: np.ndarray, sigma_other: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """A with A Aᵀ = T, the map from N(0, Σ) onto N(0, Σ_o), and the pieces it came from (L, Λ, V).
+
+    With Σ = L Lᵀ and Lᵀ Σ_o L = V Λ Vᵀ, T = L⁻ᵀ V Λ^½ Vᵀ L⁻¹, so A = L⁻ᵀ V Λ^¼. A singular Σ (no
+    Cholesky) uses its eigenvectors on its range instead: F = U√w, W = F⁺, T = Wᵀ (Fᵀ Σ_o F)^½ W."""
     try:
         low = np.linalg.cholesky(sigma)
-        return low, sla.solve_triangular(low, np.eye(len(sigma)), lower=True, check_finite=False)
     except np.linalg.LinAlgError:
         w, u = np.linalg.eigh(sigma)
         keep = w > max(w.max(), 0.0) * len(w) * np.finfo(np.float64).eps
-        return u[:, keep] * np.sqrt(w[keep]), (u[:, keep] / np.sqrt(w[keep])).T
+        f, whitener = u[:, keep] * np.sqrt(w[keep]), u[:, keep] / np.sqrt(w[keep])
+        lam, vecs = np.linalg.eigh(f.T @ sigma_other @ f)
+        return whitener @ (vecs * np.clip(lam, 0.0, None) ** 0.25), None, lam, vecs
+    lam, vecs = np.linalg.eigh(_tri_product(low, _tri_product(low, sigma_other.T, right=True), transpose=True))
+    half = sla.solve_triangular(low, vecs * np.clip(lam, 0.0, None) ** 0.25, lower=True, trans="T", check_finite=False)
+    return half, low, lam, vecs
 
 
-def _influence(rows: np.ndarray, mu: np.ndarray, sigma: np.ndarray, sigma_other: np.ndarray, sign_delta: np.ndarray) -> np.ndarray:
-    """Per-row influence on FD of one set (centred): linear term ``sign_delta``·(r − μ) plus
-    ‖r − μ‖² − (r − μ)ᵀ T (r − μ), T the transport map from this set's Gaussian to the other's."""
-    centred = rows - mu
-    f, w = _factor_and_whitener(sigma)  # (d, r), (r, d)
-    m = f.T @ sigma_other @ f  # T = Wᵀ (Fᵀ Σ_o F)^½ W maps N(0, Σ) onto N(0, Σ_o)
-    lam, vecs = np.linalg.eigh(0.5 * (m + m.T))
-    proj = (centred @ w.T) @ vecs * np.clip(lam, 0.0, None) ** 0.25
-    quad_t = np.einsum("ij,ij->i", proj, proj)
-    infl = 2.0 * centred @ sign_delta + np.einsum("ij,ij->i", centred, centred) - quad_t
-    return infl - infl.mean()
+# Below this spread of Λ the reverse map's Λ^(-1/4) would amplify round-off; the reference side
+# then factorizes its own covariance.
+_SHARED_MIN_RATIO = 1e-8
+
+
+def _half_maps(s1: np.ndarray, s2: np.ndarray, both: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """A₁ (A₁A₁ᵀ = T, Σ₁ → Σ₂) and, if ``both``, A₂ (A₂A₂ᵀ = T⁻¹, Σ₂ → Σ₁). T⁻¹ = L V Λ^{−½} Vᵀ Lᵀ,
+    so A₂ = L V Λ^{−¼} comes from A₁'s decomposition when Λ is well conditioned."""
+    a1, low, lam, vecs = _half_map(s1, s2)
+    if not both:
+        return a1, None
+    if low is not None and lam[0] > _SHARED_MIN_RATIO * lam[-1]:
+        return a1, _tri_product(low, vecs * lam**-0.25)
+    return a1, _half_map(s2, s1)[0]
 
 
 def _unit_sums(values: np.ndarray, labels, n: int) -> dict:
@@ -116,9 +137,10 @@ def frechet_interval(x, y, *, groups=None, y_groups=None, confidence: float = 0.
         return {**base, "low": res["low"], "high": res["high"], "se": res["std"], "method": "bootstrap",
                 "includes_reference": False}
     delta = mu1 - mu2
-    sums = _unit_sums(_influence(x, mu1, s1, s2, delta) / x.shape[0], groups, x.shape[0])
+    a1, a2 = _half_maps(s1, s2, include_reference)
+    sums = _unit_sums(_quadratic_influence(x, mu1, delta, a1) / x.shape[0], groups, x.shape[0])
     if include_reference:
-        ref = _unit_sums(_influence(y, mu2, s2, s1, -delta) / y.shape[0], y_groups, y.shape[0])
+        ref = _unit_sums(_quadratic_influence(y, mu2, -delta, a2) / y.shape[0], y_groups, y.shape[0])
         if y_groups is None:  # unpaired: reference rows are their own units
             ref = {("ref", k): v for k, v in ref.items()}
         for k, v in ref.items():

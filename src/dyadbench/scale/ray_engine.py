@@ -1,21 +1,23 @@
-"""The Ray engine: Ray Data streams the jobs (shards, or any picklable work items) through a pool
-of actors, each built once per worker, on a local Ray instance or an existing cluster.
+"""The Ray engine: a pool of Ray actors, each built once per worker, on a local Ray instance or an
+existing cluster; jobs (shards, or any picklable work items) are dealt one at a time to whichever
+actor is free.
 
-Fault tolerance comes from Ray Data's actor pool: its actors are created with
-``max_restarts=-1`` and ``max_task_retries=-1``, so when a worker process dies (killed, OOM,
-node lost) the actor is restarted and the job it was running is run again. A job must therefore
-be idempotent; shard extraction is (atomic cache writes, a completion record written last), so
-a retried shard is neither lost nor counted twice.
+Fault tolerance comes from Ray's actor restarts: actors are created with ``max_restarts=-1`` and
+``max_task_retries=-1``, so when a worker process dies (killed, OOM, node lost) the actor is
+restarted and the job it was running is run again. A job must therefore be idempotent; shard
+extraction is (atomic cache writes, a completion record written last), so a retried shard is
+neither lost nor counted twice.
+
+Ray core actors rather than Ray Data: the actors outlive one run (``engine.ActorPool``), and a
+job costs one actor call (about a millisecond; ``benchmarks/bench_scale.py`` measures it) instead
+of a dataset execution's planning and actor-pool start per run.
 """
 
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Iterator, Sequence
 from typing import Any
-
-import numpy as np
 
 
 def connect(address: str | None = None, workers: int | None = None):
@@ -30,41 +32,67 @@ def connect(address: str | None = None, workers: int | None = None):
         # installed on every node (see README, "Scaling out on Ray").
         ray.init(address=address, num_cpus=workers if address is None else None, include_dashboard=False,
                  logging_level=logging.WARNING, log_to_driver=False)
-        from ray.data import DataContext
-
-        ctx = DataContext.get_current()
-        ctx.enable_progress_bars = False  # the CLI draws its own Rich progress bar
-        ctx.print_on_execution_start = False
     return ray
 
 
-class _RayActor:
-    """Ray Data callable class: unpickles one job per row, returns the pickled result."""
+def cluster_workers(address: str | None, gpus_per_worker: float = 0.0) -> int:
+    """How many actors the cluster holds: its CPUs, or its GPUs / ``gpus_per_worker``."""
+    resources = connect(address).cluster_resources()
+    key = "GPU" if gpus_per_worker else "CPU"
+    return max(1, int(resources.get(key, 1) / (gpus_per_worker or 1)))
 
+
+class _Actor:
     def __init__(self, worker_cls: type, kwargs: dict):
-        self.worker = worker_cls(**kwargs)
+        # A failing constructor would surface as Ray's ActorDiedError (and be restarted forever);
+        # kept and raised by ready() instead, the caller sees the worker's own error.
+        self.worker, self.error = None, None
+        try:
+            self.worker = worker_cls(**kwargs)
+        except Exception as exc:
+            self.error = exc
 
-    def __call__(self, batch: dict) -> dict:
-        results = [pickle.dumps(self.worker(pickle.loads(job)), protocol=5) for job in batch["job"]]
-        return {"index": np.asarray(batch["index"]), "result": np.asarray(results, dtype=object)}
+    def ready(self) -> bool:
+        if self.error is not None:
+            raise self.error
+        return True
+
+    def call(self, job):
+        return self.worker(job)
 
 
-def run_ray_actors(worker_cls: type, kwargs: dict, jobs: Sequence, *, workers: int | None = None,
-                   address: str | None = None, gpus_per_worker: float = 0.0) -> Iterator[tuple[int, Any]]:
-    if not jobs:
-        return
-    ray = connect(address, workers)
-    import ray.data
+class RayActors:
+    """``workers`` Ray actors, built (models loaded) before the constructor returns."""
 
-    if workers is None:
-        resources = ray.cluster_resources()
-        key = "GPU" if gpus_per_worker else "CPU"
-        workers = max(1, int(resources.get(key, 1) / (gpus_per_worker or 1)))
-    items = [{"index": i, "job": pickle.dumps(job, protocol=5)} for i, job in enumerate(jobs)]
-    # One block per job, so jobs spread over the actors instead of queueing behind one.
-    ds = ray.data.from_items(items, override_num_blocks=len(items))
-    out = ds.map_batches(_RayActor, fn_constructor_kwargs={"worker_cls": worker_cls, "kwargs": kwargs},
-                         batch_size=1, compute=ray.data.ActorPoolStrategy(size=min(workers, len(jobs))), num_cpus=1, num_gpus=gpus_per_worker,
-                         batch_format="numpy")
-    for row in out.iter_rows():
-        yield int(row["index"]), pickle.loads(row["result"])
+    def __init__(self, worker_cls: type, kwargs: dict, *, workers: int | None = None, address: str | None = None,
+                 gpus_per_worker: float = 0.0):
+        ray = connect(address, workers)
+        self.ray = ray
+        workers = workers or cluster_workers(address, gpus_per_worker)
+        remote = ray.remote(_Actor).options(num_cpus=1, num_gpus=gpus_per_worker, max_restarts=-1, max_task_retries=-1)
+        self.actors = [remote.remote(worker_cls, kwargs) for _ in range(workers)]
+        try:
+            ray.get([a.ready.remote() for a in self.actors])
+        except BaseException:
+            self.close()
+            raise
+
+    def run(self, jobs: Sequence) -> Iterator[tuple[int, Any]]:
+        # One job in flight per actor: the next goes to whichever actor finishes first, so no job
+        # waits behind a long one while another actor idles (the round trip is ~1 ms a job).
+        pending, todo = {}, iter(enumerate(jobs))
+        for actor, (i, job) in zip(self.actors, todo):
+            pending[actor.call.remote(job)] = (i, actor)
+        while pending:
+            (ref,), _ = self.ray.wait(list(pending), num_returns=1)
+            i, actor = pending.pop(ref)
+            result = self.ray.get(ref)
+            following = next(todo, None)
+            if following is not None:
+                pending[actor.call.remote(following[1])] = (following[0], actor)
+            yield i, result
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self.ray.kill(actor)
+        self.actors = []
