@@ -7,7 +7,11 @@ for the README's cost table.
    local process engine, 1 worker then 2 workers, each run on an empty feature cache. Start-up
    (processes or actors started, models loaded: ``shard_pool``) is timed apart from the run on
    the started actors; both speed-ups are printed (on started actors, and start-up included).
-   Every worker is single-threaded (OMP/MKL/torch threads = 1), so a worker is one core.
+   Every worker is single-threaded (OMP/MKL/torch threads = 1, one decoder thread), so a worker
+   is one core.
+   The ceiling without any engine: the same extraction (every other shard) in one plain process
+   alone, then in two processes at once, each doing that same work into its own cache: on this 2-core VM two busy processes each run
+   13-15 % slower than one alone, so no engine can reach 2x; efficiency = speed-up / ceiling.
 2. Per-shard overhead: the engine's round trip per job (no-op jobs through started actors) and the
    extractor's bookkeeping per shard (completion-record look-up, ``.running`` marker, record
    written), so a large run can be planned as start-up + shards x overhead + video work / workers.
@@ -26,6 +30,8 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import argparse
 import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -54,7 +60,9 @@ def speedup(args, tmp: Path) -> dict:
         for workers in (1, 2):
             cache = str(tmp / f"cache-{engine}-{workers}")
             t0 = time.perf_counter()
-            with shard_pool(names, cache, engine=engine, workers=workers) as pool:
+            # One decoder thread in both runs: with FFmpeg's default (one per core) a single worker
+            # would decode on both cores and the comparison would not be one core against two.
+            with shard_pool(names, cache, engine=engine, workers=workers, decode_threads=1) as pool:
                 start = time.perf_counter() - t0
                 t0 = time.perf_counter()
                 result = extract_shards(shards, names, cache, pool=pool)
@@ -68,6 +76,36 @@ def speedup(args, tmp: Path) -> dict:
         print(f"{engine:5s} speed-up 1 -> 2 workers: {out[f'{engine}_speedup']:.2f}x on started actors, "
               f"{out[f'{engine}_speedup_with_start']:.2f}x with start-up")
     return out
+
+
+def _extract_half(root: str, half: int, extractors: str) -> None:
+    """Child of ``ceiling``: extract every other shard, from shard ``half`` on, in this process,
+    timed after a warm-up shard on a separate cache; prints seconds."""
+    from dyadbench.features.shards import ShardExtractor, list_shards
+
+    shards = list_shards(Path(root), source="shards")
+    names = extractors.split(",")
+    ShardExtractor(names, tempfile.mkdtemp(), decode_threads=1)(shards[0])  # models built lazily
+    worker = ShardExtractor(names, tempfile.mkdtemp(), decode_threads=1)
+    t0 = time.perf_counter()
+    for shard in shards[half::2]:
+        worker(shard)
+    print(time.perf_counter() - t0)
+
+
+def ceiling(args, tmp: Path) -> dict:
+    def child(half):
+        return subprocess.Popen([sys.executable, __file__, "--extract-half", str(half), "--root", str(tmp / "data"),
+                                 "--extractors", args.extractors], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    # The same work in both children (shards alternate in size, so halves would not be equal).
+    alone = float(child(0).communicate()[0])
+    both = [child(0), child(0)]
+    together = [float(p.communicate()[0]) for p in both]
+    ratio = 2 * alone / max(together)
+    print(f"\nceiling without an engine: every other shard in one process alone {alone:.1f} s; the same in two "
+          f"processes at once {together[0]:.1f} s and {together[1]:.1f} s -> {ratio:.2f}x")
+    return {"alone": alone, "together": together, "ratio": ratio}
 
 
 class Echo:
@@ -159,10 +197,18 @@ def main():
     ap.add_argument("--cost-only", action="store_true", help="skip the speed-up runs")
     ap.add_argument("--skip-costs", action="store_true", help="skip the per-frame cost table")
     ap.add_argument("--noop-jobs", type=int, default=500)
+    ap.add_argument("--extract-half", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--root", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
+    if args.extract_half is not None:
+        return _extract_half(args.root, args.extract_half, args.extractors)
     tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     out = {} if args.cost_only else {"speedup": speedup(args, tmp), "overhead": overheads(args, tmp)}
+    if not args.cost_only:
+        out["ceiling"] = ceiling(args, tmp)
+        for engine in ("ray", "local"):
+            print(f"{engine:5s} efficiency: {out['speedup'][f'{engine}_speedup'] / out['ceiling']['ratio']:.2f} of the ceiling")
     if not args.skip_costs:
         out["ms_per_frame"] = {k: v * 1000 for k, v in per_frame_costs(args, tmp).items()}
     if args.json:

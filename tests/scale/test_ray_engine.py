@@ -148,3 +148,10 @@ def test_ray_pool_builds_its_actors_once_for_several_runs(local_ray, tmp_path):
         assert sorted(os.listdir(tmp_path)) == built
     with pytest.raises(FileNotFoundError, match="weights.pt: not found"):
         ActorPool(Refusing, {}, engine="ray", workers=1)
+
+
+def test_ray_pool_larger_than_the_cluster_is_refused_not_left_waiting(local_ray):
+    from dyadbench.engine import ActorPool
+
+    with pytest.raises(ValueError, match="3 actors asked for, but the Ray cluster holds 2"):
+        ActorPool(dict, {}, engine="ray", workers=3)

@@ -81,26 +81,30 @@ def probe_video(src: Source, label: str | None = None) -> VideoInfo:
 
 
 @contextmanager
-def _video_stream(src: Source, name: str):
-    """The open container and its first video stream (threaded decoding)."""
+def _video_stream(src: Source, name: str, threads: int = 0):
+    """The open container and its first video stream (threaded decoding: ``threads`` decoder
+    threads, 0 = FFmpeg's choice, one per core)."""
     with av.open(_open(src)) as container:
         if not container.streams.video:
             raise DatasetError(name, "container has no video stream")
         stream = container.streams.video[0]
+        stream.codec_context.thread_count = int(threads)
         stream.thread_type = "AUTO"
         yield container, stream
 
 
 def iter_frames(
-    src: Source, *, batch_size: int = 64, start: int = 0, stop: int | None = None, label: str | None = None, step: int = 1
+    src: Source, *, batch_size: int = 64, start: int = 0, stop: int | None = None, label: str | None = None, step: int = 1,
+    threads: int = 0,
 ) -> Iterator[np.ndarray]:
     """Decode RGB frames [start, stop) once, yielding uint8 batches of shape (B, H, W, 3); with
     ``step`` only frames start, start + step, ... are converted to RGB (the rest are decoded, as
-    a codec must, but never copied)."""
+    a codec must, but never copied). ``threads``: decoder threads (0 = one per core; a worker of
+    a pool uses 1, so N workers do not run N x cores decoder threads)."""
     name = _label(src, label)
     batch: list[np.ndarray] = []
     try:
-        with _video_stream(src, name) as (container, stream):
+        with _video_stream(src, name, threads) as (container, stream):
             for index, frame in enumerate(container.decode(stream)):
                 if index < start:
                     continue

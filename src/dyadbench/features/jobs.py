@@ -52,10 +52,12 @@ class VideoExtractor:
     """One worker (an actor under Ray): extractors built once, then ``worker(ref)`` extracts (or
     fetches from the cache) every named feature of one video and returns a summary row."""
 
-    def __init__(self, names: list[str], cache_root: str | None, device: str = "cpu", batch_size: int = 32):
+    def __init__(self, names: list[str], cache_root: str | None, device: str = "cpu", batch_size: int = 32,
+                 decode_threads: int = 0):
         self.extractors = build_extractors(names, device)
         self.cache = FeatureCache(cache_root)
         self.batch_size = batch_size
+        self.decode_threads = decode_threads  # 0: one per core (a lone worker); 1 in a pool of workers
 
     @staticmethod
     def versions(names: list[str]) -> dict[str, int]:
@@ -65,17 +67,19 @@ class VideoExtractor:
         return {name: EXTRACTORS[name].version for name in names}
 
     def __call__(self, ref: VideoRef) -> dict:
-        return extract_ref(ref, self.extractors, self.cache, self.batch_size)[0]
+        return extract_ref(ref, self.extractors, self.cache, self.batch_size, self.decode_threads)[0]
 
 
-def extract_ref(ref: VideoRef, extractors: list, cache: FeatureCache, batch_size: int = 32) -> tuple[dict, dict]:
+def extract_ref(ref: VideoRef, extractors: list, cache: FeatureCache, batch_size: int = 32,
+                decode_threads: int = 0) -> tuple[dict, dict]:
     """Features of one video with already-built extractors: ``(summary row, {name: arrays})``."""
     from .video import extract_video
 
     src = ref.source()
     key = content_hash(src if isinstance(src, bytes) else Path(src))
     hits = cache.hits
-    results = extract_video(src, extractors, cache=cache, input_hash=key, batch_size=batch_size, label=ref.label)
+    results = extract_video(src, extractors, cache=cache, input_hash=key, batch_size=batch_size, label=ref.label,
+                            decode_threads=decode_threads)
     cached = cache.hits - hits
     row = {"id": ref.id, "hash": key, "cached": cached, "computed": len(extractors) - cached}
     for name, arrays in results.items():

@@ -184,8 +184,10 @@ EXTRACTORS = {"face_motion": FaceMotion, "gesture": Gesture, "face_identity": Fa
 
 
 def extract_video(source: media.Source, extractors: Iterable[FrameExtractor], *, cache: FeatureCache | None = None,
-                  input_hash: str | None = None, batch_size: int = 32, label: str | None = None) -> dict[str, dict[str, np.ndarray]]:
-    """Run every extractor over one decode of ``source``; returns ``{extractor name: arrays}``."""
+                  input_hash: str | None = None, batch_size: int = 32, label: str | None = None,
+                  decode_threads: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """Run every extractor over one decode of ``source`` (``decode_threads`` decoder threads, 0 =
+    one per core); returns ``{extractor name: arrays}``."""
     extractors = list(extractors)
     results: dict[str, dict[str, np.ndarray]] = {}
     todo = []
@@ -198,7 +200,7 @@ def extract_video(source: media.Source, extractors: Iterable[FrameExtractor], *,
     if not todo:
         return results
     streams = [(ex, ex.stream()) for ex in todo]
-    for batch in media.iter_frames(source, batch_size=batch_size, label=label):
+    for batch in media.iter_frames(source, batch_size=batch_size, label=label, threads=decode_threads):
         for _, stream in streams:
             stream.update(batch)
     for ex, stream in streams:

@@ -68,7 +68,12 @@ class RayActors:
                  gpus_per_worker: float = 0.0):
         ray = connect(address, workers)
         self.ray = ray
-        workers = workers or cluster_workers(address, gpus_per_worker)
+        available = cluster_workers(address, gpus_per_worker)
+        if workers and workers > available:
+            # More actors than the cluster can place would wait for resources forever.
+            raise ValueError(f"workers: {workers} actors asked for, but the Ray cluster holds {available} "
+                             f"({'GPUs' if gpus_per_worker else 'CPUs'} / {gpus_per_worker or 1} per worker)")
+        workers = workers or available
         remote = ray.remote(_Actor).options(num_cpus=1, num_gpus=gpus_per_worker, max_restarts=-1, max_task_retries=-1)
         self.actors = [remote.remote(worker_cls, kwargs) for _ in range(workers)]
         try:
