@@ -24,12 +24,12 @@ import numpy as np
 import scipy.linalg as sla
 from _timing import timed
 
-from dyadbench.metrics.frechet import _tri_product
 from dyadbench.metrics import (
     frechet_distance,
     frechet_distance_from_features,
     frechet_interval,
 )
+from dyadbench.metrics._frechet_linalg import tri_product
 
 
 def best_of(fn, repeats=3):
@@ -86,8 +86,8 @@ def coverage(args, rng):
         for rep in range(len(done), args.reps):
             draw = np.random.default_rng([d, n, rep])  # draw `rep` is the same whichever run computes it
             # rows z·Cᵀ with C lower-triangular, as (C zᵀ)ᵀ by trmm: half the flops of a full product
-            xs = _tri_product(c1, draw.normal(size=(n, d)).T).T
-            ys = _tri_product(c2, draw.normal(size=(n, d)).T).T + m_true2
+            xs = tri_product(c1, draw.normal(size=(n, d)).T).T
+            ys = tri_product(c2, draw.normal(size=(n, d)).T).T + m_true2
             r = frechet_interval(xs, ys, method="delta", bias=rep % args.bias_every == 0)
             row = {"d": d, "n": n, "rep": rep, **{k: r[k] for k in ("value", "low", "high", "se", "bias", "bias_mean_term")}}
             out.write(json.dumps(row) + "\n")

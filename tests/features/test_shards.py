@@ -1,5 +1,7 @@
 """Shards from a file list, resumed on the local engine (the Ray engine is in tests/scale)."""
 
+import os
+
 import pytest
 
 from dyadbench.datasets.errors import DatasetError
@@ -77,3 +79,38 @@ def test_started_pool_serves_several_runs_like_one_run(seamless_root, tmp_path):
     assert sorted(both.skipped) == sorted(s.key for s in shards[:2]) and sorted(both.computed) == sorted(s.key for s in shards[2:])
     assert [r["hash"] for r in both.rows] == [r["hash"] for r in whole.rows]
     np.testing.assert_array_equal(both.stats["face_motion"].cov, whole.stats["face_motion"].cov)
+
+
+def test_one_decoder_thread_decodes_the_same_frames(seamless_root):
+    import numpy as np
+
+    from dyadbench.datasets import media
+
+    video = sorted(seamless_root.rglob("*.mp4"))[0]
+    auto = np.concatenate(list(media.iter_frames(video, batch_size=16)))
+    one = np.concatenate(list(media.iter_frames(video, batch_size=16, threads=1)))
+    assert auto.shape[0] > 10 and np.array_equal(auto, one)
+
+
+def test_shards_are_dealt_largest_first_and_merged_in_key_order(seamless_root, tmp_path, monkeypatch):
+    import dyadbench.engine as engine
+    from dyadbench.features.jobs import VideoRef
+    from dyadbench.features.shards import Shard
+
+    videos = sorted(seamless_root.rglob("*.mp4"))[:4]
+    # key order a, b, c; size order b (3 videos), c (2 videos), a (1 video)
+    shards = [Shard("a", (VideoRef("v0", str(videos[0])),), "fa"),
+              Shard("b", tuple(VideoRef(f"v{i}", str(videos[i])) for i in (1, 2, 3)), "fb"),
+              Shard("c", (VideoRef("v1", str(videos[1])), VideoRef("v2", str(videos[2]))), "fc")]
+    dealt = []
+
+    def recording(worker_cls, kwargs, jobs, **_):
+        dealt.extend(job.key for job in jobs)
+        for i, job in enumerate(jobs):
+            yield i, {"key": job.key, "status": "computed", "rows": [{"shard": job.key, "id": job.key}], "stats": {}}
+
+    monkeypatch.setattr(engine, "run_actors", recording)
+    result = extract_shards(shards, ["face_motion"], str(tmp_path / "cache"), workers=2)
+    sizes = {s.key: sum(os.path.getsize(p) for p in {r.path for r in s.refs}) for s in shards}
+    assert sizes["b"] > sizes["c"] > sizes["a"] and dealt == ["b", "c", "a"]
+    assert [row["id"] for row in result.rows] == ["a", "b", "c"]  # rows in key order, whatever the dealing

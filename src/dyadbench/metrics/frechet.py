@@ -10,7 +10,8 @@ roots of the eigenvalues of Σ₁Σ₂. With any factor Σ₁ = L Lᵀ, the symm
 similar to Σ₂ Σ₁ and has the same spectrum, so we need one Cholesky (or, for singular Σ₁, one
 symmetric eigendecomposition) and one symmetric eigenvalue solve — no general matrix square root.
 That is ~13x faster than ``scipy.linalg.sqrtm`` at d = 2048 and never produces complex numbers
-(the SciPy 1.11–1.12 ``sqrtm`` bug) or NaN on rank-deficient covariances. Negative round-off
+(the SciPy 1.11–1.12 ``sqrtm`` bug) or NaN on rank-deficient covariances. The linear algebra
+(factors, the refinement of round-off-level eigenvalues) is in ``_frechet_linalg``. Negative round-off
 eigenvalues are clipped to 0 and the result is clipped at 0 (FD(x, x) = 0, never −1e-12).
 """
 
@@ -19,10 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg as sla
-from scipy.linalg.blas import dtrmm
-from threadpoolctl import threadpool_limits
 
+from ._frechet_linalg import psd_factor, trace_sqrt_product
 from ._validation import as_float_array, resolve_rng, same_dim
 
 __all__ = [
@@ -63,109 +62,6 @@ def _check_gaussian(mu, sigma, name: str) -> tuple[np.ndarray, np.ndarray]:
     return mu, sigma
 
 
-def _psd_factor(sigma: np.ndarray) -> tuple[np.ndarray, bool]:
-    """A factor ``L`` with ``sigma = L @ L.T`` and whether it is lower-triangular (Cholesky)."""
-    try:
-        return np.linalg.cholesky(sigma), True
-    except np.linalg.LinAlgError:
-        # Singular / rank-deficient (n < d, constant features): exact symmetric factor instead.
-        w, u = np.linalg.eigh(sigma)
-        return u * np.sqrt(np.clip(w, 0.0, None)), False
-
-
-def _tri_product(low: np.ndarray, b: np.ndarray, *, transpose: bool = False, right: bool = False) -> np.ndarray:
-    """L·b, Lᵀ·b (``transpose``) or b·L (``right``) for lower-triangular L, by BLAS ``trmm`` (half a
-    general product). LAPACK wants column-major arrays: a row-major L is handed over as its
-    transpose, a column-major *upper* matrix, so neither L nor a symmetric b is copied (copying
-    two 2048² matrices cost as much as the product)."""
-    upper = low.T if low.flags.c_contiguous else np.asfortranarray(low).T  # Lᵀ, column-major view
-    if right:
-        return dtrmm(1.0, upper, b, side=1, lower=0, trans_a=1)
-    return dtrmm(1.0, upper, b, side=0, lower=0, trans_a=0 if transpose else 1)
-
-
-REFINE_RELATIVE = 1e-10  # refine only when the small eigenvalues could move the result by more than this
-_INVERSE_ITERATIONS = 30  # block inverse iteration converges in 3-6 steps on Inception-like spectra
-
-
-def _smallest_singular_values(low: np.ndarray, low_other: np.ndarray, k: int, change_tol: float) -> np.ndarray | None:
-    r"""The k smallest singular values of B = Gᵀ L (L, G lower-triangular), or None if not converged.
-
-    Block inverse iteration on BᵀB = Lᵀ Σ_o L: each step applies (BᵀB)⁻¹ = L⁻¹ G⁻ᵀ G⁻¹ L⁻ᵀ by four
-    triangular solves, O(d²p) for a block of p = 2k + 8 columns, and the Ritz values are the
-    singular values of B Q computed from the factors themselves. Working with the factors, not with
-    the formed product, keeps each value accurate to ε‖B‖ = ε√λ_max instead of √(ε λ_max). Ritz
-    values decrease monotonically to the true ones; we stop when their sum changes by ≤ ``change_tol``.
-    """
-    d = low.shape[0]
-    p = min(d, 2 * k + 8)
-    # A fixed seed: the same inputs give the same digits on every run.
-    q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((d, p)))
-    # One BLAS thread: on d x p blocks, waking a second thread costs more than it saves (a 2-core
-    # run measured 0.13–0.25 s for this loop with two threads, 0.08–0.11 s with one).
-    with threadpool_limits(1):
-        return _inverse_iteration(low, low_other, q, k, change_tol)
-
-
-def _inverse_iteration(low: np.ndarray, low_other: np.ndarray, q: np.ndarray, k: int, change_tol: float) -> np.ndarray | None:
-    previous = np.inf
-    for _ in range(_INVERSE_ITERATIONS):
-        y = sla.solve_triangular(low, q, lower=True, trans="T", check_finite=False)
-        y = sla.solve_triangular(low_other, y, lower=True, check_finite=False)
-        y = sla.solve_triangular(low_other, y, lower=True, trans="T", check_finite=False)
-        y = sla.solve_triangular(low, y, lower=True, check_finite=False)
-        q, _ = np.linalg.qr(y)
-        bq = _tri_product(low_other, _tri_product(low, q), transpose=True)  # Gᵀ (L Q)
-        sv = np.sort(sla.svdvals(bq, check_finite=False))[:k]
-        if abs(previous - sv.sum()) <= change_tol:
-            return sv
-        previous = sv.sum()
-    return None
-
-
-def _trace_sqrt_product(factor: np.ndarray, is_triangular: bool, sigma_other: np.ndarray, exact: bool = True,
-                        offset: float = 0.0) -> float:
-    """tr((Σ_f Σ_o)^{1/2}) given Σ_f = F Fᵀ; FD = ``offset`` − 2·tr.
-
-    Fast route: the eigenvalues of the symmetric C = Fᵀ Σ_o F are those of Σ_f Σ_o. An eigenvalue at
-    or below the rank tolerance τ = λ_max·d·ε is known only to about τ, so the fast route's √λ can be
-    off by up to √(2τ) for each of the k such eigenvalues: |error of FD| ≤ 2k√(2τ). Only when that
-    bound exceeds ``REFINE_RELATIVE`` of the FD (of 2·tr when no ``offset`` is given) do we refine,
-    and only those k values: with Σ_o = G Gᵀ,
-    C = BᵀB for B = Gᵀ F, so their square roots are B's k smallest singular values, resolved at their
-    own scale (ill-conditioned covariances such as Inception features; rank-deficient ones, n < d).
-    Both factors triangular (the usual case): block inverse iteration through them
-    (``_smallest_singular_values``, O(d²k)). Otherwise (a singular Σ): the eigenvectors V_k of C's
-    k smallest eigenvalues, then the singular values of (F V_k)ᵀ G.
-    """
-    if is_triangular:
-        # Σ_o is symmetric: its transpose view is the column-major array BLAS takes without a copy.
-        c = _tri_product(factor, _tri_product(factor, sigma_other.T, right=True), transpose=True)
-    else:
-        c = factor.T @ sigma_other @ factor
-    # No symmetrizing: LAPACK reads one triangle; C's asymmetry is round-off below the solver's own.
-    ev = sla.eigh(c, eigvals_only=True, overwrite_a=False, check_finite=False, driver="evd")
-    # NumPy's matrix_rank tolerance: eigenvalues below it are indistinguishable from zero.
-    tol = (ev.max() if ev.size else 0.0) * len(ev) * np.finfo(np.float64).eps
-    small = ev <= tol
-    fast = float(np.sqrt(np.clip(ev, 0.0, None)).sum())
-    k = int(small.sum())
-    scale = offset - 2.0 * fast if offset else 2.0 * fast
-    allowed = 0.5 * REFINE_RELATIVE * max(scale, np.finfo(float).tiny)  # on tr, i.e. half the FD's
-    if not exact or k == 0 or k * np.sqrt(2.0 * tol) <= allowed:
-        return fast
-    other, other_triangular = _psd_factor(sigma_other)
-    sv = None
-    if is_triangular and other_triangular:
-        # Below k·d·ε·‖B‖ the Ritz values only move by round-off (FD ≈ 0 asks for less than that).
-        floor = k * len(ev) * np.finfo(np.float64).eps * np.sqrt(ev.max())
-        sv = _smallest_singular_values(factor, other, k, change_tol=max(1e-3 * allowed, floor))
-    if sv is None:
-        _, vecs = sla.eigh(c, subset_by_index=[0, k - 1], overwrite_a=True, check_finite=False, driver="evr")
-        sv = sla.svdvals((factor @ vecs).T @ other, check_finite=False)
-    return float(np.sqrt(np.clip(ev[k:], 0.0, None)).sum() + sv.sum())
-
-
 @dataclass(frozen=True)
 class FrechetReference:
     """Precomputed reference statistics and factorization, reusable across many submissions.
@@ -186,7 +82,7 @@ class FrechetReference:
 
     @classmethod
     def _from_checked(cls, mu: np.ndarray, sigma: np.ndarray) -> FrechetReference:
-        factor, triangular = _psd_factor(sigma)
+        factor, triangular = psd_factor(sigma)
         return cls(mu, sigma, np.ascontiguousarray(factor), triangular, float(np.trace(sigma)))
 
     @classmethod
@@ -206,7 +102,7 @@ class FrechetReference:
     def _distance_checked(self, mu: np.ndarray, sigma: np.ndarray, exact: bool) -> float:
         diff = mu - self.mu
         offset = float(diff @ diff + np.trace(sigma) + self.trace)
-        value = offset - 2.0 * _trace_sqrt_product(self.factor, self.triangular, sigma, exact, offset)
+        value = offset - 2.0 * trace_sqrt_product(self.factor, self.triangular, sigma, exact, offset)
         return max(value, 0.0)
 
 

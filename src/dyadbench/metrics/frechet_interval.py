@@ -32,7 +32,8 @@ import scipy.linalg as sla
 from scipy.stats import norm
 
 from ._validation import as_float_array, check_probability
-from .frechet import _tri_product, frechet_bootstrap, frechet_distance
+from ._frechet_linalg import tri_product
+from .frechet import frechet_bootstrap, frechet_distance
 
 __all__ = ["frechet_interval"]
 
@@ -59,7 +60,7 @@ def _half_map(sigma: np.ndarray, sigma_other: np.ndarray) -> tuple[np.ndarray, n
         f, whitener = u[:, keep] * np.sqrt(w[keep]), u[:, keep] / np.sqrt(w[keep])
         lam, vecs = np.linalg.eigh(f.T @ sigma_other @ f)
         return whitener @ (vecs * np.clip(lam, 0.0, None) ** 0.25), None, lam, vecs
-    lam, vecs = np.linalg.eigh(_tri_product(low, _tri_product(low, sigma_other.T, right=True), transpose=True))
+    lam, vecs = np.linalg.eigh(tri_product(low, tri_product(low, sigma_other.T, right=True), transpose=True))
     half = sla.solve_triangular(low, vecs * np.clip(lam, 0.0, None) ** 0.25, lower=True, trans="T", check_finite=False)
     return half, low, lam, vecs
 
@@ -76,7 +77,7 @@ def _half_maps(s1: np.ndarray, s2: np.ndarray, both: bool) -> tuple[np.ndarray, 
     if not both:
         return a1, None
     if low is not None and lam[0] > _SHARED_MIN_RATIO * lam[-1]:
-        return a1, _tri_product(low, vecs * lam**-0.25)
+        return a1, tri_product(low, vecs * lam**-0.25)
     return a1, _half_map(s2, s1)[0]
 
 
