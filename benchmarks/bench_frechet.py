@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import scipy.linalg as sla
+from _timing import best_of
 
 from dyadbench.metrics import FrechetReference, frechet_bootstrap, frechet_distance
 
@@ -24,16 +25,6 @@ def sqrtm_route(mu1, s1, mu2, s2):
 def eigvals_route(mu1, s1, mu2, s2):
     ev = np.linalg.eigvals(s1 @ s2)
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(ev).real.sum())
-
-
-def best_of(fn, repeats):
-    fn()  # warm-up: LAPACK workspaces and thread pools cost tens of ms on the first calls
-    times, value = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), value
 
 
 def main():

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.linalg as sla
-from _timing import timed
+from _timing import best_of, timed
 
 from dyadbench.metrics import (
     frechet_distance,
@@ -30,12 +30,6 @@ from dyadbench.metrics import (
     frechet_interval,
 )
 from dyadbench.metrics._frechet_linalg import tri_product
-
-
-def best_of(fn, repeats=3):
-    fn()  # warm-up: LAPACK workspaces, thread pools
-    times = [timed(fn) for _ in range(repeats)]
-    return min(t for t, _ in times), times[-1][1]
 
 
 def fd_routes(args, x, y):

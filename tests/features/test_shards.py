@@ -104,7 +104,10 @@ def test_shards_are_dealt_largest_first_and_merged_in_key_order(seamless_root, t
               Shard("c", (VideoRef("v1", str(videos[1])), VideoRef("v2", str(videos[2]))), "fc")]
     dealt = []
 
+    decoders = []
+
     def recording(worker_cls, kwargs, jobs, **_):
+        decoders.append(kwargs["decode_threads"])
         dealt.extend(job.key for job in jobs)
         for i, job in enumerate(jobs):
             yield i, {"key": job.key, "status": "computed", "rows": [{"shard": job.key, "id": job.key}], "stats": {}}
@@ -114,3 +117,7 @@ def test_shards_are_dealt_largest_first_and_merged_in_key_order(seamless_root, t
     sizes = {s.key: sum(os.path.getsize(p) for p in {r.path for r in s.refs}) for s in shards}
     assert sizes["b"] > sizes["c"] > sizes["a"] and dealt == ["b", "c", "a"]
     assert [row["id"] for row in result.rows] == ["a", "b", "c"]  # rows in key order, whatever the dealing
+    # a worker of a pool decodes on one thread; a lone local worker lets FFmpeg use every core
+    extract_shards(shards, ["face_motion"], str(tmp_path / "cache1"), workers=1)
+    extract_shards(shards, ["face_motion"], str(tmp_path / "cache2"), engine="ray", workers=None)
+    assert decoders == [1, 0, 1]
