@@ -10,8 +10,10 @@ from dyadbench.features.nets.deepface_net import (
     LocallyConnected2d,
     max_pool_same,
     read_keras_h5,
-    write_keras_h5,
 )
+from keras_layout import write_deepface_deepface, write_deepface_facenet
+
+from dyadbench.features.nets.facenet_keras import read_keras_h5 as read_facenet
 
 
 def _keras_locally_connected(x_hwc, kernel, bias, k, stride):
@@ -60,7 +62,7 @@ def test_official_h5_layout_loads_and_gives_the_same_representation(tmp_path):
         for p in net.parameters():
             p.normal_(0, 0.05)
     path = tmp_path / "VGGFace2_DeepFace_weights_val-0.9034.h5"
-    write_keras_h5(net, path)
+    write_deepface_deepface(net, path)
     fresh = DeepFaceNet()
     fresh.load_state_dict(read_keras_h5(path), strict=True)
     x = torch.rand(2, 3, 152, 152)
@@ -80,7 +82,7 @@ def test_wrapper_feeds_bgr_in_unit_range_and_checks_size(tmp_path, monkeypatch):
     with torch.no_grad():
         for p in net.parameters():
             p.normal_(0, 0.05)
-    write_keras_h5(net, tmp_path / "VGGFace2_DeepFace_weights_val-0.9034.h5")
+    write_deepface_deepface(net, tmp_path / "VGGFace2_DeepFace_weights_val-0.9034.h5")
     feats = DeepFaceFeatures(device="cpu")
     rgb = np.random.default_rng(0).integers(0, 256, (2, 152, 152, 3), dtype=np.uint8)
     got = feats(rgb)
@@ -117,21 +119,24 @@ def _random_facenet128(seed: int):
     return net
 
 
-def test_facenet128_keras_h5_in_deepface_order_and_names(tmp_path):
+def test_facenet128_loads_the_file_in_the_order_keras_writes_it(tmp_path):
     import h5py
 
-    from dyadbench.features.nets.facenet_keras import facenet128, read_keras_h5, write_keras_h5
+    from dyadbench.features.nets.facenet_keras import facenet128
 
     net = _random_facenet128(0)
     path = tmp_path / "facenet_weights.h5"
-    write_keras_h5(net, path)
+    weighted = write_deepface_facenet(net, path)
+    # Keras lists a functional model's layers by depth: the stem first, then in Block35_1 its
+    # longest branch (seen in a file Keras wrote: weighted layer #12 is Branch_2's first conv).
+    assert weighted[12] == "Block35_1_Branch_2_Conv2d_0a_1x1" and weighted[:2] == ["Conv2d_1a_3x3", "Conv2d_1a_3x3_BatchNorm"]
+    assert weighted[-2:] == ["Bottleneck", "Bottleneck_BatchNorm"]
+    assert "Block17_3_Branch_3_Conv2d_0b_1x7" in weighted and "Block8_6_Branch_1_Conv2d_0c_3x1" in weighted
     with h5py.File(path) as f:
-        names = [n.decode() if isinstance(n, bytes) else n for n in f.attrs["layer_names"]]
-    # deepface's own names, its Branch_i quirk included, and its weighted-layer count
-    assert "Block17_3_Branch_3_Conv2d_0b_1x7" in names and "Block8_6_Branch_1_Conv2d_0c_3x1" in names
-    assert "Block17_1_Branch_1_Conv2d_0a_1x1" in names and names[-2:] == ["Bottleneck", "Bottleneck_BatchNorm"]
+        assert f["Block35_1_Conv2d_1x1"].attrs["weight_names"].tolist() == [b"Block35_1_Conv2d_1x1/kernel:0",
+                                                                            b"Block35_1_Conv2d_1x1/bias:0"]
     fresh = facenet128()
-    fresh.load_state_dict(read_keras_h5(path), strict=True)
+    fresh.load_state_dict(read_facenet(path), strict=True)
     x = torch.randn(2, 3, 160, 160)
     with torch.no_grad():
         a, b = net(x), fresh.eval()(x)
@@ -139,14 +144,34 @@ def test_facenet128_keras_h5_in_deepface_order_and_names(tmp_path):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_facenet128_file_missing_or_extra_layers_are_named(tmp_path):
+    import h5py
+
+    net = _random_facenet128(3)
+    path = tmp_path / "facenet_weights.h5"
+    write_deepface_facenet(net, path)
+    with h5py.File(path, "r+") as f:
+        names = [n for n in f.attrs["layer_names"] if n != b"Block17_4_Conv2d_1x1"]
+        f.attrs["layer_names"] = np.array(names)
+    with pytest.raises(ValueError, match="no weighted layer 'Block17_4_Conv2d_1x1'"):
+        read_facenet(path)
+    write_deepface_facenet(net, path)
+    with h5py.File(path, "r+") as f:
+        g = f.create_group("Extra_Conv")
+        g.create_dataset("Extra_Conv/kernel:0", data=np.zeros((1, 1, 2, 2), np.float32))
+        g.attrs["weight_names"] = np.array([b"Extra_Conv/kernel:0"])
+        f.attrs["layer_names"] = np.array([*f.attrs["layer_names"], b"Extra_Conv"])
+    with pytest.raises(ValueError, match="Extra_Conv"):
+        read_facenet(path)
+
+
 def test_facenet128_wrapper_whitens_each_bgr_image(tmp_path, monkeypatch):
     from dyadbench.features.models import FaceNet128Features
-    from dyadbench.features.nets.facenet_keras import write_keras_h5
 
     monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path))
     monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
     net = _random_facenet128(1)
-    write_keras_h5(net, tmp_path / "facenet_weights.h5")
+    write_deepface_facenet(net, tmp_path / "facenet_weights.h5")
     rgb = np.random.default_rng(2).integers(0, 256, (3, 160, 160, 3), dtype=np.uint8)
     got = FaceNet128Features(device="cpu")(rgb)
     expected = []
@@ -156,3 +181,48 @@ def test_facenet128_wrapper_whitens_each_bgr_image(tmp_path, monkeypatch):
         with torch.no_grad():
             expected.append(net(torch.from_numpy(z.transpose(2, 0, 1)[None].astype(np.float32)))[0].numpy())
     np.testing.assert_allclose(got, np.stack(expected), rtol=1e-4, atol=1e-4)
+
+
+def test_facenet128_base_normalization_is_represents_default(tmp_path, monkeypatch):
+    from dyadbench.features.models import FaceNet128Features
+
+    monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path))
+    monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
+    net = _random_facenet128(4)
+    write_deepface_facenet(net, tmp_path / "facenet_weights.h5")
+    rgb = np.random.default_rng(5).integers(0, 256, (2, 160, 160, 3), dtype=np.uint8)
+    got = FaceNet128Features(device="cpu", normalization="base")(rgb)
+    bgr = rgb[..., ::-1].astype(np.float32) / 255.0  # deepface resize_image's /255, then "base" leaves it
+    with torch.no_grad():
+        want = net(torch.from_numpy(np.ascontiguousarray(bgr.transpose(0, 3, 1, 2)))).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    assert np.abs(got - FaceNet128Features(device="cpu")(rgb)).max() > 1e-2  # the default whitens: another number
+    with pytest.raises(ValueError, match="normalization"):
+        FaceNet128Features(device="cpu", normalization="VGGFace")
+
+
+@pytest.mark.slow
+def test_retrieval_facenet128_space_follows_the_chosen_convention(realtalk_root, tmp_path, monkeypatch):
+    """The default perceptual_l2_facenet128 whitens (normalization='Facenet'); the 'base' convention
+    embeds with represent()'s default instead: another space, named in report.json."""
+    from dyadbench.datasets.realtalk import RealTalk
+    from dyadbench.datasets.submission import write_retrieval_submission
+    from dyadbench.evaluation import evaluate
+
+    monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path / "weights"))
+    monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "weights").mkdir()
+    write_deepface_facenet(_random_facenet128(6), tmp_path / "weights" / "facenet_weights.h5")
+    rt = RealTalk(realtalk_root)
+    queries, bank = rt.split("eval"), rt.split("bank")
+    scores = np.random.default_rng(1).random((len(queries), len(bank)))
+    for i, q in enumerate(queries):  # the true listener last: top-1 is another clip's listener
+        scores[i, [b.id for b in bank].index(q.id)] = -1.0
+    write_retrieval_submission(tmp_path / "sub", scores, [q.id for q in queries], [b.id for b in bank])
+    default = evaluate("realtalk/listener-retrieval", realtalk_root, tmp_path / "sub", n_boot=0, slice_boot=0)
+    base = evaluate("realtalk/listener-retrieval", realtalk_root, tmp_path / "sub", n_boot=0, slice_boot=0,
+                    conventions={"perceptual_l2_facenet128": "base"})
+    a, b = default["metrics"]["perceptual_l2_facenet128"], base["metrics"]["perceptual_l2_facenet128"]
+    assert a["convention"] == "realtalk" and b["convention"] == "base"
+    assert "normalization='Facenet'" in a["reference_code"] and "represent() defaults" in b["reference_code"]
+    assert a["value"] > 0 and b["value"] > 0 and abs(a["value"] - b["value"]) > 1e-3 * a["value"]

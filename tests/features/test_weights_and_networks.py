@@ -11,8 +11,9 @@ from dyadbench.features.models import load_network
 from dyadbench.features.nets.facenet import InceptionResnetV1
 from dyadbench.features.nets.inception_fid import FIDInceptionV3
 from dyadbench.features.nets.syncnet import SyncNet
-from dyadbench.features.nets.vggface import VGGFace, read_keras_h5, write_keras_h5
+from dyadbench.features.nets.vggface import CHANNELS, VGGFace, read_keras_h5
 from dyadbench.features.weights import WeightsError
+from keras_layout import write_deepface_vggface
 
 
 @pytest.fixture()
@@ -107,11 +108,11 @@ def test_fid_inception_shapes_and_tf_quirks():
     assert net.fc.out_features == 1008
 
 
-def test_vggface_keras_h5_roundtrip(tmp_path):
+def test_vggface_loads_keras_sequential_layout(tmp_path):
     torch.manual_seed(0)
     small = VGGFace(num_classes=10, width_div=16).eval()
     path = tmp_path / "vgg_face_weights.h5"
-    write_keras_h5(small, path)
+    write_deepface_vggface(small, path)
     state = read_keras_h5(path)
     fresh = VGGFace(num_classes=10, width_div=16)
     fresh.load_state_dict(state, strict=True)
@@ -135,3 +136,43 @@ def test_facenet_wrapper_preprocesses_and_validates(weights_dir, monkeypatch):
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
     with pytest.raises(ValueError, match=r"expects \(N, 160, 160, 3\)"):
         FaceNetFeatures(device="cpu")(chips[:, :100, :100])
+
+
+@pytest.mark.parametrize("output", ["fc7", "fc8"])
+def test_vggface_wrapper_is_deepface_represent(output, tmp_path, monkeypatch):
+    """deepface 0.0.103: BGR in [0, 1], fc7 after ReLU (model.layers[-5]), flattened, L2-normalised;
+    deepface 0.0.79: fc8 before the softmax (model.layers[-2]), as it is."""
+    from dyadbench.features import models
+
+    torch.manual_seed(1)
+    small = VGGFace(num_classes=12, width_div=16).eval()
+    with torch.no_grad():  # He-scaled weights, so that 16 random layers still carry the input through
+        for conv in [*small.convs, small.fc6, small.fc7, small.fc8]:
+            conv.weight.normal_(0, float(np.sqrt(2.0 / conv.weight[0].numel())))
+            conv.bias.normal_(0, 0.01)
+    path = tmp_path / "vgg_face_weights.h5"
+    write_deepface_vggface(small, path)
+    loaded = VGGFace(num_classes=12, width_div=16)
+    loaded.load_state_dict(read_keras_h5(path), strict=True)
+    monkeypatch.setattr(models, "load_network", lambda name, path, device: loaded.eval())
+    rng = np.random.default_rng(2)
+    rgb = (rng.uniform(0, 1, (3, 1, 1, 3)) * rng.integers(0, 256, (3, 224, 224, 1))).astype(np.uint8)  # coloured
+    got = models.VGGFaceFeatures(device="cpu", output=output)(rgb)
+    x = torch.from_numpy(np.ascontiguousarray(rgb[..., ::-1].transpose(0, 3, 1, 2)).astype(np.float32) / 255.0)
+    h = x
+    convs = iter(small.convs)
+    with torch.no_grad():
+        for c in CHANNELS:
+            h = torch.nn.functional.max_pool2d(h, 2) if c is None else torch.relu(next(convs)(h))
+        fc7 = torch.relu(small.fc7(torch.relu(small.fc6(h))))
+        want = small.fc8(fc7).flatten(1).numpy() if output == "fc8" else fc7.flatten(1).numpy()
+    if output == "fc7":
+        want = want / np.linalg.norm(want, axis=1, keepdims=True)
+        np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-5)
+    assert got.shape == (3, 12 if output == "fc8" else 4096 // 16)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    # RGB would be another embedding: the channel order matters
+    with torch.no_grad():
+        rgb_fc7 = small(torch.from_numpy(rgb.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)).numpy()
+    assert output == "fc8" or np.abs(rgb_fc7 / np.linalg.norm(rgb_fc7, axis=1, keepdims=True) - got).max() > 1e-2
+    assert np.abs(got[0] - got[1]).max() > 1e-2  # the embedding depends on the image

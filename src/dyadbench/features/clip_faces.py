@@ -12,9 +12,18 @@ import numpy as np
 
 from .cache import FeatureCache
 
-SPACES = ("dlib", "facenet128", "facenet512", "vggface", "deepface")
-VERSION = 1  # bump when the embeddings change: the cache keys on it
+# space -> (network, wrapper options); the variants reproduce other deepface versions or settings.
+SPACE_MODELS = {"facenet128": ("facenet128", {}), "facenet128_base": ("facenet128", {"normalization": "base"}),
+                "facenet512": ("facenet512", {}), "vggface": ("vggface", {}), "vggface_fc8": ("vggface", {"output": "fc8"}),
+                "deepface": ("deepface", {})}
+SPACES = ("dlib", *SPACE_MODELS)
+VERSION = 2  # bump when the embeddings change: the cache keys on it (2: VGG-Face as deepface 0.0.103, BGR + L2)
 CHIP = {"facenet128": 160, "facenet512": 160, "vggface": 224, "deepface": 152}
+
+
+def space_network(space: str) -> str:
+    """The network (and weights file) a face space runs: ``vggface_fc8`` runs ``vggface``."""
+    return SPACE_MODELS[space][0] if space in SPACE_MODELS else space
 
 
 def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: int = 8, device: str = "cpu",
@@ -34,7 +43,7 @@ def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: in
     boxes = np.array([ann.get(t, {}).get("people", {}).get(role, {}).get("bbox", [np.nan] * 4)
                       for t in range(clip.start, clip.stop, stride)], dtype=np.float64)[: len(frames)]
     models = models if models is not None else {}
-    sizes = tuple(CHIP[s] for s in spaces if s in CHIP)
+    sizes = tuple(CHIP[space_network(s)] for s in spaces if space_network(s) in CHIP)
     if ("dlib", sizes) not in models:  # build each model once per run (setdefault would build it every call)
         models[("dlib", sizes)] = DlibFaces(upsample=1, chip_sizes=sizes)
     faces = models[("dlib", sizes)](frames, boxes)
@@ -43,13 +52,14 @@ def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: in
         if space == "dlib":
             out[space] = faces["descriptor"]
             continue
+        network, options = SPACE_MODELS[space]
         if space not in models:
             models[space] = {"facenet128": FaceNet128Features, "facenet512": FaceNetFeatures, "vggface": VGGFaceFeatures,
-                              "deepface": DeepFaceFeatures}[space](device=device)
+                             "deepface": DeepFaceFeatures}[network](device=device, **options)
         net = models[space]
         emb = np.full((len(frames), net.dim), np.nan, np.float32)
         if faces["found"].any():
-            emb[faces["found"]] = net(faces[f"chip{CHIP[space]}"][faces["found"]])
+            emb[faces["found"]] = net(faces[f"chip{CHIP[network]}"][faces["found"]])
         out[space] = emb
     if cache is not None:
         cache.put(key, name, VERSION, out)

@@ -117,7 +117,13 @@ class _NetFeatures:
     def __call__(self, images: np.ndarray) -> np.ndarray:
         if self.input_size and images.shape[1:3] != self.input_size:
             raise ValueError(f"images: {self.name} expects (N, {self.input_size[0]}, {self.input_size[1]}, 3) face crops, got {images.shape}")
-        return batched(self.net, self.preprocess(images), self.batch_size, self.device)
+        return self.postprocess(batched(self.forward, self.preprocess(images), self.batch_size, self.device))
+
+    def forward(self, x):
+        return self.net(x)
+
+    def postprocess(self, embeddings: np.ndarray) -> np.ndarray:
+        return embeddings
 
 
 FID_RESIZES = ("pytorch-fid", "clean", "antialias")
@@ -173,10 +179,35 @@ class FaceNetFeatures(_NetFeatures):
         return (images.transpose(0, 3, 1, 2).astype(np.float32) - 127.5) / 128.0  # fixed_image_standardization
 
 
-class VGGFaceFeatures(_NetFeatures):
-    """VGG-Face 4096-d descriptors of face chips (N, 224, 224, 3) uint8 (deepface's base preprocessing)."""
+VGGFACE_OUTPUTS = ("fc7", "fc8")
 
-    name, dim, input_size = "vggface", 4096, (224, 224)
+
+class VGGFaceFeatures(_NetFeatures):
+    """VGG-Face embeddings of face chips (N, 224, 224, 3) RGB uint8, as deepface computes them.
+
+    deepface feeds BGR images scaled to [0, 1] ("base" normalisation). ``output="fc7"`` (deepface
+    0.0.103): fc7 after ReLU, 4,096-d, L2-normalised; ``output="fc8"`` (deepface 0.0.79): fc8
+    before the softmax, 2,622-d, not normalised."""
+
+    name, input_size = "vggface", (224, 224)
+
+    def __init__(self, path=None, device: str = "auto", output: str = "fc7"):
+        if output not in VGGFACE_OUTPUTS:
+            raise ValueError(f"output: expected one of {VGGFACE_OUTPUTS}, got {output!r}")
+        super().__init__(path, device)
+        self.output, self.dim = output, 4096 if output == "fc7" else self.net.fc8.out_channels
+
+    def preprocess(self, images):
+        return super().preprocess(images[..., ::-1])
+
+    def forward(self, x):
+        return self.net(x, output=self.output)
+
+    def postprocess(self, embeddings):
+        if self.output == "fc8":
+            return embeddings
+        norms = np.linalg.norm(embeddings.astype(np.float64), axis=1, keepdims=True)
+        return (embeddings / np.maximum(norms, 1e-12)).astype(np.float32)  # an all-zero fc7 stays zero
 
 
 class DeepFaceFeatures(_NetFeatures):
@@ -191,17 +222,29 @@ class DeepFaceFeatures(_NetFeatures):
         return images[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
 
 
-class FaceNet128Features(_NetFeatures):
-    """deepface's FaceNet (128-d) of face chips (N, 160, 160, 3) RGB uint8.
+FACENET128_NORMALIZATIONS = ("Facenet", "base")
 
-    As deepface with ``normalization="Facenet"`` (the whitening this model was trained with):
-    BGR channel order, each image standardised by its own mean and (population) std over all
-    pixels and channels. The representation is the bottleneck's batch-norm output (not L2
-    normalised)."""
+
+class FaceNet128Features(_NetFeatures):
+    """deepface's FaceNet (128-d) of face chips (N, 160, 160, 3) RGB uint8, BGR to the network.
+
+    ``normalization="Facenet"`` (default): each image standardised by its own mean and
+    (population) std over all pixels and channels — the whitening this network was trained with
+    (Sandberg's ``prewhiten``), deepface's ``normalization="Facenet"``. ``"base"``: pixels / 255,
+    what ``DeepFace.represent`` uses when no normalization is named (0.0.103). The
+    representation is the bottleneck's batch-norm output (not L2 normalised)."""
 
     name, dim, input_size = "facenet128", 128, (160, 160)
 
+    def __init__(self, path=None, device: str = "auto", normalization: str = "Facenet"):
+        if normalization not in FACENET128_NORMALIZATIONS:
+            raise ValueError(f"normalization: expected one of {FACENET128_NORMALIZATIONS}, got {normalization!r}")
+        super().__init__(path, device)
+        self.normalization = normalization
+
     def preprocess(self, images):
+        if self.normalization == "base":
+            return super().preprocess(images[..., ::-1])
         x = images[..., ::-1].transpose(0, 3, 1, 2).astype(np.float64)
         mean = x.mean(axis=(1, 2, 3), keepdims=True)
         std = x.std(axis=(1, 2, 3), keepdims=True)

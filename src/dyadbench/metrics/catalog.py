@@ -28,7 +28,7 @@ L2L = "evonneng/learning2listen @ a0825d5, src/test_vq_decoder.py"
 LML = "sanjayss34/lm-listener @ 53ce4ec, evaluate_listener.py"
 DIM = "Boese0601/Dyadic-Interaction-Modeling @ 9fc92f7, code/metrics/eval_utils.py + code/test_l2l.py"
 REACT = "reactmultimodalchallenge/baseline_react2023 @ c5a8ff8 (= baseline_react2024 @ 0c3ce58), metric/"
-A2P = "facebookresearch/audio2photoreal (Ng et al. 2024), FD_g / FD_k / diversity"
+A2P = "facebookresearch/audio2photoreal @ 449761e, utils/eval.py"
 PYTORCH_FID = "mseitzer/pytorch-fid, fid_score.py (pooled pool3 statistics)"
 SYNCNET = "joonson/syncnet_python @ 6efbb1c, SyncNetInstance.py (calc_pdist + evaluate)"
 
@@ -36,10 +36,16 @@ MOTION = {"generated": "generated", "reference": "reference", "valid": "valid"}
 STATS = {"mean": "mean", "std": "std"}
 
 
+FD_STREAM = Streaming(MM.fd_item_stats, MM.fd_finish)
+
+
 def _fd_conventions(pooled_reference: str) -> dict:
     return {
-        "pooled": Convention(MM.fd_set, False, "FD between all valid frames of all items, pooled", pooled_reference,
-                             interval=MM.fd_set_interval, stream=Streaming(MM.fd_item_stats, MM.fd_finish)),
+        "pooled": Convention(MM.fd_set, False, "FD between all valid frames of all items (sample 0), pooled",
+                             pooled_reference + ", one sample", interval=MM.fd_set_interval, stream=FD_STREAM),
+        "audio2photoreal": Convention(MM.fd_set, False, "every sample's valid frames pooled against the ground truth "
+                                      "repeated once per sample (equals 'pooled' for one sample)", pooled_reference,
+                                      {"samples": "all"}, interval=MM.fd_set_interval, stream=FD_STREAM),
         "per_clip": Convention(MM.fd_item, True, "FD of each clip against its own ground truth, averaged over clips",
                                f"{LML} ('fid'); {DIM} ('fid_exp')"),
     }
@@ -73,11 +79,26 @@ register_metric(MetricSpec(
      "per_clip": Convention(MM.paired_fd_item, True, "per clip, averaged over clips", f"{LML} ('fid2'); {DIM} ('pfid')")},
     "pooled"))
 
+_KINETIC_STREAM = Streaming(MM.fd_kinetic_item_stats, MM.fd_kinetic_finish)
 register_metric(MetricSpec(
     "fd_kinetic", "FD on frame-to-frame velocities (FD_k)", "lower", {**MOTION, "fps": "fps"},
-    {"pooled": Convention(MM.fd_kinetic_set, False, "velocities·fps of valid frame pairs, pooled", A2P + " (FD_k)",
-                          interval=MM.fd_kinetic_set_interval,
-                          stream=Streaming(MM.fd_kinetic_item_stats, MM.fd_kinetic_finish))}, "pooled"))
+    # Default per second: the same motion gives the same number at 25, 29.97, 30 or 240 Hz. At 30 Hz
+    # it is exactly fps² = 900 times Audio2Photoreal's number, which takes plain frame differences.
+    {"pooled": Convention(MM.fd_kinetic_set, False, "velocities per second (frame differences × fps) of valid frame "
+                          "pairs, sample 0, pooled; at 30 Hz 900x the 'audio2photoreal' value",
+                          interval=MM.fd_kinetic_set_interval, stream=_KINETIC_STREAM),
+     "audio2photoreal": Convention(MM.fd_kinetic_set, False, "plain frame differences (no fps) within each item, every "
+                                   "sample pooled against the ground truth repeated once per sample", A2P + " (fid_k)",
+                                   {"per_second": False, "samples": "all"}, interval=MM.fd_kinetic_set_interval,
+                                   stream=_KINETIC_STREAM)}, "pooled"))
+
+register_metric(MetricSpec(
+    "cross_sample_variance", "Variance across an item's samples (needs M ≥ 2 samples per item)", "higher",
+    {"generated": "generated", "valid": "valid"},
+    {"audio2photoreal": Convention(MM.cross_sample_variance_set, False, "np.var over the samples axis (÷M), mean over "
+                                   "every value of every valid frame, pooled over items, raw", A2P + " ('cross var')",
+                                   stream=Streaming(MM.cross_sample_variance_item_stats, MM.cross_sample_variance_finish))},
+    "audio2photoreal"))
 
 register_metric(MetricSpec(
     "l2", "Per-frame error between generated and true motion", "lower", {**MOTION, **STATS},
@@ -95,7 +116,10 @@ register_metric(MetricSpec(
      "lm-listener": Convention(MM.variance_item, True, "per clip: np.mean(np.var(x, axis=0)) on raw features", LML,
                                {"standardize": False}),
      "react": Convention(MM.variance_item, True, "FRVar: torch.var over time (÷(T−1)), mean over samples and dims, raw",
-                         REACT + "FRVar.py", {"standardize": False, "ddof": 1, "samples": "all"})},
+                         REACT + "FRVar.py", {"standardize": False, "ddof": 1, "samples": "all"}),
+     "audio2photoreal": Convention(MM.variance_item, True, "var_k: np.var over time (÷T) per sample and dim, raw, mean over "
+                                   "samples and dims, then over items", A2P + " (var_k)",
+                                   {"standardize": False, "samples": "all"})},
     "dyadbench", reference_inputs={"generated": "reference_samples"}))
 
 register_metric(MetricSpec(
@@ -121,8 +145,9 @@ register_metric(MetricSpec(
 register_metric(MetricSpec(
     "diversity", "Mean distance of 10,000 random pairs of generated frames", "closer to reference",
     {"generated": "generated", "valid": "valid", **STATS},
-    {"dyadbench": Convention(MM.diversity_set, False, "standardized features", A2P + " (diversity)"),
-     "raw": Convention(MM.diversity_set, False, "raw features", A2P + " (diversity)", {"standardize": False})},
+    {"dyadbench": Convention(MM.diversity_set, False, "standardized features, sample 0, 10,000 seeded pairs"),
+     "raw": Convention(MM.diversity_set, False, "raw features, sample 0, 10,000 seeded pairs (A2P draws them unseeded)",
+                       A2P + " (var_g, one sample)", {"standardize": False})},
     "dyadbench", reference_inputs={"generated": "reference_samples"}))
 
 register_metric(MetricSpec(
@@ -213,11 +238,38 @@ register_metric(MetricSpec(
                                                 "goal-blind scores give ≈ 0.5", GOAL)},
     "realtalk"))
 
+PERCEPTUAL = "RealTalk (Geng et al. 2023), perceptual loss"
+PER_QUERY = "mean per-frame L2 over frames where both faces were found, per query"
+DEEPFACE = "serengil/deepface 0.0.103"
+# Each space's embedding as the library named computes it; a convention's ``features["space"]``
+# tells the retrieval protocol which embedding to compute (face spaces in ``features.clip_faces``).
+_SPACE_CONVENTIONS = {
+    "": {"realtalk": Convention(perceptual_l2_item, True, PER_QUERY + "; RealTalk's released embeddings", PERCEPTUAL)},
+    "_dlib": {"realtalk": Convention(perceptual_l2_item, True, PER_QUERY + "; dlib 128-d descriptor of 5-point-aligned "
+                                     "150 px chips", PERCEPTUAL)},
+    "_facenet128": {
+        "realtalk": Convention(perceptual_l2_item, True, PER_QUERY + "; deepface Facenet, BGR, per-image whitening "
+                               "(normalization='Facenet', what the network was trained with)",
+                               f"{PERCEPTUAL}; {DEEPFACE}, Facenet.py + represent(normalization='Facenet')",
+                               features={"space": "facenet128"}),
+        "base": Convention(perceptual_l2_item, True, PER_QUERY + "; deepface Facenet, BGR, pixels / 255 (represent's "
+                           "default normalization='base')", f"{PERCEPTUAL}; {DEEPFACE}, represent() defaults",
+                           features={"space": "facenet128_base"})},
+    "_facenet512": {"realtalk": Convention(perceptual_l2_item, True, PER_QUERY + "; facenet-pytorch InceptionResnetV1 "
+                                           "(vggface2), L2-normalised 512-d", f"{PERCEPTUAL}; timesler/facenet-pytorch v2.2.9")},
+    "_vggface": {
+        "realtalk": Convention(perceptual_l2_item, True, PER_QUERY + "; VGG-Face fc7 after ReLU, L2-normalised, BGR [0, 1]",
+                               f"{PERCEPTUAL}; {DEEPFACE}, VGGFace.py (VggFaceClient.forward)", features={"space": "vggface"}),
+        "deepface-0.0.79": Convention(perceptual_l2_item, True, PER_QUERY + "; VGG-Face fc8 (2,622-d, before softmax), "
+                                      "not normalised, BGR [0, 1]", f"{PERCEPTUAL}; serengil/deepface 0.0.79, VGGFace.py",
+                                      features={"space": "vggface_fc8"})},
+    "_deepface": {"realtalk": Convention(perceptual_l2_item, True, PER_QUERY + "; DeepFace F7 (4096-d), BGR [0, 1]",
+                                         f"{PERCEPTUAL}; {DEEPFACE}, FbDeepFace.py")},
+}
 for _space, _what in (("", "RealTalk's released visual embeddings"), ("_dlib", "dlib face descriptor (128-d)"),
                       ("_facenet128", "FaceNet (128-d)"), ("_facenet512", "FaceNet-512"), ("_vggface", "VGG-Face"),
                       ("_deepface", "DeepFace (F7, 4096-d)")):
     register_metric(MetricSpec(
         f"perceptual_l2{_space}", f"L2 between the top-1 retrieved and the true listener's faces in the {_what} space", "lower",
         {"predicted": f"top1{_space or '_released'}", "reference": f"true{_space or '_released'}"},
-        {"realtalk": Convention(perceptual_l2_item, True, "mean per-frame L2 over frames where both faces were found, per query",
-                                "RealTalk (Geng et al. 2023), perceptual loss")}, "realtalk"))
+        _SPACE_CONVENTIONS[_space], "realtalk"))

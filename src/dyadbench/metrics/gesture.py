@@ -2,7 +2,9 @@ r"""Gesture metrics: raw-space Fréchet variants, beat consistency, diversity.
 
 Audio2Photoreal (Ng et al. 2024) reports, on raw per-frame poses x_t:
   * FD_g ("static"): Fréchet distance on the frames x_t themselves;
-  * FD_k ("kinetic"): Fréchet distance on velocities v_t = (x_{t+1} − x_t)·fps;
+  * FD_k ("kinetic"): Fréchet distance on frame differences x_{t+1} − x_t (its ``utils/eval.py``
+    has no fps factor; ``fd_kinetic`` here, like the registry's default ``pooled`` convention,
+    takes velocities per second, fps² times larger — ``fps=None`` gives A2P's differences);
   * diversity: mean ‖x_a − x_b‖₂ over random frame pairs (10,000 by default);
   * variance: temporal variance (see ``listener.temporal_variance``).
 
@@ -30,14 +32,16 @@ def _sequences(x, name: str) -> np.ndarray:
     return arr[None] if arr.ndim == 2 else arr
 
 
-def velocities(motion, *, fps: float = 30.0) -> np.ndarray:
-    """Frame-to-frame velocities (units per second) of (T, D) or (N, T, D) motion."""
+def velocities(motion, *, fps: float | None = 30.0) -> np.ndarray:
+    """Frame-to-frame velocities (units per second; plain frame differences with ``fps=None``) of
+    (T, D) or (N, T, D) motion."""
     m = _sequences(motion, "motion")
     if m.shape[1] < 2:
         raise ValueError(f"motion: velocities need at least 2 frames, got {m.shape[1]}")
-    if fps <= 0:
-        raise ValueError(f"fps: expected > 0, got {fps}")
-    return np.diff(m, axis=1) * float(fps)
+    if fps is not None and fps <= 0:
+        raise ValueError(f"fps: expected > 0 or None, got {fps}")
+    d = np.diff(m, axis=1)
+    return d if fps is None else d * float(fps)
 
 
 def fd_static(generated, reference) -> float:
@@ -46,8 +50,8 @@ def fd_static(generated, reference) -> float:
     return frechet_distance_from_features(g.reshape(-1, g.shape[-1]), r.reshape(-1, r.shape[-1]))
 
 
-def fd_kinetic(generated, reference, *, fps: float = 30.0) -> float:
-    """FD_k: Fréchet distance on per-frame velocities."""
+def fd_kinetic(generated, reference, *, fps: float | None = 30.0) -> float:
+    """FD_k: Fréchet distance on per-frame velocities (``fps=None``: frame differences, as Audio2Photoreal)."""
     vg, vr = velocities(generated, fps=fps), velocities(reference, fps=fps)
     return frechet_distance_from_features(vg.reshape(-1, vg.shape[-1]), vr.reshape(-1, vr.shape[-1]))
 

@@ -66,11 +66,25 @@ def _paired(generated, reference, partner):
             [np.hstack([p, r]) for r, p in zip(reference, partner)])
 
 
-def fd_item_stats(generated, reference, valid, mean) -> np.ndarray:
-    """One item's additive Fréchet statistics: Gaussian sums of its valid generated (sample 0) and
-    true frames, shifted by ``mean`` (the ground truth's mean; see ``streaming.gaussian_sums``)."""
+def _samples(generated, samples: str) -> np.ndarray:
+    """The item's samples a convention scores: (1, N, D) for ``"first"``, (M, N, D) for ``"all"``."""
+    g = np.asarray(generated)
+    if samples not in ("first", "all"):
+        raise ValueError(f"samples: expected 'first' or 'all', got {samples!r}")
+    return g[:1] if samples == "first" else g
+
+
+def fd_item_stats(generated, reference, valid, mean, *, samples: str = "first") -> np.ndarray:
+    """One item's additive Fréchet statistics: Gaussian sums of its valid generated and true
+    frames, shifted by ``mean`` (the ground truth's mean; see ``streaming.gaussian_sums``).
+
+    ``samples="first"`` scores sample 0. ``samples="all"`` pools the valid frames of all M
+    samples against the ground truth repeated M times, as Audio2Photoreal's ``utils/eval.py``
+    does (its ``gt`` is stored once per sample): the reference sums are M times one copy's."""
     v = np.asarray(valid)
-    return np.concatenate([gaussian_sums(_first(generated)[v], mean), gaussian_sums(np.asarray(reference)[v], mean)])
+    g = _samples(generated, samples)
+    gen = gaussian_sums(g[:, v].reshape(-1, g.shape[-1]), mean)
+    return np.concatenate([gen, len(g) * gaussian_sums(np.asarray(reference)[v], mean)])
 
 
 def fd_finish(stats, mean, *, exact: bool = True) -> float:
@@ -88,18 +102,32 @@ def _shift(reference, valid) -> np.ndarray:
     return _pooled(reference, valid)[0].mean(0) if any(np.any(v) for v in valid) else np.zeros(np.asarray(reference[0]).shape[1])
 
 
-def fd_set(generated, reference, valid) -> float:
-    """FD between the pooled valid frames of every item (sample 0) and of the ground truth.
+def fd_set(generated, reference, valid, *, samples: str = "first") -> float:
+    """FD between the pooled valid frames of every item (sample 0, or all samples) and of the ground truth.
 
     Computed as ``fd_finish(Σ_i fd_item_stats(item_i))``: the same functions the streaming
     evaluation sums item by item."""
     shift = _shift(reference, valid)
-    return fd_finish(sum(fd_item_stats(g, r, v, shift) for g, r, v in zip(generated, reference, valid)), shift)
+    return fd_finish(sum(fd_item_stats(g, r, v, shift, samples=samples) for g, r, v in zip(generated, reference, valid)),
+                     shift)
 
 
-def fd_set_interval(args, *, n_boot, seed, confidence, **_) -> tuple[float | None, float | None]:
-    gen, items = _pooled([_first(g) for g in args["generated"]], args["valid"])
-    ref, _ = _pooled(args["reference"], args["valid"])
+def _sample_rows(generated, reference, valid, samples: str):
+    """Pooled valid rows of the scored samples with each row's item, and the reference rows
+    (repeated once per sample, as ``fd_item_stats`` counts them) with theirs."""
+    gen, ref, gen_items, ref_items = [], [], [], []
+    for i, (g, r, v) in enumerate(zip(generated, reference, valid)):
+        g, v = _samples(g, samples), np.asarray(v)
+        rows = g[:, v].reshape(-1, g.shape[-1])
+        gen.append(rows)
+        ref.append(np.tile(np.asarray(r)[v], (len(g), 1)))
+        gen_items.append(np.full(len(rows), i))
+        ref_items.append(np.full(len(ref[-1]), i))
+    return np.concatenate(gen), np.concatenate(gen_items), np.concatenate(ref), np.concatenate(ref_items)
+
+
+def fd_set_interval(args, *, n_boot, seed, confidence, samples: str = "first", **_) -> tuple[float | None, float | None]:
+    gen, items, ref, _ = _sample_rows(args["generated"], args["reference"], args["valid"], samples)
     return _frechet_interval(gen, ref, items, n_boot, seed, confidence)
 
 
@@ -145,35 +173,66 @@ def paired_fd_item(generated, reference, partner, valid) -> float:
 
 
 def _velocities(series, valid, fps):
+    """Frame differences within each series (``fps=None``), or velocities per second (× fps)."""
     out, keep = [], []
     for x, v in zip(series, valid):
         v = np.asarray(v)
-        out.append(np.diff(np.asarray(x), axis=0) * fps)
+        d = np.diff(np.asarray(x), axis=-2)  # along frames: (N, D) or (M, N, D)
+        out.append(d if fps is None else d * fps)
         keep.append(v[1:] & v[:-1])  # a velocity needs both of its frames valid
     return out, keep
 
 
-def fd_kinetic_item_stats(generated, reference, valid, fps) -> np.ndarray:
-    """``fd_item_stats`` of one item's velocities (shift 0: velocities are centred near zero)."""
-    g, keep = _velocities([_first(generated)], [valid], fps)
-    r, _ = _velocities([reference], [valid], fps)
-    return fd_item_stats(g[0][None], r[0], keep[0], np.zeros(g[0].shape[1]))
+def fd_kinetic_item_stats(generated, reference, valid, fps, *, per_second: bool = True,
+                          samples: str = "first") -> np.ndarray:
+    """``fd_item_stats`` of one item's velocities (shift 0: velocities are centred near zero).
+
+    ``per_second=True``: differences × fps (units per second, comparable across frame rates);
+    ``per_second=False``: plain frame differences, as Audio2Photoreal's ``utils/eval.py`` takes them."""
+    step = fps if per_second else None
+    g, keep = _velocities([_samples(generated, samples)], [valid], step)
+    r, _ = _velocities([reference], [valid], step)
+    return fd_item_stats(g[0], r[0], keep[0], np.zeros(g[0].shape[-1]), samples="all")
 
 
 def fd_kinetic_finish(stats, *, exact: bool = True) -> float:
     return fd_finish(stats, np.zeros(gaussian_sums_dim(len(stats) // 2)), exact=exact)
 
 
-def fd_kinetic_set(generated, reference, valid, fps) -> float:
-    """FD on frame-to-frame velocities (Audio2Photoreal's FD_k), pooled over items."""
-    return fd_kinetic_finish(sum(fd_kinetic_item_stats(g, r, v, fps) for g, r, v in zip(generated, reference, valid)))
+def fd_kinetic_set(generated, reference, valid, fps, *, per_second: bool = True, samples: str = "first") -> float:
+    """FD on frame-to-frame velocities (FD_k), pooled over items: per second (dyadbench) or as
+    plain frame differences of every sample (Audio2Photoreal)."""
+    return fd_kinetic_finish(sum(fd_kinetic_item_stats(g, r, v, fps, per_second=per_second, samples=samples)
+                                 for g, r, v in zip(generated, reference, valid)))
 
 
-def fd_kinetic_set_interval(args, *, n_boot, seed, confidence, **_):
-    g, keep = _velocities([_first(x) for x in args["generated"]], args["valid"], args["fps"])
-    r, _ = _velocities(args["reference"], args["valid"], args["fps"])
-    return fd_set_interval({"generated": [x[None] for x in g], "reference": r, "valid": keep},
-                           n_boot=n_boot, seed=seed, confidence=confidence)
+def fd_kinetic_set_interval(args, *, n_boot, seed, confidence, per_second: bool = True, samples: str = "first", **_):
+    step = args["fps"] if per_second else None
+    g, keep = _velocities([_samples(x, samples) for x in args["generated"]], args["valid"], step)
+    r, _ = _velocities(args["reference"], args["valid"], step)
+    return fd_set_interval({"generated": g, "reference": r, "valid": keep},
+                           n_boot=n_boot, seed=seed, confidence=confidence, samples="all")
+
+
+def cross_sample_variance_item_stats(generated, valid) -> np.ndarray:
+    """``[Σ var, count]`` of one item: the variance across its M samples (``np.var`` over the
+    samples axis, ÷M) of every value of every valid frame, and how many values were summed."""
+    g = np.asarray(generated)
+    if g.shape[0] < 2:
+        raise ValueError(f"cross_sample_variance: needs at least 2 samples per item (submit (M, N, D) arrays), "
+                         f"got {g.shape[0]}")
+    var = np.var(g[:, np.asarray(valid)], axis=0)
+    return np.array([var.sum(), var.size], np.float64)
+
+
+def cross_sample_variance_finish(stats) -> float:
+    return float(stats[0] / stats[1]) if stats[1] else NO_VALUE
+
+
+def cross_sample_variance_set(generated, valid) -> float:
+    """Audio2Photoreal's "cross var": ``np.var`` over the samples axis, mean over every value of
+    every valid frame of every item (pooled, so longer items weigh more, as its equal-length clips do)."""
+    return cross_sample_variance_finish(sum(cross_sample_variance_item_stats(g, v) for g, v in zip(generated, valid)))
 
 
 # --- errors and variance -----------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ..datasets.submission import (
     read_retrieval_goals,
     read_video_submission,
 )
+from ..features.clip_faces import space_network
 from ..features.weights import WeightsError, resolve
 from ..metrics import retrieval_ranks
 from ..metrics.registry import ItemSet, get_metric, score
@@ -237,19 +238,23 @@ def retrieval(task: Task, root: Path, submission: Path, seed: int, device: str =
     top1 = np.argmax(scores, axis=1)  # ties: the first bank clip in protocol order
     inputs = {"ranks": list(ranks), "top1_released": [bank[t].embeddings(bank[t].listener) for t in top1],
               "true_released": [q.embeddings(q.listener) for q in queries]}
-    skipped, spaces = {}, []
+    skipped, spaces = {}, {}  # metric's input space -> the space its convention computes
     for name in task.metrics:
         if not name.startswith("perceptual_l2_"):
             continue
+        spec = get_metric(name)
         space = name.removeprefix("perceptual_l2_")
+        computed = spec.conventions[(conventions or {}).get(name) or spec.default].features.get("space", space)
         try:
             if space != "dlib":
-                resolve(space)
-            spaces.append(space)
+                resolve(space_network(computed))
+            spaces[space] = computed
         except WeightsError as exc:
             skipped[name] = str(exc)
     stride = int(face_stride or task.options.get("face_stride", 8))  # every stride-th frame of a clip is embedded
-    inputs.update(_face_space_embeddings(queries, bank, top1, tuple(spaces), stride, cache_root, device))
+    embedded = _face_space_embeddings(queries, bank, top1, tuple(spaces.values()), stride, cache_root, device)
+    inputs.update({f"{side}_{space}": embedded[f"{side}_{computed}"] for space, computed in spaces.items()
+                   for side in ("top1", "true")})
     data = ItemSet([q.id for q in queries], inputs, {"bank_size": len(bank)})
     groups = [{"speaker_role": q.speaker} for q in queries]
     extras = {"ranks": ranks.tolist(), "bank_size": len(bank), "queries": len(queries), "face_stride": stride,

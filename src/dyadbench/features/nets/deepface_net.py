@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .keras_h5 import take, weighted_layers
+
 INPUT = 152
 
 
@@ -76,44 +78,13 @@ class DeepFaceNet(nn.Module):
 
 def read_keras_h5(path: Path) -> dict[str, torch.Tensor]:
     """State dict from deepface's h5 (Keras ``save_weights`` layout; layers by name, F8 ignored)."""
-    import h5py
-
-    state = {}
-    with h5py.File(path, "r") as f:
-        group = f["model_weights"] if "model_weights" in f else f
-        names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["layer_names"]]
-        for layer in ("C1", "C3", "L4", "L5", "L6", "F7"):
-            if layer not in names:
-                raise ValueError(f"{path}: no layer {layer!r} (layers: {names[:12]}); expected deepface's DeepFace h5")
-            wnames = [w.decode() if isinstance(w, bytes) else w for w in group[layer].attrs["weight_names"]]
-            kernel, bias = (np.asarray(group[layer][w]) for w in wnames)
-            if layer in ("C1", "C3"):
-                kernel = kernel.transpose(3, 2, 0, 1)  # (kh, kw, in, out) -> (out, in, kh, kw)
-            elif layer == "F7":
-                kernel = kernel.T  # (in, out) -> (out, in)
-            state[f"{layer}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel))
-            state[f"{layer}.bias"] = torch.from_numpy(np.ascontiguousarray(bias))
+    layers, state = weighted_layers(path), {}
+    for layer in ("C1", "C3", "L4", "L5", "L6", "F7"):
+        kernel, bias = take(path, layers, layer, "kernel", "bias", model="deepface's DeepFace")
+        if layer in ("C1", "C3"):
+            kernel = kernel.transpose(3, 2, 0, 1)  # (kh, kw, in, out) -> (out, in, kh, kw)
+        elif layer == "F7":
+            kernel = kernel.T  # (in, out) -> (out, in)
+        state[f"{layer}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel))
+        state[f"{layer}.bias"] = torch.from_numpy(np.ascontiguousarray(bias))
     return state
-
-
-def write_keras_h5(net: DeepFaceNet, path: Path, f8_classes: int = 10, seed: int = 0) -> None:
-    """deepface's file layout from our weights (plus a random F8): used to test the reader."""
-    import h5py
-
-    sd = {k: v.detach().numpy() for k, v in net.state_dict().items()}
-    layers = {"C1": (sd["C1.weight"].transpose(2, 3, 1, 0), sd["C1.bias"]),
-              "C3": (sd["C3.weight"].transpose(2, 3, 1, 0), sd["C3.bias"]),
-              **{n: (sd[f"{n}.weight"], sd[f"{n}.bias"]) for n in ("L4", "L5", "L6")},
-              "F7": (sd["F7.weight"].T, sd["F7.bias"]),
-              "F8": (np.random.default_rng(seed).normal(0, 0.01, (4096, f8_classes)).astype(np.float32), np.zeros(f8_classes, np.float32))}
-    with h5py.File(path, "w") as f:
-        names = ["C1", "M2", "C3", "L4", "L5", "L6", "F0", "F7", "D0", "F8"]
-        f.attrs["layer_names"] = [n.encode() for n in names]
-        for name in names:
-            g = f.create_group(name)
-            if name in layers:
-                sub = g.create_group(name)
-                sub["kernel:0"], sub["bias:0"] = layers[name]
-                g.attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
-            else:
-                g.attrs["weight_names"] = []

@@ -1,13 +1,13 @@
 """deepface's Keras FaceNet (InceptionResNetV1, 128-d) loaded into our InceptionResnetV1.
 
-deepface builds the network layer by layer (``Facenet.py``) and loads ``facenet_weights.h5`` with
-Keras ``load_weights``, which pairs the file's *weighted layers in order* with the model's. So
-does this reader: the creation order is stem convolutions, then in every block branch 0, branch
-1, (branch 2), the up-projection; each convolution is followed by its batch norm. Kernels go
-from (kh, kw, in, out) to (out, in, kh, kw); Keras batch norms are ``scale=False`` (no gamma:
-ours is set to 1); the bottleneck dense has no bias. Layer names (for messages and the test
-writer) follow deepface's, including its quirk that branch 1 of Block17_i / Block8_i (i = 2..5,
-2..10) is named ``Branch_i``.
+deepface (``Facenet.py``, read at 0.0.103) builds the network
+layer by layer with explicit names and loads ``facenet_weights.h5`` with Keras ``load_weights``.
+Keras wrote that file in ``model.layers`` order, which for this functional model is
+topological (in each block the longest branch first), so this reader finds every layer by its
+name (``keras_h5``). Kernels go from (kh, kw, in, out) to (out, in, kh, kw); Keras batch norms
+are ``scale=False`` (no gamma: ours is set to 1); the bottleneck dense has no bias. Layer names
+follow deepface's, including its quirk that branch 1 of Block17_i / Block8_i (i = 2..5, 2..10)
+is named ``Branch_i``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ import numpy as np
 import torch
 
 from .facenet import InceptionResnetV1
+from .keras_h5 import check_all_used, take, weighted_layers
+
+MODEL = "deepface's FaceNet (facenet_weights.h5)"
 
 
 def facenet128() -> InceptionResnetV1:
@@ -25,7 +28,7 @@ def facenet128() -> InceptionResnetV1:
 
 
 def keras_layers(net: InceptionResnetV1) -> list[tuple[str, str, torch.nn.Module]]:
-    """(deepface layer name, kind, our module) in deepface's creation order; kind is ``basic``
+    """(deepface layer name, kind, our module), in deepface's creation order; kind is ``basic``
     (conv + batch norm), ``up`` (conv with bias), ``dense`` or ``bn``."""
     out = []
     for name, mod in (("Conv2d_1a_3x3", net.conv2d_1a), ("Conv2d_2a_3x3", net.conv2d_2a), ("Conv2d_2b_3x3", net.conv2d_2b),
@@ -58,85 +61,46 @@ def keras_layers(net: InceptionResnetV1) -> list[tuple[str, str, torch.nn.Module
     return out + [("Bottleneck", "dense", net.last_linear), ("Bottleneck_BatchNorm", "bn", net.last_bn)]
 
 
-def _file_layers(path: Path) -> list[tuple[str, list[np.ndarray]]]:
-    """The weighted layers of a Keras ``save_weights`` h5, in file order, each with its arrays."""
-    import h5py
-
-    out = []
-    with h5py.File(path, "r") as f:
-        group = f["model_weights"] if "model_weights" in f else f
-        for name in group.attrs["layer_names"]:
-            name = name.decode() if isinstance(name, bytes) else name
-            wnames = [w.decode() if isinstance(w, bytes) else w for w in group[name].attrs.get("weight_names", [])]
-            if wnames:
-                out.append((name, [np.asarray(group[name][w]) for w in wnames]))
-    return out
-
-
 def read_keras_h5(path: Path) -> dict[str, torch.Tensor]:
-    """State dict for ``facenet128()`` from deepface's ``facenet_weights.h5``."""
+    """State dict for ``facenet128()`` from deepface's ``facenet_weights.h5``, each layer found by
+    its name (Keras writes a functional model's layers in topological order, not creation order)."""
     net = facenet128()
-    ours, file = [], _file_layers(path)
-    for name, kind, mod in keras_layers(net):  # a Keras conv and its batch norm are two layers
-        ours += [(name, "conv", mod.conv), (f"{name}_BatchNorm", "bn", mod.bn)] if kind == "basic" else [(name, kind, mod)]
-    if len(file) != len(ours):
-        raise ValueError(f"{path}: {len(file)} weighted layers, deepface's FaceNet has {len(ours)}")
-    state = {}
+    layers = weighted_layers(path)
     prefix = {id(m): n for n, m in net.named_modules()}
-    for (fname, arrays), (name, kind, mod) in zip(file, ours):
+    expected, state, used = net.state_dict(), {}, set()
+
+    def put(key: str, tensor: np.ndarray, keras_name: str) -> None:
+        if tuple(tensor.shape) != tuple(expected[key].shape):
+            raise ValueError(f"{path}: layer {keras_name} has shape {tuple(tensor.shape)} where {key} needs "
+                             f"{tuple(expected[key].shape)}")
+        state[key] = torch.from_numpy(np.ascontiguousarray(tensor))
+
+    def batch_norm(keras_name: str, mod) -> None:  # scale=False: beta, moving mean, moving variance
+        beta, mean, var = take(path, layers, keras_name, "beta", "moving_mean", "moving_variance", model=MODEL)
         key = prefix[id(mod)]
-        if kind in ("conv", "up"):
-            state[f"{key}.weight"] = torch.from_numpy(np.ascontiguousarray(arrays[0].transpose(3, 2, 0, 1)))
-            if kind == "up":
-                state[f"{key}.bias"] = torch.from_numpy(np.ascontiguousarray(arrays[1]))
-        elif kind == "dense":
-            state[f"{key}.weight"] = torch.from_numpy(np.ascontiguousarray(arrays[0].T))
-        else:  # scale=False batch norm: beta, moving mean, moving variance
-            if len(arrays) != 3:
-                raise ValueError(f"{path}: layer {fname} has {len(arrays)} arrays, expected a batch norm without scale (3)")
-            beta, mean, var = arrays
-            state[f"{key}.weight"] = torch.ones(len(beta))
-            state[f"{key}.bias"], state[f"{key}.running_mean"], state[f"{key}.running_var"] = (
-                torch.from_numpy(np.ascontiguousarray(a)) for a in (beta, mean, var))
-        expected = net.state_dict()[f"{key}.weight"].shape
-        if tuple(state[f"{key}.weight"].shape) != tuple(expected):
-            raise ValueError(f"{path}: layer {fname} has shape {tuple(state[f'{key}.weight'].shape)} where {name} needs {tuple(expected)}")
+        put(f"{key}.weight", np.ones_like(beta), keras_name)
+        put(f"{key}.bias", beta, keras_name)
+        put(f"{key}.running_mean", mean, keras_name)
+        put(f"{key}.running_var", var, keras_name)
+        used.add(keras_name)
+
+    for name, kind, mod in keras_layers(net):
+        if kind == "bn":
+            batch_norm(name, mod)
+            continue
+        conv = mod.conv if kind == "basic" else mod
+        key = prefix[id(conv)]
+        if kind == "dense":
+            put(f"{key}.weight", take(path, layers, name, "kernel", model=MODEL)[0].T, name)
+        else:
+            put(f"{key}.weight", take(path, layers, name, "kernel", model=MODEL)[0].transpose(3, 2, 0, 1), name)
+        if kind == "up":
+            put(f"{key}.bias", take(path, layers, name, "bias", model=MODEL)[0], name)
+        used.add(name)
+        if kind == "basic":
+            batch_norm(f"{name}_BatchNorm", mod.bn)
+    check_all_used(path, layers, used, MODEL)
     return state
 
 
-def write_keras_h5(net: InceptionResnetV1, path: Path) -> None:
-    """deepface's file layout from our weights (batch-norm gammas must be 1): used to test the reader."""
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        names = []
-
-        def layer(name, arrays):
-            names.append(name.encode())
-            g = f.create_group(name)
-            sub = g.create_group(name)
-            wn = []
-            for wname, arr in arrays:
-                sub[f"{wname}:0"] = arr
-                wn.append(f"{name}/{wname}:0".encode())
-            g.attrs["weight_names"] = wn
-
-        def bn(name, mod):
-            layer(name, [("beta", mod.bias.detach().numpy()), ("moving_mean", mod.running_mean.numpy()),
-                         ("moving_variance", mod.running_var.numpy())])
-
-        layer("input_1", [])
-        for name, kind, mod in keras_layers(net):
-            if kind == "basic":
-                layer(name, [("kernel", mod.conv.weight.detach().numpy().transpose(2, 3, 1, 0))])
-                bn(f"{name}_BatchNorm", mod.bn)
-            elif kind == "up":
-                layer(name, [("kernel", mod.weight.detach().numpy().transpose(2, 3, 1, 0)), ("bias", mod.bias.detach().numpy())])
-            elif kind == "dense":
-                layer(name, [("kernel", mod.weight.detach().numpy().T)])
-            else:
-                bn(name, mod)
-        f.attrs["layer_names"] = names
-
-
-__all__ = ["facenet128", "keras_layers", "read_keras_h5", "write_keras_h5"]
+__all__ = ["facenet128", "keras_layers", "read_keras_h5"]
