@@ -59,6 +59,7 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
     tick = (lambda done, what: progress(done, total, what)) if progress else (lambda done, what: None)
     tick(0, "all items")
     metrics = scored.compute(all_idx, n_boot, "all")
+    per_item = {name: m.pop("linear") for name, m in metrics.items() if m.get("linear")}
     tick(1, "all items")
     missing = [name for name, outs in declared_outputs(task).items()
                if name not in scored.skipped and not all(o in metrics for o in outs)]
@@ -81,6 +82,9 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
         "skipped": scored.skipped,
         "slices": {},
         "extras": scored.extras,
+        # each headline metric's linearisation (per-item influences or bootstrap replicates): what
+        # a paired comparison with another system on the same items needs (metrics.compare)
+        "per_item": per_item,
     }
     done = 1
     for col, values in slice_values.items():
@@ -88,7 +92,10 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
         for value in values:
             idx = [i for i, g in enumerate(scored.groups) if g.get(col, "unknown") == value]
             if len(idx) >= MIN_SLICE_ITEMS:
-                report["slices"][col][value] = {"n": len(idx), "metrics": scored.compute(idx, slice_boot, (col, value))}
+                group = scored.compute(idx, slice_boot, (col, value))
+                for m in group.values():
+                    m.pop("linear", None)
+                report["slices"][col][value] = {"n": len(idx), "metrics": group}
             done += 1
             tick(done, f"{col} = {value}")
     return _plain(report)

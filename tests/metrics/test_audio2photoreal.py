@@ -98,11 +98,17 @@ def test_a2p_conventions_respect_invalid_frames_and_have_intervals():
     assert res.low is not None and res.high > res.low
 
 
-def test_public_fd_kinetic_without_fps_is_a2p_and_with_fps_is_fps_squared_larger():
+def test_public_function_is_the_registered_convention_through_the_engine():
     from dyadbench.metrics import fd_kinetic
 
-    pred, gt = a2p_layout(samples=1)
+    pred, gt = a2p_layout(samples=3, clips=12)
+    data = as_items(pred, gt)
     a2p = a2p_fd(rows(gt[..., 1:] - gt[..., :-1]), rows(pred[..., 1:] - pred[..., :-1]))
-    gen_seq, ref_seq = pred[0].transpose(0, 2, 1), gt[0].transpose(0, 2, 1)  # (clips, frames, dims)
-    assert fd_kinetic(gen_seq, ref_seq, fps=None) == pytest.approx(a2p, rel=1e-9)
-    assert fd_kinetic(gen_seq, ref_seq, fps=25.0) == pytest.approx(625 * a2p, rel=1e-9)
+    got = fd_kinetic(generated=data.items["generated"], reference=data.items["reference"], ids=data.ids,
+                     convention="audio2photoreal", n_boot=50)
+    want = score("fd_kinetic", data, convention="audio2photoreal", n_boot=50)[0]
+    assert got.value == pytest.approx(a2p, rel=1e-9)
+    assert (got.value, got.low, got.high) == (want.value, want.low, want.high)
+    per_second = fd_kinetic(generated=data.items["generated"], reference=data.items["reference"], fps=25.0)
+    assert per_second.value == pytest.approx(625 * score("fd_kinetic", data, convention="pooled", n_boot=0)[0].value / 900,
+                                             rel=1e-9)

@@ -1,24 +1,19 @@
 import numpy as np
 import pytest
 
-from dyadbench.metrics import (
-    beat_consistency,
+from dyadbench.metrics import fd_kinetic, frechet_distance_from_features, paired_fd, si_diversity
+from dyadbench.metrics.gesture import beat_consistency, kinematic_beats, random_pair_diversity
+from dyadbench.metrics.listener import (
     ccc,
     dtw_distance,
-    fd_kinetic,
     fr_corr,
     fr_dist,
     fr_div,
     fr_dvs,
     fr_syn,
     fr_var,
-    frechet_distance_from_features,
-    kinematic_beats,
     l2_error,
     mse,
-    paired_fd,
-    random_pair_diversity,
-    si_diversity,
     temporal_variance,
 )
 
@@ -71,8 +66,9 @@ def test_variance_and_si_diversity():
     assert temporal_variance(m) == pytest.approx(4.0, rel=0.1)
     assert temporal_variance(m, reduce_dims="sum") == pytest.approx(16.0, rel=0.1)
     gt = rng.standard_normal((2000, 2))
-    assert si_diversity(np.zeros((100, 2)), gt, n_clusters=8) == pytest.approx(0.0)  # one cluster only
-    spread = si_diversity(gt, gt, n_clusters=8)
+    # the registered metric (clusters fitted on the ground truth), through the engine
+    assert si_diversity(generated=[np.zeros((2000, 2))], reference=[gt], si_clusters=8).value == pytest.approx(0.0)
+    spread = si_diversity(generated=[gt], reference=[gt], si_clusters=8).value
     assert 2.0 < spread <= 3.0  # at most log2(8)
 
 
@@ -81,9 +77,9 @@ def test_paired_fd_is_fd_on_concatenation_and_rewards_coupling():
     s = rng.standard_normal((400, 3))
     listener = s + 0.1 * rng.standard_normal((400, 3))  # reacts to the speaker
     expected = frechet_distance_from_features(np.hstack([s, listener]), np.hstack([s, listener]))
-    assert paired_fd(s, listener, s, listener) == pytest.approx(expected, abs=1e-9)
+    assert paired_fd(generated=[listener], reference=[listener], partner=[s]).value == pytest.approx(expected, abs=1e-9)
     shuffled = listener[rng.permutation(400)]  # same marginal, coupling destroyed
-    assert paired_fd(s, shuffled, s, listener) > 1.0
+    assert paired_fd(generated=[shuffled], reference=[listener], partner=[s]).value > 1.0
 
 
 def test_react_metrics_against_brute_force():
@@ -131,8 +127,8 @@ def test_fr_syn_finds_known_lag_for_every_sample():
 def test_kinetic_fd_and_diversity():
     rng = np.random.default_rng(6)
     gen = np.cumsum(rng.standard_normal((4, 100, 3)), axis=1)
-    assert fd_kinetic(gen, gen) == pytest.approx(0.0, abs=1e-9)
-    assert fd_kinetic(gen * 2, gen) > 1.0
+    assert fd_kinetic(generated=list(gen), reference=list(gen)).value == pytest.approx(0.0, abs=1e-9)
+    assert fd_kinetic(generated=list(gen * 2), reference=list(gen)).value > 1.0
     f = rng.standard_normal((5000, 3))
     # E|x - y| for independent N(0, I_3) pairs: 2 * Gamma(2)/Gamma(1.5) = 4/sqrt(pi).
     assert random_pair_diversity(f, n_pairs=20000) == pytest.approx(4 / np.sqrt(np.pi), rel=0.03)

@@ -231,7 +231,11 @@ def test_si_diversity_fits_once_and_on_a_bounded_seeded_sample():
     assert MM.si_diversity_set(**args, fit_frames=10_000) == full  # a bound above the frames changes nothing
     MM._KMEANS_MEMO.clear()
     sampled = MM.si_diversity_set(**args, fit_frames=500)
-    MM.si_diversity_interval(args, n_boot=20, seed=0, confidence=0.95, fit_frames=500)
-    assert len(MM._KMEANS_MEMO) == 1  # the interval reused the value's clusters
+    data = ItemSet([str(i) for i in range(6)], {"generated": gen, "reference": ref, "valid": args["valid"]},
+                   {"mean": args["mean"], "std": args["std"], "si_clusters": 5})
+    res = score("si_diversity", data, convention="dim", n_boot=20)[0]
+    assert len(MM._KMEANS_MEMO) == 2  # the engine fitted once more (DIM's settings), its interval reused that fit
+    dyad = score("si_diversity", data, n_boot=0)[0]  # the default convention fits at most 20,000 frames: all 1,800
+    assert dyad.value == pytest.approx(full, rel=1e-12) and res.low <= res.value <= res.high
     fitted = next(iter(MM._KMEANS_MEMO.values()))
     assert fitted.n_features_in_ == 4 and 0 < sampled <= np.log2(5) + 1e-9

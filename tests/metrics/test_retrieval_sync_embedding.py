@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 
+from dyadbench.metrics.retrieval import median_rank, mrr
 from dyadbench.metrics import (
     chance_recall_at_k,
-    median_rank,
-    mrr,
     offset_distances,
     perceptual_l2_per_clip,
     perceptual_l2_per_frame,

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import motion as MM
 from .embedding import perceptual_l2_item
-from .registry import Convention, MetricSpec, Streaming, register_metric
+from .spec import Convention, MetricSpec, Streaming, register_metric
 from .retrieval import (
     chance_recall_at_k,
     delta_median_rank,
@@ -42,10 +42,10 @@ FD_STREAM = Streaming(MM.fd_item_stats, MM.fd_finish)
 def _fd_conventions(pooled_reference: str) -> dict:
     return {
         "pooled": Convention(MM.fd_set, False, "FD between all valid frames of all items (sample 0), pooled",
-                             pooled_reference + ", one sample", interval=MM.fd_set_interval, stream=FD_STREAM),
+                             pooled_reference + ", one sample", interval="frechet", stream=FD_STREAM),
         "audio2photoreal": Convention(MM.fd_set, False, "every sample's valid frames pooled against the ground truth "
                                       "repeated once per sample (equals 'pooled' for one sample)", pooled_reference,
-                                      {"samples": "all"}, interval=MM.fd_set_interval, stream=FD_STREAM),
+                                      {"samples": "all"}, interval="frechet", stream=FD_STREAM),
         "per_clip": Convention(MM.fd_item, True, "FD of each clip against its own ground truth, averaged over clips",
                                f"{LML} ('fid'); {DIM} ('fid_exp')"),
     }
@@ -54,30 +54,31 @@ def _fd_conventions(pooled_reference: str) -> dict:
 for _name, _what in (("ffd", "Fréchet distance on face-motion features (FFD)"),
                      ("fgd", "Fréchet distance on gesture features (FGD)"),
                      ("fd", "Fréchet distance on the task's per-frame features")):
-    register_metric(MetricSpec(_name, _what, "lower", MOTION, _fd_conventions(A2P + " (FD_g)"), "pooled"))
+    register_metric(MetricSpec(_name, _what, "lower", MOTION, _fd_conventions(A2P + " (FD_g)"), "pooled", lower=0.0))
 
 register_metric(MetricSpec(
     "fid", "Fréchet Inception distance on video frames (pool3 of the TF-ported Inception-v3)", "lower",
     {"generated": "pool3_generated", "reference": "pool3_reference", "valid": "pool3_valid"},
     {"pytorch-fid": Convention(MM.fd_set, False, "whole frames, bilinear resize to 299 without antialiasing", PYTORCH_FID,
-                               interval=MM.fd_set_interval, features={"extractor": "fid_inception"}),
+                               interval="frechet", frechet_rows=MM.fd_set_rows, features={"extractor": "fid_inception"}),
      "clean-fid": Convention(MM.fd_set, False, "whole frames, clean-fid's 'clean' resize (PIL bicubic per float channel)",
-                             "GaParmar/clean-fid, resize.py (mode clean)", interval=MM.fd_set_interval,
+                             "GaParmar/clean-fid, resize.py (mode clean)", interval="frechet", frechet_rows=MM.fd_set_rows,
                              features={"extractor": "fid_inception_clean"}),
      "antialias": Convention(MM.fd_set, False, "whole frames, antialiased bilinear resize (torchmetrics)",
-                             "Lightning-AI/torchmetrics, image/fid.py (antialiased resize)", interval=MM.fd_set_interval,
+                             "Lightning-AI/torchmetrics, image/fid.py (antialiased resize)", interval="frechet",
+                             frechet_rows=MM.fd_set_rows,
                              features={"extractor": "fid_inception_antialias"}),
      "face-crop": Convention(MM.fd_set, False, "square face crops (1.5x the detected box) instead of whole frames",
-                             interval=MM.fd_set_interval, features={"extractor": "fid_inception_face"})},
-    "pytorch-fid"))
+                             interval="frechet", frechet_rows=MM.fd_set_rows, features={"extractor": "fid_inception_face"})},
+    "pytorch-fid", lower=0.0))
 
 register_metric(MetricSpec(
     "paired_fd", "FD on [partner ‖ generated] vs [partner ‖ true] frames: does the reaction fit the partner?", "lower",
     {**MOTION, "partner": "partner"},
     {"pooled": Convention(MM.paired_fd_set, False, "pooled over all items' valid frames", L2L + " (P-FD, pooled)",
-                          interval=MM.paired_fd_set_interval, stream=Streaming(MM.paired_fd_item_stats, MM.paired_fd_finish)),
+                          interval="frechet", stream=Streaming(MM.paired_fd_item_stats, MM.paired_fd_finish)),
      "per_clip": Convention(MM.paired_fd_item, True, "per clip, averaged over clips", f"{LML} ('fid2'); {DIM} ('pfid')")},
-    "pooled"))
+    "pooled", lower=0.0))
 
 _KINETIC_STREAM = Streaming(MM.fd_kinetic_item_stats, MM.fd_kinetic_finish)
 register_metric(MetricSpec(
@@ -86,11 +87,11 @@ register_metric(MetricSpec(
     # it is exactly fps² = 900 times Audio2Photoreal's number, which takes plain frame differences.
     {"pooled": Convention(MM.fd_kinetic_set, False, "velocities per second (frame differences × fps) of valid frame "
                           "pairs, sample 0, pooled; at 30 Hz 900x the 'audio2photoreal' value",
-                          interval=MM.fd_kinetic_set_interval, stream=_KINETIC_STREAM),
+                          interval="frechet", stream=_KINETIC_STREAM),
      "audio2photoreal": Convention(MM.fd_kinetic_set, False, "plain frame differences (no fps) within each item, every "
                                    "sample pooled against the ground truth repeated once per sample", A2P + " (fid_k)",
-                                   {"per_second": False, "samples": "all"}, interval=MM.fd_kinetic_set_interval,
-                                   stream=_KINETIC_STREAM)}, "pooled"))
+                                   {"per_second": False, "samples": "all"}, interval="frechet",
+                                   stream=_KINETIC_STREAM)}, "pooled", lower=0.0))
 
 register_metric(MetricSpec(
     "cross_sample_variance", "Variance across an item's samples (needs M ≥ 2 samples per item)", "higher",
@@ -134,13 +135,13 @@ register_metric(MetricSpec(
     {**MOTION, **STATS, "n_clusters": "si_clusters"},
     {"dyadbench": Convention(MM.si_diversity_set, False, "standardized; scikit-learn KMeans, 10 restarts, best inertia, "
                              "fitted on a seeded sample of at most 20,000 ground-truth frames",
-                             params={"fit_frames": 20_000}, interval=MM.si_diversity_interval, stream=SI_STREAM),
+                             params={"fit_frames": 20_000}, stream=SI_STREAM),
      "dim": Convention(MM.si_diversity_set, False,
                        "raw float32; KMeans(random_state=0, n_init='auto'); −Σ p log2(p + 1e-6); k = 40 exp / 20 pose",
                        DIM + " (calcuate_sid)",
                        {"standardize": False, "n_init": "auto", "log_eps": 1e-6, "dtype": np.float32},
-                       interval=MM.si_diversity_interval, stream=SI_STREAM)},
-    "dyadbench", reference_inputs={"generated": "reference_samples"}))
+                       stream=SI_STREAM)},
+    "dyadbench", reference_inputs={"generated": "reference_samples"}, lower=0.0))
 
 register_metric(MetricSpec(
     "diversity", "Mean distance of 10,000 random pairs of generated frames", "closer to reference",
@@ -217,13 +218,15 @@ for _k in (500, 1000):
     register_metric(MetricSpec(
         f"recall_at_{_k}", f"Share of queries whose true listener ranks in the top {_k} of the bank", "higher", RANKS,
         {"realtalk": Convention(recall_at_k_for_bank, False, "rank ≤ k, ties counted against the method",
-                                "RealTalk (Geng et al. 2023), Table 1", {"k": _k})}, "realtalk", annotate=_recall_notes(_k)))
+                                "RealTalk (Geng et al. 2023), Table 1", {"k": _k})}, "realtalk", annotate=_recall_notes(_k),
+        lower=0.0, upper=1.0))
 
 for _name, _fn, _dir in (("median_rank", median_rank, "lower"), ("mean_rank", mean_rank, "lower"), ("mrr", mrr, "higher")):
     register_metric(MetricSpec(
         _name, f"{_name.replace('_', ' ')} of the true listener in the bank", _dir, {"ranks": "ranks"},
         {"realtalk": Convention(_fn, False, "1-based ranks, ties counted against the method", "RealTalk (Geng et al. 2023)")},
-        "realtalk", annotate=(lambda shared: {"chance": (shared["bank_size"] + 1) / 2}) if _name == "median_rank" else None))
+        "realtalk", annotate=(lambda shared: {"chance": (shared["bank_size"] + 1) / 2}) if _name == "median_rank" else None,
+        lower=0.0 if _name == "mrr" else 1.0, upper=1.0 if _name == "mrr" else None))
 
 GOAL = "RealTalk (Geng et al. 2023), goal-conditioned retrieval (Table 1: Social vs Rude response)"
 register_metric(MetricSpec(

@@ -1,4 +1,4 @@
-r"""Fréchet distance family: FD, FFD, FGD, FID, FD\ :sub:`∞`, streaming statistics.
+r"""Fréchet distance family: FD, FD\ :sub:`∞`, streaming statistics (FFD, FGD, FID are the registered metrics on it).
 
 The Fréchet (2-Wasserstein) distance between Gaussians N(μ₁, Σ₁) and N(μ₂, Σ₂) is
 
@@ -29,9 +29,6 @@ __all__ = [
     "FrechetReference",
     "RunningStats",
     "fd_infinity",
-    "ffd",
-    "fgd",
-    "fid_from_features",
     "frechet_bootstrap",
     "frechet_distance",
     "frechet_distance_from_features",
@@ -292,25 +289,3 @@ def fd_infinity(x, y, *, num_points: int = 15, min_fraction: float = 0.2, seed=0
         values.append(ref.distance(sub.mean(0), np.atleast_2d(np.cov(sub, rowvar=False))))
     slope, intercept = np.polyfit(1.0 / sizes, np.asarray(values), 1)
     return {"fd_inf": float(intercept), "slope": float(slope), "sizes": sizes, "values": np.asarray(values)}
-
-
-def ffd(generated_face_features, reference_face_features) -> float:
-    """Fréchet Face-motion Distance: FD on per-frame face-motion features, (frames, dim) each
-    (e.g. ``movement:expression`` 128-d, EMOCA expression+pose 56-d, or our face-mesh features)."""
-    return frechet_distance_from_features(generated_face_features, reference_face_features)
-
-
-def fgd(generated_gesture_features, reference_gesture_features) -> float:
-    """Fréchet Gesture Distance: FD on per-frame body/hand motion features, (frames, dim) each
-    (e.g. SMPL-H body+hand axis-angle 153-d, or root-relative pose landmarks)."""
-    return frechet_distance_from_features(generated_gesture_features, reference_gesture_features)
-
-
-def fid_from_features(generated_pool3, reference_pool3) -> float:
-    """FID: FD on 2048-d Inception-v3 pool3 activations of frames, (frames, 2048) each."""
-    g = as_float_array(generated_pool3, "generated_pool3", ndim=2)
-    r = as_float_array(reference_pool3, "reference_pool3", ndim=2)
-    for arr, name in ((g, "generated_pool3"), (r, "reference_pool3")):
-        if arr.shape[1] != FID_FEATURE_DIM:
-            raise ValueError(f"{name}: FID expects {FID_FEATURE_DIM}-d Inception pool3 features, got {arr.shape[1]}")
-    return frechet_distance_from_features(g, r)

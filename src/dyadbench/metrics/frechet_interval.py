@@ -35,7 +35,7 @@ from ._validation import as_float_array, check_probability
 from ._frechet_linalg import tri_product
 from .frechet import frechet_bootstrap, frechet_distance
 
-__all__ = ["frechet_interval"]
+__all__ = ["frechet_delta_from_sums", "frechet_interval"]
 
 
 def _quadratic_influence(rows: np.ndarray, mu: np.ndarray, sign_delta: np.ndarray, half_map: np.ndarray) -> np.ndarray:
@@ -131,7 +131,8 @@ def frechet_interval(x, y, *, groups=None, y_groups=None, confidence: float = 0.
     half = _half_bias(x, y, groups, y_groups, value) if bias else None
     base = {"value": value, "units": int(units), "includes_reference": include_reference, "confidence": confidence,
             "bias": half, "value_unbiased": None if half is None else value - half,
-            "bias_mean_term": float(np.trace(s1) / x.shape[0] + np.trace(s2) / y.shape[0])}
+            "bias_mean_term": float(np.trace(s1) / x.shape[0] + np.trace(s2) / y.shape[0]),
+            "trace": float(np.trace(s1) + np.trace(s2))}
     degenerate = value <= 1e-9 * (np.trace(s1) + np.trace(s2))  # first-order terms vanish at FD = 0
     if method == "bootstrap" or (method == "auto" and (degenerate or units < 10)):
         res = frechet_bootstrap(x, y, n_resamples=n_resamples, confidence=confidence, seed=seed, groups=groups)
@@ -150,4 +151,72 @@ def frechet_interval(x, y, *, groups=None, y_groups=None, confidence: float = 0.
     g = len(s)
     se = float(np.sqrt(g / max(g - 1, 1) * np.sum(s**2)))
     z = float(norm.ppf(1.0 - alpha / 2.0))
-    return {**base, "low": max(0.0, value - z * se), "high": value + z * se, "se": se, "method": "delta"}
+    return {**base, "low": max(0.0, value - z * se), "high": value + z * se, "se": se, "method": "delta",
+            "influence": sums}
+
+
+def _packed_weights(d: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Upper-triangle indices and the weights w (1 on the diagonal, 2 off it) with
+    ⟨M, C⟩_F = Σ_{j≤k} w_jk M_jk C_jk for symmetric M and C."""
+    iu = np.triu_indices(d)
+    return iu, np.where(iu[0] == iu[1], 1.0, 2.0)
+
+
+def _side_terms(m: np.ndarray, delta: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Coefficients of one side's per-item influence as a linear function of its Gaussian sums
+    ``[n, s, packed S]`` (rows z = x − shift; c the side's mean in the same coordinates):
+    Σ_{x∈i} 2δᵀ(x − c) + (x − c)ᵀ M (x − c) = 2δᵀs − 2nδᵀc + ⟨M, S⟩ − 2sᵀMc + n cᵀMc."""
+    iu, w = _packed_weights(len(c))
+    mc = m @ c
+    return (m[iu] * w, 2.0 * delta - 2.0 * mc, float(-2.0 * delta @ c + c @ mc), 0.0)
+
+
+def frechet_delta_from_sums(chunks, half: int, *, confidence: float = 0.95, include_reference: bool = True) -> dict:
+    """The delta-method interval of ``frechet_interval`` from per-item additive statistics.
+
+    ``chunks`` yields ``(item ids, rows)`` twice-iterable (a callable returning a fresh iterator);
+    each row is ``[Gaussian sums of the item's generated rows | of its reference rows]``
+    (``streaming.gaussian_sums`` with one shift for both sides), ``half`` the length of one side.
+    Each item's influence is a linear function of its sums (``_side_terms``), so the interval
+    needs one pass for the two Gaussians and one product per chunk: nothing per frame is kept.
+    Returns ``{"value", "low", "high", "se", "units", "influence": {item id: S_i}, "method": "delta"}``.
+    """
+    from .streaming import gaussian_from_sums, gaussian_sums_dim
+
+    alpha = 1.0 - check_probability(confidence, "confidence")
+    total = None
+    for _, rows in chunks():
+        part = np.asarray(rows, np.float64).sum(axis=0)
+        total = part if total is None else total + part
+    d = gaussian_sums_dim(half)
+    n1, mu1, s1 = gaussian_from_sums(total[:half], np.zeros(d))
+    n2, mu2, s2 = gaussian_from_sums(total[half:], np.zeros(d))
+    value = frechet_distance(mu1, s1, mu2, s2)
+    delta = mu1 - mu2
+    a1, a2 = _half_maps(s1, s2, include_reference)
+    eye = np.eye(d)
+    gen = _side_terms(eye - a1 @ a1.T, delta, mu1)
+    ref = _side_terms(eye - a2 @ a2.T, -delta, mu2) if include_reference else None
+    ids, raw_gen, raw_ref, n_gen, n_ref = [], [], [], [], []
+    for chunk_ids, rows in chunks():
+        rows = np.asarray(rows, np.float64)
+        ids += list(chunk_ids)
+        for side, terms, raw, counts in ((rows[:, :half], gen, raw_gen, n_gen), (rows[:, half:], ref, raw_ref, n_ref)):
+            if terms is None:
+                continue
+            n, s, packed = side[:, 0], side[:, 1:1 + d], side[:, 1 + d:]
+            mp, lin, per_n, _ = terms
+            raw.append(packed @ mp + s @ lin + n * per_n)
+            counts.append(n)
+    a = np.concatenate(raw_gen)
+    n_gen = np.concatenate(n_gen)
+    infl = (a - n_gen * a.sum() / n1) / n1  # rows' influences are centred over all rows
+    if include_reference:
+        b, n_ref = np.concatenate(raw_ref), np.concatenate(n_ref)
+        infl = infl + (b - n_ref * b.sum() / n2) / n2
+    g = len(infl)
+    se = float(np.sqrt(g / max(g - 1, 1) * np.sum(infl**2)))
+    z = float(norm.ppf(1.0 - alpha / 2.0))
+    return {"value": value, "low": max(0.0, value - z * se), "high": value + z * se, "se": se, "units": g,
+            "influence": dict(zip(ids, infl.tolist())), "method": "delta", "includes_reference": include_reference,
+            "trace": float(np.trace(s1) + np.trace(s2))}

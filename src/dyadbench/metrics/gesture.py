@@ -1,10 +1,10 @@
 r"""Gesture metrics: raw-space Fréchet variants, beat consistency, diversity.
 
 Audio2Photoreal (Ng et al. 2024) reports, on raw per-frame poses x_t:
-  * FD_g ("static"): Fréchet distance on the frames x_t themselves;
+  * FD_g ("static"): Fréchet distance on the frames x_t themselves (registered: ``fgd``);
   * FD_k ("kinetic"): Fréchet distance on frame differences x_{t+1} − x_t (its ``utils/eval.py``
-    has no fps factor; ``fd_kinetic`` here, like the registry's default ``pooled`` convention,
-    takes velocities per second, fps² times larger — ``fps=None`` gives A2P's differences);
+    has no fps factor; registered: ``fd_kinetic``, whose default takes velocities per second,
+    fps² times larger, and whose ``audio2photoreal`` convention A2P's differences);
   * diversity: mean ‖x_a − x_b‖₂ over random frame pairs (10,000 by default);
   * variance: temporal variance (see ``listener.temporal_variance``).
 
@@ -24,7 +24,7 @@ from scipy.signal import argrelextrema
 from ._validation import as_float_array, resolve_rng
 from .frechet import frechet_distance_from_features
 
-__all__ = ["beat_consistency", "fd_kinetic", "fd_static", "kinematic_beats", "random_pair_diversity", "velocities"]
+__all__ = ["beat_consistency", "kinematic_beats", "random_pair_diversity", "velocities"]
 
 
 def _sequences(x, name: str) -> np.ndarray:
@@ -42,18 +42,6 @@ def velocities(motion, *, fps: float | None = 30.0) -> np.ndarray:
         raise ValueError(f"fps: expected > 0 or None, got {fps}")
     d = np.diff(m, axis=1)
     return d if fps is None else d * float(fps)
-
-
-def fd_static(generated, reference) -> float:
-    """FD_g: Fréchet distance on raw per-frame poses (all frames of all sequences)."""
-    g, r = _sequences(generated, "generated"), _sequences(reference, "reference")
-    return frechet_distance_from_features(g.reshape(-1, g.shape[-1]), r.reshape(-1, r.shape[-1]))
-
-
-def fd_kinetic(generated, reference, *, fps: float | None = 30.0) -> float:
-    """FD_k: Fréchet distance on per-frame velocities (``fps=None``: frame differences, as Audio2Photoreal)."""
-    vg, vr = velocities(generated, fps=fps), velocities(reference, fps=fps)
-    return frechet_distance_from_features(vg.reshape(-1, vg.shape[-1]), vr.reshape(-1, vr.shape[-1]))
 
 
 def random_pair_diversity(frames, *, n_pairs: int = 10_000, seed=0) -> float:

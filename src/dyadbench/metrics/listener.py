@@ -5,9 +5,8 @@ Motion arrays are (T, D) for one clip or (N, T, D) for N clips; frames are rows.
 Learning2Listen (Ng et al. 2022; 56-d = EMOCA expression 50 ‖ pose 6):
   * ``l2_error``: mean over frames of ‖p_t − g_t‖₂ (after standardization, after a 32-frame seed).
   * ``temporal_variance``: Var_t of each dim, averaged (LM-listener) or summed (DIM) over dims.
-  * ``si_diversity``: entropy in bits of the histogram of predicted frames over KMeans clusters
-    fitted on ground truth: H = −Σ_c p_c log₂ p_c (k = 40 expression, k = 20 pose in DIM).
-  * ``paired_fd``: Fréchet distance on per-frame [speaker ‖ listener] vectors.
+  (SI-diversity and the paired FD are registered metrics: ``motion.si_diversity_set`` and
+  ``motion.paired_fd_set``, through ``dyadbench.metrics.si_diversity`` / ``paired_fd``.)
 
 REACT 2023/2024 (Song et al.; 25-d = 15 AUs ‖ valence, arousal ‖ 8 expressions; preds are
 (S speakers, M samples, T, D)):
@@ -30,7 +29,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import fft as sp_fft
-from scipy.cluster.vq import kmeans2, vq
 
 from ._validation import as_float_array, resolve_rng, same_shape
 from .frechet import frechet_distance_from_features
@@ -48,8 +46,6 @@ __all__ = [
     "fr_var",
     "l2_error",
     "mse",
-    "paired_fd",
-    "si_diversity",
     "temporal_variance",
 ]
 
@@ -103,34 +99,6 @@ def temporal_variance(motion, *, reduce_dims: str = "mean", ddof: int = 0) -> fl
     if reduce_dims == "sum":
         return float(var.sum(axis=-1).mean())
     raise ValueError(f"reduce_dims: expected 'mean' or 'sum', got {reduce_dims!r}")
-
-
-def si_diversity(predicted, reference, *, n_clusters: int = 40, seed=0) -> float:
-    """Entropy (bits) of predicted frames' cluster histogram, clusters fitted on ``reference``."""
-    p, g = _frames(_motion(predicted, "predicted")), _frames(_motion(reference, "reference"))
-    if p.shape[1] != g.shape[1]:
-        raise ValueError(f"predicted has {p.shape[1]} dims but reference has {g.shape[1]}")
-    if g.shape[0] < n_clusters:
-        raise ValueError(f"reference: {g.shape[0]} frames is fewer than n_clusters={n_clusters}")
-    rng = resolve_rng(seed)
-    centroids, _ = kmeans2(g, int(n_clusters), minit="++", seed=rng)
-    labels, _ = vq(p, centroids)
-    prob = np.bincount(labels, minlength=n_clusters) / labels.size
-    prob = prob[prob > 0]
-    return float(-(prob * np.log2(prob)).sum())
-
-
-def paired_fd(speaker, listener_pred, speaker_ref, listener_ref) -> float:
-    """FD between [speaker ‖ predicted listener] and [speaker ‖ true listener] frames."""
-    s, lp = _motion(speaker, "speaker"), _motion(listener_pred, "listener_pred")
-    sr, lr = _motion(speaker_ref, "speaker_ref"), _motion(listener_ref, "listener_ref")
-    if s.shape[:-1] != lp.shape[:-1]:
-        raise ValueError(f"speaker {s.shape} and listener_pred {lp.shape} must have the same frames")
-    if sr.shape[:-1] != lr.shape[:-1]:
-        raise ValueError(f"speaker_ref {sr.shape} and listener_ref {lr.shape} must have the same frames")
-    gen = np.concatenate([_frames(s), _frames(lp)], axis=1)
-    ref = np.concatenate([_frames(sr), _frames(lr)], axis=1)
-    return frechet_distance_from_features(gen, ref)
 
 
 def ccc(x, y, *, eps: float = 0.0) -> np.ndarray:

@@ -6,18 +6,19 @@ Each item (one generated participant) brings ``generated`` (S, N, D) — S sampl
 ``mean``/``std`` (per-dim statistics of the valid ground-truth frames, for the conventions that
 standardize) and ``fps``.
 
-Per-item functions (``*_item``) return one number per item; the registry averages them over items
+Per-item functions (``*_item``) return one number per item; the engine averages them over items
 (the per-clip convention of LM-listener, DIM and REACT). Set-level functions (``*_set``) pool the
-valid frames of all items; their ``*_interval`` twins resample whole items. The family
-functions they call (``frechet``, ``listener``, ``gesture``) hold the formulas.
+valid frames of all items, computed as ``*_finish(Σ items *_item_stats)`` so that the streamed
+evaluation sums the same statistics item by item. Intervals are the engine's
+(``metrics.aggregate``), not these functions'. The family functions they call (``frechet``,
+``listener``, ``gesture``) hold the formulas.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .bootstrap import percentile_interval
-from .frechet import frechet_bootstrap, frechet_distance, frechet_distance_from_features
+from .frechet import frechet_distance, frechet_distance_from_features
 from .gesture import beat_consistency, kinematic_beats, random_pair_diversity
 from .listener import (
     REACT_DIM_GROUPS,
@@ -31,7 +32,7 @@ from .listener import (
     mse,
     temporal_variance,
 )
-from .streaming import gaussian_from_sums, gaussian_sums, gaussian_sums_dim
+from .streaming import FrameSample, gaussian_from_sums, gaussian_sums, gaussian_sums_dim, item_sample
 
 NO_VALUE = float("nan")  # an item the metric cannot score (reported as items_without_value)
 
@@ -112,9 +113,10 @@ def fd_set(generated, reference, valid, *, samples: str = "first") -> float:
                      shift)
 
 
-def _sample_rows(generated, reference, valid, samples: str):
-    """Pooled valid rows of the scored samples with each row's item, and the reference rows
-    (repeated once per sample, as ``fd_item_stats`` counts them) with theirs."""
+def fd_set_rows(generated, reference, valid, *, samples: str = "first"):
+    """Pooled valid rows of the scored samples with each row's item index, and the reference rows
+    (repeated once per sample, as ``fd_item_stats`` counts them) with theirs: what the delta
+    method of ``fd_set`` needs when it runs on frames (``Convention.frechet_rows``)."""
     gen, ref, gen_items, ref_items = [], [], [], []
     for i, (g, r, v) in enumerate(zip(generated, reference, valid)):
         g, v = _samples(g, samples), np.asarray(v)
@@ -124,18 +126,6 @@ def _sample_rows(generated, reference, valid, samples: str):
         gen_items.append(np.full(len(rows), i))
         ref_items.append(np.full(len(ref[-1]), i))
     return np.concatenate(gen), np.concatenate(gen_items), np.concatenate(ref), np.concatenate(ref_items)
-
-
-def fd_set_interval(args, *, n_boot, seed, confidence, samples: str = "first", **_) -> tuple[float | None, float | None]:
-    gen, items, ref, _ = _sample_rows(args["generated"], args["reference"], args["valid"], samples)
-    return _frechet_interval(gen, ref, items, n_boot, seed, confidence)
-
-
-def _frechet_interval(gen, ref, items, n_boot, seed, confidence):
-    if len(np.unique(items)) < 2 or len(ref) < 2:
-        return None, None
-    res = frechet_bootstrap(gen, ref, n_resamples=n_boot, seed=seed, groups=items, confidence=confidence)
-    return res["low"], res["high"]
 
 
 def fd_item(generated, reference, valid) -> float:
@@ -158,12 +148,6 @@ def paired_fd_set(generated, reference, partner, valid) -> float:
     """FD on pooled [partner ‖ generated] vs [partner ‖ ground truth] frames (Learning2Listen's P-FD)."""
     gen, ref = _paired(generated, reference, partner)
     return fd_set([g[None] for g in gen], ref, valid)
-
-
-def paired_fd_set_interval(args, *, n_boot, seed, confidence, **_):
-    gen, ref = _paired(args["generated"], args["reference"], args["partner"])
-    return fd_set_interval({"generated": [g[None] for g in gen], "reference": ref, "valid": args["valid"]},
-                           n_boot=n_boot, seed=seed, confidence=confidence)
 
 
 def paired_fd_item(generated, reference, partner, valid) -> float:
@@ -204,14 +188,6 @@ def fd_kinetic_set(generated, reference, valid, fps, *, per_second: bool = True,
     plain frame differences of every sample (Audio2Photoreal)."""
     return fd_kinetic_finish(sum(fd_kinetic_item_stats(g, r, v, fps, per_second=per_second, samples=samples)
                                  for g, r, v in zip(generated, reference, valid)))
-
-
-def fd_kinetic_set_interval(args, *, n_boot, seed, confidence, per_second: bool = True, samples: str = "first", **_):
-    step = args["fps"] if per_second else None
-    g, keep = _velocities([_samples(x, samples) for x in args["generated"]], args["valid"], step)
-    r, _ = _velocities(args["reference"], args["valid"], step)
-    return fd_set_interval({"generated": g, "reference": r, "valid": keep},
-                           n_boot=n_boot, seed=seed, confidence=confidence, samples="all")
 
 
 def cross_sample_variance_item_stats(generated, valid) -> np.ndarray:
@@ -326,10 +302,17 @@ def si_finish(stats, *, log_eps: float = 0.0) -> float:
     return _entropy_bits(np.asarray(stats, np.float64), log_eps) if np.sum(stats) else NO_VALUE
 
 
-def _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, seed, n_init, dtype, fit_frames=None):
+def _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, seed, n_init, dtype, fit_frames=None,
+               ids=None):
     frames, _ = _pooled(reference, valid)
-    if fit_frames and len(frames) > fit_frames:  # a seeded sample of the ground truth: k-means cost stops growing with frames
-        frames = frames[np.sort(np.random.default_rng(seed).choice(len(frames), int(fit_frames), replace=False))]
+    if fit_frames and len(frames) > fit_frames:
+        # The engine's seeded bottom-k sample of ground-truth frames (``streaming.item_sample``, items
+        # named ``ids``, default "0", "1", ...): k-means cost stops growing with frames.
+        sample = FrameSample(int(fit_frames))
+        for i, (r, v) in enumerate(zip(reference, valid)):
+            sample.add(str(i) if ids is None else ids[i], *item_sample(str(i) if ids is None else ids[i], seed, v,
+                                                                         {"reference": r}, int(fit_frames)))
+        frames = sample.rows["reference"]
     model = si_fit(frames, mean, std, n_clusters, standardize=standardize, random_state=seed, n_init=n_init, dtype=dtype)
     counts = [si_item_stats(g, v, mean, std, model["si_model"], standardize=standardize, dtype=dtype)
               for g, v in zip(generated, valid)]
@@ -338,28 +321,19 @@ def _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, 
 
 def si_diversity_set(generated, reference, valid, mean, std, n_clusters: int = 40, *, standardize: bool = True,
                      random_state: int = 0, n_init=10, log_eps: float = 0.0, dtype=np.float64,
-                     fit_frames: int | None = None) -> float:
+                     fit_frames: int | None = None, ids=None) -> float:
     r"""SI-diversity: entropy (bits) of generated frames' histogram over k-means clusters of the
     ground truth, :math:`H = -\sum_c p_c \log_2 p_c` (scikit-learn ``KMeans``; ``n_init`` restarts,
     the lowest inertia kept). DIM's convention: raw features, ``n_init="auto"``, ``random_state=0``,
-    float32, :math:`-\sum_c p_c \log_2(p_c + 10^{-6})`. ``fit_frames`` fits the clusters on a seeded
-    sample of at most that many ground-truth frames (every frame is still assigned).
+    float32, :math:`-\sum_c p_c \log_2(p_c + 10^{-6})`. ``fit_frames`` fits the clusters on the
+    engine's seeded sample of at most that many ground-truth frames (items named ``ids``; every
+    frame is still assigned).
 
     Computed as ``si_finish(Σ_i si_item_stats(item_i))`` after ``si_fit``: the functions the
     streaming evaluation calls item by item."""
     counts, _ = _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, random_state, n_init, dtype,
-                           fit_frames)
+                           fit_frames, ids)
     return si_finish(counts.sum(0), log_eps=log_eps)
-
-
-def si_diversity_interval(args, *, n_boot, seed, confidence, standardize=True, n_init=10, log_eps=0.0,
-                          dtype=np.float64, fit_frames=None, **params):
-    """Items resampled with the clusters held fixed (refitting k-means 200 times would dominate)."""
-    counts, _ = _si_counts(args["generated"], args["reference"], args["valid"], args["mean"], args["std"],
-                           args.get("n_clusters", 40), standardize, params.get("random_state", 0), n_init, dtype, fit_frames)
-    rng = np.random.default_rng(seed)
-    reps = [_entropy_bits(counts[rng.integers(0, len(counts), len(counts))].sum(0), log_eps) for _ in range(int(n_boot))]
-    return percentile_interval(np.asarray(reps), confidence)
 
 
 def diversity_set(generated, valid, mean, std, *, n_pairs: int = 10_000, seed: int = 0, standardize: bool = True) -> float:

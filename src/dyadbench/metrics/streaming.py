@@ -121,6 +121,27 @@ class MemoryRows:
             yield part, np.stack([self._rows[name][i] for i in part])
 
 
+FRAME_AXIS_INPUTS = ("generated", "reference", "partner", "valid")  # inputs a frame sample keeps (valid frames only)
+
+
+def frame_rows(inputs: dict, keep: np.ndarray) -> dict:
+    """The rows of a frame sample: frames ``keep`` of each frame-aligned input ((M, N, D) on axis 1)."""
+    rows = {}
+    for key in FRAME_AXIS_INPUTS:
+        if key in inputs:
+            x = np.asarray(inputs[key])
+            rows[key] = np.moveaxis(x, 1, 0)[keep] if x.ndim == 3 else x[keep]
+    return rows
+
+
+def item_sample(item_id: str, seed: int, valid: np.ndarray, inputs: dict, k: int):
+    """An item's share of the seeded bottom-k sample of valid frames: (priorities, rows, valid frames)."""
+    idx = np.flatnonzero(np.asarray(valid))
+    pri = frame_priorities(item_id, seed, len(valid))[idx]
+    pick = bottom_k(pri, k)
+    return pri[pick], frame_rows(inputs, idx[pick]), len(idx)
+
+
 def bottom_k(priorities: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` smallest priorities, in increasing priority (ties by index)."""
     k = min(int(k), len(priorities))

@@ -24,7 +24,8 @@ table.header th,table.header td{border:none;padding:.1rem .6rem}nav.toc{margin:1
 
 
 from .goals import goal_table
-from .readable import best_systems, cautions, glossary, header
+from .paired import paired_to
+from .readable import best_systems, cautions, fmt_number, glossary, header, shown
 from .readable import fmt_metric as _fmt
 
 
@@ -42,13 +43,14 @@ def _interval_plot(metric: str, rows: list[tuple[str, dict]]) -> str:
         return ""
     fig, ax = plt.subplots(figsize=(4.2, 0.45 * len(rows) + 0.9))
     for i, (name, m) in enumerate(rows):
-        lo, hi = m.get("low"), m.get("high")
+        lo, hi = shown(m, "low"), shown(m, "high")
         if lo is not None and hi is not None:
             ax.plot([lo, hi], [i, i], color="#4a7ab5", lw=3, solid_capstyle="butt")
-        ax.plot([m["value"]], [i], "o", color="#1b3a5c")
+        ax.plot([shown(m)], [i], "o", color="#1b3a5c")
         if m.get("reference") is not None:
             ax.axvline(m["reference"], color="#a40", lw=1, ls="--")
-    values = [v for _, m in rows for v in (m["value"], m.get("low"), m.get("high")) if v is not None]
+    # round-off values are shown as 0, so they never set a log axis
+    values = [v for _, m in rows for v in (shown(m), shown(m, "low"), shown(m, "high")) if v is not None]
     if values and min(values) > 0 and max(values) / min(values) > 100:
         ax.set_xscale("log")  # values spanning decades: a linear axis hides all but the largest
     ax.set_yticks(range(len(rows)), [r[0] for r in rows])
@@ -70,7 +72,33 @@ def _rank_histogram(report: dict) -> str:
     return f'<figure class="plot rank-histogram">{_svg(fig)}</figure>'
 
 
-def render(reports: list[dict], title: str = "dyadbench report") -> str:
+def _paired_table(runs: list[dict], names: list[str], compare_to: str | None) -> str:
+    """Each system's paired difference to ``compare_to`` per metric (system − reference), with its interval."""
+    ref = next((r for r in runs if r["system"] == compare_to), None)
+    others = [r for r in runs if r is not ref]
+    if ref is None or not others:
+        return ""
+    rows = []
+    for r in others:
+        diffs = paired_to(r, ref)
+        cells = []
+        for n in names:
+            d = diffs.get(n)
+            if not d or "error" in d:
+                cells.append(f"<td title='{html.escape((d or {}).get('error', ''))}'>–</td>")
+                continue
+            mark = " ✓" if d["excludes_zero"] else ""
+            cells.append(f"<td title='{html.escape(d['method'])}'>{fmt_number(d['difference'], d['low'], d['high'])} "
+                         f"<span class='ci'>[{fmt_number(d['low'], d['low'], d['high'])}, {fmt_number(d['high'], d['low'], d['high'])}]"
+                         f"</span>{mark}</td>")
+        rows.append(f"<tr><td class='l'>{html.escape(r['system'])}</td>{''.join(cells)}</tr>")
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    return (f"<h3>Paired differences to {html.escape(compare_to)}</h3><p class='note'>system − {html.escape(compare_to)} on "
+            "the same items, 95 % interval of the difference (delta method or bootstrap on the same resampled items); "
+            f"✓ the interval excludes 0.</p><table class='paired'><tr><th class='l'>system</th>{head}</tr>{''.join(rows)}</table>")
+
+
+def render(reports: list[dict], title: str = "dyadbench report", compare_to: str | None = "random") -> str:
     by_task: dict[str, list[dict]] = defaultdict(list)
     for r in reports:
         by_task[r["task"]].append(r)
@@ -85,20 +113,32 @@ def render(reports: list[dict], title: str = "dyadbench report") -> str:
         parts.append(f"<h2 id='{html.escape(task)}'>{html.escape(task)}</h2><p>{html.escape(decl['description'])} "
                      f"({runs[0]['n_items']} items)</p>" + header(runs))
         best = best_systems(runs, names)
-        head = "".join(f"<th>{html.escape(n)}<br><span class='ci'>{html.escape(str(next(r['metrics'][n] for r in runs if n in r['metrics']).get('better', '')))}</span></th>"
-                       for n in names)
 
         def cell(r, n):
-            b = best.get(n)
-            if b and b["system"] == r["system"]:
-                tie = " (interval overlaps the runner-up)" if b["overlap"] else ""
-                return f"<td class='best' title='best{tie}'>{_fmt(r['metrics'].get(n))} ★{'≈' if b['overlap'] else ''}</td>"
+            b = best.get(n) or {}
+            if b.get("system") == r["system"]:
+                d = b.get("difference")
+                title = (f"best: paired difference to {b['runner_up']} {fmt_number(d['difference'])} "
+                         f"[{fmt_number(d['low'])}, {fmt_number(d['high'])}]") if d else f"best: {b['verdict']}"
+                return f"<td class='best' title='{html.escape(title)}'>{_fmt(r['metrics'].get(n))} ★</td>"
+            why = b.get("excluded", {}).get(r["system"])
+            if why:
+                return f"<td title='{html.escape(why)}'>{_fmt(r['metrics'].get(n))} †</td>"
             return f"<td>{_fmt(r['metrics'].get(n))}</td>"
 
+        def verdict(n):
+            b = best.get(n) or {}
+            return "" if b.get("system") or not b else f"<br><span class='ci'>{html.escape(b['verdict'])}</span>"
+
+        head = "".join(f"<th>{html.escape(n)}<br><span class='ci'>{html.escape(str(next(r['metrics'][n] for r in runs if n in r['metrics']).get('better', '')))}</span>{verdict(n)}</th>"
+                       for n in names)
         body = "".join(f"<tr><td class='l'>{html.escape(r['system'])}</td>" + "".join(cell(r, n) for n in names) + "</tr>" for r in runs)
         parts.append(f"<table class='metrics'><tr><th class='l'>system</th>{head}</tr>{body}</table>")
         if best:
-            parts.append("<p class='note'>★ best system per metric; ★≈ its 95 % interval overlaps the runner-up's (no clear winner).</p>")
+            parts.append("<p class='note'>★ best system: its paired difference to the runner-up (same items, same "
+                         "resamples) excludes 0 at 95 %; otherwise the column says \"no clear winner\" (or \"tie\"). "
+                         "† degenerate by construction (hover for why): never starred.</p>")
+        parts.append(_paired_table(runs, names, compare_to))
         parts.append(goal_table(runs, _fmt))
         parts.append(glossary(runs, names))
         grouped: dict[str, list[str]] = {}

@@ -23,13 +23,22 @@ def fmt_number(value: float, low: float | None = None, high: float | None = None
     return f"{value:.4g}"
 
 
+def shown(m: dict | None, key: str = "value") -> float | None:
+    """A reported number as a person should read it: below the numerical tolerance of its
+    computation (``tolerance``, set by the engine) it is 0. report.json keeps the raw value."""
+    if not m or m.get(key) is None:
+        return None
+    v = m[key]
+    return 0.0 if abs(v) <= (m.get("tolerance") or 0.0) else v
+
+
 def fmt_metric(m: dict | None) -> str:
     """A table cell: value, interval and the ground truth's own value where it is the target."""
     if not m or m.get("value") is None:
         return "–"
-    lo, hi = m.get("low"), m.get("high")
-    scale = max(abs(m["value"]), abs(lo or 0.0), abs(hi or 0.0), abs(m.get("reference") or 0.0))
-    text = fmt_number(m["value"], lo, hi, scale)
+    value, lo, hi = shown(m), shown(m, "low"), shown(m, "high")
+    scale = max(abs(value), abs(lo or 0.0), abs(hi or 0.0), abs(m.get("reference") or 0.0))
+    text = fmt_number(value, lo, hi, scale)
     if lo is not None and hi is not None:
         text += f' <span class="ci">[{fmt_number(lo, lo, hi, scale)}, {fmt_number(hi, lo, hi, scale)}]</span>'
     if m.get("reference") is not None:
@@ -39,7 +48,7 @@ def fmt_metric(m: dict | None) -> str:
 
 def _badness(m: dict) -> float | None:
     """Smaller is better, whatever the metric's direction."""
-    v = m.get("value")
+    v = shown(m)
     if v is None:
         return None
     better = m.get("better")
@@ -50,20 +59,88 @@ def _badness(m: dict) -> float | None:
     return v
 
 
+def degenerate(system: str, m: dict) -> str | None:
+    """Why a result cannot win by construction, if it cannot: the ground truth itself, or a value at
+    the metric's ideal within its numerical tolerance (a copy of the partner on a marginal Fréchet
+    distance reproduces the pooled true frames, so its FD is 0 by construction)."""
+    if system in ("ground_truth", "ground-truth", "gt"):
+        return "the ground truth itself"
+    v, tol = m.get("value"), m.get("tolerance")
+    if v is None or tol is None:
+        return None
+    ideal = {"lower": m.get("lower", 0.0), "closer to reference": m.get("reference")}.get(m.get("better"))
+    if ideal is not None and abs(v - ideal) <= tol:
+        return "reproduces the ground truth's value exactly (degenerate by construction: e.g. a copy of the true frames)"
+    return None
+
+
+def _distance_to_reference(entry: dict, ref: float) -> dict:
+    """The linearisation of |v − ref| (ref fixed: the ground truth's value, the same for every system)."""
+    lin = entry.get("linear")
+    if entry.get("value") is None or not lin:
+        return {"value": None, "linear": None}
+    sign = 1.0 if entry["value"] >= ref else -1.0
+    if lin["kind"] == "influence":
+        lin = {**lin, "values": [sign * x for x in lin["values"]]}
+    else:
+        lin = {**lin, "values": [abs(x - ref) for x in lin["values"]]}
+    return {"value": abs(entry["value"] - ref), "linear": lin}
+
+
 def best_systems(runs: list[dict], names: list[str]) -> dict[str, dict]:
-    """Per metric: the best system and whether its interval overlaps the runner-up's."""
+    """Per metric, a verdict a paper can print: the best system gets ★ only when its paired
+    difference to the runner-up (same items, same resamples) excludes 0; otherwise "no clear
+    winner" (ties alike). Results degenerate by construction never win and say why."""
+    from ..metrics.compare import paired_difference
+    from .paired import per_item_linear
+
     out = {}
     for name in names:
-        ranked = sorted((b, r["system"], r["metrics"][name]) for r in runs if name in r["metrics"]
-                        if (b := _badness(r["metrics"][name])) is not None)
-        if len(ranked) < 2:
-            continue
-        (_, best, m1), (_, second, m2) = ranked[0], ranked[1]
-        overlap = None
-        if None not in (m1.get("low"), m1.get("high"), m2.get("low"), m2.get("high")):
-            overlap = m1["low"] <= m2["high"] and m2["low"] <= m1["high"]
-        out[name] = {"system": best, "runner_up": second, "overlap": overlap}
+        excluded, ranked = {}, []
+        for r in runs:
+            m = r["metrics"].get(name)
+            if not m or (b := _badness(m)) is None:
+                continue
+            why = degenerate(r["system"], m)
+            if why:
+                excluded[r["system"]] = why
+            else:
+                ranked.append((b, r["system"], r))
+        ranked.sort(key=lambda t: (t[0], t[1]))
+        verdict = {"system": None, "runner_up": None, "verdict": "no clear winner", "excluded": excluded}
+        if len(ranked) >= 2:
+            (b1, best, r1), (b2, second, r2) = ranked[0], ranked[1]
+            verdict.update(runner_up=second)
+            a, b = per_item_linear(r1, name), per_item_linear(r2, name)
+            m1 = r1["metrics"][name]
+            if m1.get("better") == "closer to reference" and m1.get("reference") is not None:
+                a, b = _distance_to_reference(a, m1["reference"]), _distance_to_reference(b, m1["reference"])
+            elif m1.get("better") == "higher":
+                a = {"value": -a["value"], "linear": _negated(a["linear"])}
+                b = {"value": -b["value"], "linear": _negated(b["linear"])}
+            try:
+                diff = paired_difference(a, b)
+            except ValueError:
+                diff = None
+            if b1 == b2:
+                verdict["verdict"] = "tie"
+            elif diff is not None:
+                verdict["difference"] = diff
+                if diff["high"] < 0:
+                    verdict.update(system=best, verdict="best")
+            else:  # no linearisation (an older report): only intervals that do not overlap decide
+                lo1, hi1, lo2, hi2 = (r1["metrics"][name].get("low"), r1["metrics"][name].get("high"),
+                                      r2["metrics"][name].get("low"), r2["metrics"][name].get("high"))
+                if None not in (lo1, hi1, lo2, hi2) and (hi1 < lo2 or hi2 < lo1):
+                    verdict.update(system=best, verdict="best (intervals apart; not paired)")
+        elif len(ranked) == 1 and excluded:
+            verdict.update(verdict="no other system to compare")
+        out[name] = verdict
     return out
+
+
+def _negated(lin: dict | None) -> dict | None:
+    return None if lin is None else {**lin, "values": [-x for x in lin["values"]]}
 
 
 def cautions(report: dict) -> list[str]:
@@ -78,8 +155,8 @@ def cautions(report: dict) -> list[str]:
             continue
         if lo is not None and hi is not None and hi - lo <= 1e-12 * max(1.0, abs(v)):
             notes.append(f"{name}: zero-width interval (every resample gives the same value)")
-        if m.get("better") == "lower" and abs(v) < 1e-9 and "rank" not in name:
-            notes.append(f"{name}: a perfect score — is the submission a copy of the ground truth?")
+        if degenerate(report.get("system", ""), m):
+            notes.append(f"{name}: {degenerate(report.get('system', ''), m)}; it is never starred")
         if m.get("better") == "higher" and name.startswith("recall") and v >= 1.0:
             notes.append(f"{name}: every query within k (k = {m.get('k')}) — the bank may be too small to tell systems apart")
     return notes

@@ -6,8 +6,9 @@ on local processes or Ray:
 1. ground truth only: per-dim mean and variance of the valid frames (the standardization every
    standardized convention uses; merged in item-id order) and a seeded bottom-k sample of valid
    frames for what must be fitted on the ground truth (SI-diversity's clusters);
-2. scoring: each item's inputs are gathered and ``metrics.streamed.item_outputs`` gives its
-   per-item values and additive statistics; the parent folds them (``StreamCombiner``) and keeps
+2. scoring: each item's inputs are gathered and ``metrics.aggregate.item_outputs`` gives its
+   per-item values and additive statistics; the parent folds them (``metrics.aggregate.Aggregator``,
+   the one engine) and keeps
    nothing per frame. Memory does not grow with frames; results do not depend on the number of
    workers, the engine, or the order items finish in.
 """
@@ -26,21 +27,22 @@ from ..datasets.submission import (
     read_motion_item,
     submission_ids,
 )
-from ..metrics.streamed import (
+from ..metrics.aggregate import (
     ALL,
-    StreamCombiner,
-    frame_rows,
+    SAMPLE_FRAMES,
+    Aggregator,
+    fit_sample_size,
     item_outputs,
+    item_sample,
     plan,
     prepare,
 )
-from ..metrics.streaming import FrameSample, bottom_k, frame_priorities
+from ..metrics.streaming import FrameSample
 from ..storage import SpillRows
 from .items import align_length, features, motion_items, per_frame_shapes, valid_mask
 from .registry import get_task
 
-GT_SAMPLE_FRAMES = 50_000  # ground-truth frames kept for fits whose convention sets no fit_frames
-SCORE_SAMPLE_FRAMES = 20_000  # frames kept for set-level conventions without a streaming form
+GT_SAMPLE_FRAMES = SAMPLE_FRAMES  # ground-truth frames kept for fits whose convention sets no fit_frames
 ITEMS_PER_WORKER = 64  # a worker process costs about a second to start: small sets run in-process
 
 
@@ -72,12 +74,6 @@ class MotionWorker:
                 item.partner.release()
         return out
 
-    def _sample(self, item_id: str, valid: np.ndarray, inputs: dict, k: int):
-        idx = np.flatnonzero(valid)
-        pri = frame_priorities(item_id, self.seed, len(valid))[idx]
-        pick = bottom_k(pri, k)
-        return pri[pick], frame_rows(inputs, idx[pick]), len(idx)
-
     def _gt(self, item) -> dict:
         ref = features(item.target, self.task)
         valid = valid_mask(item.target, self.task, len(ref))
@@ -86,7 +82,7 @@ class MotionWorker:
                "mean": frames.mean(0) if len(frames) else np.zeros(ref.shape[1]),
                "m2": ((frames - frames.mean(0)) ** 2).sum(0) if len(frames) else np.zeros(ref.shape[1])}
         if self.gt_sample:
-            out["sample"] = self._sample(item.id, valid, {"reference": ref}, self.gt_sample)
+            out["sample"] = item_sample(item.id, self.seed, valid, {"reference": ref}, self.gt_sample)
         return out
 
     def _score(self, item) -> dict:
@@ -102,7 +98,7 @@ class MotionWorker:
             inputs["onsets"] = audio_onsets(*item.target.audio())
         out = {"id": item.id, "outputs": item_outputs(self.plans, inputs, self.shared), "samples": gen.shape[0]}
         if self.score_sample:
-            out["sample"] = self._sample(item.id, valid, inputs, self.score_sample)
+            out["sample"] = item_sample(item.id, self.seed, valid, inputs, self.score_sample)
         return out
 
 
@@ -145,7 +141,7 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
         workers = max(1, min(default_workers(), len(ids) // ITEMS_PER_WORKER))
     n_workers = workers
     fits = [p for p in plans if p.mode == "sums" and p.conv.stream.prepare is not None]
-    gt_k = max([int(p.conv.params.get("fit_frames") or GT_SAMPLE_FRAMES) for p in fits], default=0)
+    gt_k = fit_sample_size(plans, GT_SAMPLE_FRAMES)
     base = {"task": task.name, "root": str(root), "seed": seed, "threads": threads}
     tick = progress or (lambda done, total, what: None)
     gt_rows, gt_sample = [], FrameSample(gt_k)
@@ -164,11 +160,10 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     shared.update(prepared)
     # Item statistics go to disk (a 256-d paired FD is 263 KB an item): the parent's memory stays
     # flat however many items the split has; each group's replicates are folded when reported.
-    combiner = StreamCombiner(plans, n_boot=n_boot, slice_boot=slice_boot, seed=seed, sample_frames=SCORE_SAMPLE_FRAMES,
-                              rows=SpillRows())
+    combiner = Aggregator(plans, n_boot=n_boot, slice_boot=slice_boot, seed=seed, rows=SpillRows())
     for p in fits:
         combiner.notes[p.name] = {k: v for k, v in prepared.items() if isinstance(v, (int, float))}
-    score_k = SCORE_SAMPLE_FRAMES if combiner.sample is not None else 0
+    score_k = combiner.sample_frames
     kwargs = {**base, "submission": str(submission), "conventions": conventions, "shared": shared, "score_sample": score_k}
     samples, done = set(), 0
     for _, batch in run_actors(MotionWorker, kwargs, _jobs("score", ids, n_workers or 2), engine=engine, workers=n_workers,

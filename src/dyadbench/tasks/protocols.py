@@ -104,7 +104,7 @@ def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dic
     ids = sorted(order)
 
     def compute(idx, n_boot, key=None):
-        return combiner.results(key or "all", shared)
+        return combiner.results(key or "all", shared, linear=key in (None, "all"))
 
     return Scored(ids, [items[order[i]].groups for i in ids], compute, metric_skips, extras, excluded=excluded)
 

@@ -1,0 +1,428 @@
+r"""The one scoring engine: each item's contribution → the set's value, its interval, its slices.
+
+Every door goes through ``Aggregator``: ``evaluate`` (items scored in worker processes or Ray
+actors, their outputs folded here), ``registry.score`` and ``dyadbench.metrics.<name>`` (items
+of an ``ItemSet`` computed in-process by the same ``item_outputs``). A metric's registered
+convention is computed in one of three modes:
+
+* ``item`` (per-item conventions): one value per item; the set's value is their mean.
+* ``sums`` (set-level conventions with a ``Streaming`` form): one additive statistics row per
+  item (kept by a rows store: in memory, or on disk for release-size splits); the set's value is
+  ``finish(Σ_i t_i)``.
+* ``set`` (other set-level conventions): the convention's function on the items' inputs — on a
+  seeded bottom-k sample of their valid frames when the inputs are frames (memory flat in frames),
+  on the inputs themselves otherwise (ranks, pool3 features).
+
+Intervals by family (``Convention.family``), each containing its estimate by construction:
+
+* ``mean``: percentile bootstrap of the mean over items;
+* ``frechet``: the delta method over items with the reference's sampling included
+  (``frechet_interval``), value ± z·se, clipped at 0; where it cannot apply (a value at round-off
+  level, where its first-order terms vanish, or fewer than ``MIN_DELTA_UNITS`` items) the
+  re-centred bootstrap below;
+* ``bootstrap``: an item bootstrap (Poisson weights seeded by item id in ``sums`` mode, so the
+  result does not depend on arrival order; multinomial otherwise) whose replicates are re-centred
+  on the estimate, ``[v − (m − q_lo), v + (q_hi − m)]`` with m their median: a resampled
+  entropy or Fréchet distance is biased, so raw percentiles sit beside the estimate. The
+  replicates' mean minus the estimate is reported as ``bias``.
+
+Each headline result also carries its linearisation (``linear``): per-item influences (``mean``,
+delta method) or the bootstrap replicates, from which ``compare.paired_difference`` gives the
+difference between two systems scored on the same items.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .bootstrap import bootstrap_mean_ci, percentile_interval
+from .frechet_interval import frechet_delta_from_sums, frechet_interval
+from .motion import standardization_stats
+from .spec import Convention, ItemSet, MetricResult, MetricSpec, get_metric
+from .streaming import FrameSample, MemoryRows, item_sample, replicate_sums
+
+ALL = "all"
+SAMPLE_FRAMES = 20_000  # frames kept for set-level conventions without a streaming form
+MIN_DELTA_UNITS = 10  # below this many items the delta method's variance estimate is too rough
+ROUND_OFF = 1e-9  # a Fréchet value below ROUND_OFF x (tr Σ₁ + tr Σ₂) is round-off
+
+
+@dataclass(frozen=True)
+class Planned:
+    name: str
+    spec: MetricSpec
+    conv_name: str
+    conv: Convention
+
+    @property
+    def mode(self) -> str:
+        if self.conv.per_item:
+            return "item"
+        return "sums" if self.conv.stream is not None else "set"
+
+    @property
+    def sampled(self) -> bool:
+        """A ``set`` convention on frames (it consumes the validity mask): scored on the seeded frame sample."""
+        return self.mode == "set" and "valid" in self.spec.consumes.values()
+
+
+def plan(metric_names, conventions: dict | None = None) -> list[Planned]:
+    out = []
+    for name in metric_names:
+        spec = get_metric(name)
+        conv_name = (conventions or {}).get(name) or spec.default
+        if conv_name not in spec.conventions:
+            raise ValueError(f"metric {name}: unknown convention {conv_name!r}; choose from {sorted(spec.conventions)}")
+        out.append(Planned(name, spec, conv_name, spec.conventions[conv_name]))
+    return out
+
+
+def call_by_name(fn, spec: MetricSpec, inputs: dict, shared: dict, params: dict, renames=None):
+    """Call ``fn`` with the arguments it names: params first, then inputs (through the spec's
+    ``consumes`` map and ``renames``), then shared inputs. The one argument binder."""
+    kwargs, var_kw = {}, False
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            var_kw = True
+            continue
+        if p.kind is p.VAR_POSITIONAL:
+            continue
+        if p.name in params:
+            kwargs[p.name] = params[p.name]
+            continue
+        key = spec.consumes.get(p.name, p.name)
+        key = (renames or {}).get(key, key)
+        if key in inputs:
+            kwargs[p.name] = inputs[key]
+        elif key in shared:
+            kwargs[p.name] = shared[key]
+        elif p.default is p.empty:
+            raise KeyError(f"metric {spec.name}: the protocol gave no input {key!r}")
+    if var_kw:
+        kwargs.update({k: v for k, v in params.items() if k not in kwargs})
+    return fn(**kwargs)
+
+
+def prepare(plans: list[Planned], reference_frames: np.ndarray, shared: dict) -> dict:
+    """Shared inputs fitted on a sample of ground-truth frames (e.g. SI-diversity's clusters)."""
+    out = {}
+    for p in plans:
+        if p.mode == "sums" and p.conv.stream.prepare is not None:
+            out.update(call_by_name(p.conv.stream.prepare, p.spec, {"frames": reference_frames}, shared, dict(p.conv.params)))
+    return out
+
+
+def fit_sample_size(plans: list[Planned], default: int) -> int:
+    """Ground-truth frames to keep for the plans' fits (0 when none fits anything)."""
+    fits = [p for p in plans if p.mode == "sums" and p.conv.stream.prepare is not None]
+    return max([int(p.conv.params.get("fit_frames") or default) for p in fits], default=0)
+
+
+def item_outputs(plans: list[Planned], inputs: dict, shared: dict) -> dict:
+    """One item's contribution to every metric (computed in a worker): a value (``item``), additive
+    statistics (``sums``), or nothing (``set``); ``{"error": why}`` when the metric cannot score it."""
+    out = {}
+    for p in plans:
+        if p.mode == "set":
+            continue
+        refs = p.spec.reference_inputs
+        params = dict(p.conv.params)
+        try:
+            if p.mode == "item":
+                fn = p.conv.fn
+                out[p.name] = {"value": call_by_name(fn, p.spec, inputs, shared, params),
+                               "ref": call_by_name(fn, p.spec, inputs, shared, params, refs) if refs else None}
+            else:
+                fn = p.conv.stream.item_stats
+                out[p.name] = {"stats": call_by_name(fn, p.spec, inputs, shared, params),
+                               "ref_stats": call_by_name(fn, p.spec, inputs, shared, params, refs) if refs else None}
+        except ValueError as exc:
+            out[p.name] = {"error": str(exc)}
+    return out
+
+
+def recentred(values: np.ndarray, value: float, confidence: float) -> tuple[float, float, float]:
+    """Bootstrap replicates' central spread re-centred on the estimate, and their bias."""
+    lo, hi = percentile_interval(values, confidence)
+    mid = float(np.median(values))
+    return value - (mid - lo), value + (hi - mid), float(np.mean(values) - value)
+
+
+class Aggregator:
+    """Folds item outputs into per-group results; groups are ``"all"`` and ``(column, value)``."""
+
+    def __init__(self, plans: list[Planned], *, n_boot: int, slice_boot: int, seed: int, confidence: float = 0.95,
+                 sample_frames: int = SAMPLE_FRAMES, rows=None):
+        self.plans, self.seed, self.confidence = plans, seed, confidence
+        self.n_boot, self.slice_boot = int(n_boot), int(slice_boot)
+        self.values: dict[str, dict] = {}
+        self.members: dict = defaultdict(list)
+        self.rows = rows if rows is not None else MemoryRows()
+        self.with_stats: dict[str, set] = defaultdict(set)
+        self.ref_sums: dict = {}
+        self.kept: dict[str, dict] = {}  # per item: inputs of the set-level plans that are not sampled
+        self.errors: dict[str, str] = {}
+        self.notes: dict = {}
+        self.sample = FrameSample(sample_frames) if any(p.sampled for p in plans) else None
+        self._keep_keys = {k for p in plans if p.mode == "set" and not p.sampled for k in p.spec.consumes.values()}
+
+    @property
+    def sample_frames(self) -> int:
+        return self.sample.k if self.sample is not None else 0
+
+    def add(self, item_id: str, groups: list, outputs: dict, inputs: dict | None = None) -> None:
+        """``inputs``: the item's inputs, kept for set-level conventions that need them whole."""
+        keys = [ALL, *groups]
+        for key in keys:
+            self.members[key].append(item_id)
+        self.values[item_id] = {}
+        if self._keep_keys and inputs is not None:
+            self.kept[item_id] = {k: v for k, v in inputs.items() if k in self._keep_keys}
+        for p in self.plans:
+            got = outputs.get(p.name)
+            if got is None:
+                continue
+            if "error" in got:
+                self.errors.setdefault(p.name, got["error"])
+            elif p.mode == "item":
+                self.values[item_id][p.name] = (got["value"], got["ref"])
+            else:
+                self.rows.append(p.name, item_id, got["stats"])
+                self.with_stats[p.name].add(item_id)
+                for key in keys:
+                    if got["ref_stats"] is not None:
+                        self.ref_sums[(key, p.name)] = self.ref_sums.get((key, p.name), 0) + np.asarray(got["ref_stats"])
+
+    def add_sample(self, item_id: str, priorities: np.ndarray, rows: dict, frames_seen: int) -> None:
+        self.sample.add(item_id, priorities, rows, frames_seen)
+
+    def results(self, key, shared: dict, *, linear: bool = False) -> dict:
+        """Report dicts keyed by output name for group ``key`` (metrics with an error are left out);
+        ``linear=True`` keeps each result's linearisation under ``"linear"`` (for paired comparisons)."""
+        out = {}
+        for p in self.plans:
+            if p.name in self.errors:
+                continue
+            for r in self.result_objects(p, key, shared):
+                d = r.to_dict()
+                if not linear:
+                    d.pop("linear", None)
+                out[r.name] = d
+        return out
+
+    def result_objects(self, p: Planned, key, shared: dict) -> list[MetricResult]:
+        n_boot = self.n_boot if key == ALL else self.slice_boot
+        if p.mode == "item":
+            return self._item_results(p, key, n_boot)
+        if p.mode == "sums":
+            return self._sum_results(p, key, shared, n_boot)
+        return self._set_results(p, key, shared, n_boot)
+
+    def _base(self, p: Planned, shared: dict) -> dict:
+        notes = p.spec.annotate(shared) if p.spec.annotate else {}
+        return dict(convention=p.conv_name, function=p.conv.function, reference_code=p.conv.reference, unit=p.spec.unit,
+                    extra={**notes, **self.notes.get(p.name, {})})
+
+    def _clip(self, p: Planned, low, high):
+        lo, hi = p.spec.lower, p.spec.upper
+        if low is not None and lo is not None:
+            low = max(low, lo)
+        if high is not None and hi is not None:
+            high = min(high, hi)
+        return low, high
+
+    def _item_results(self, p: Planned, key, n_boot: int) -> list[MetricResult]:
+        base = self._base(p, {})
+        ids = sorted(i for i in self.members[key] if p.name in self.values[i])
+        results = []
+        for part, direction in (p.spec.parts.items() if p.spec.parts else [(p.name, p.spec.direction)]):
+            pick = (lambda v: None if v is None else v[part]) if p.spec.parts else (lambda v: v)
+            raw = np.array([np.nan if (x := pick(self.values[i][p.name][0])) is None else x for i in ids], float)
+            ok = np.isfinite(raw)
+            v, kept_ids = raw[ok], [i for i, good in zip(ids, ok) if good]
+            refs = np.array([pick(self.values[i][p.name][1]) for i in ids if p.spec.reference_inputs], dtype=float)
+            refs = refs[np.isfinite(refs)]
+            extra = {**base["extra"], **({"items_without_value": int((~ok).sum())} if (~ok).any() else {})}
+            value = low = high = None
+            if len(v):
+                value = float(v.mean())
+                extra["linear"] = {"kind": "influence", "ids": kept_ids, "values": ((v - value) / len(v)).tolist()}
+                if len(v) >= 2 and n_boot:
+                    r = bootstrap_mean_ci(v, n_resamples=n_boot, seed=self.seed, confidence=self.confidence)
+                    low, high = self._clip(p, r["low"], r["high"])
+                    extra["interval_method"] = f"bootstrap of the mean over items ({n_boot} resamples, percentile)"
+                scale = max(float(np.max(np.abs(v))), float(np.abs(refs).max()) if len(refs) else 0.0)
+                extra["tolerance"] = 1e-12 * scale
+            results.append(MetricResult(part, value, low, high, n=len(v), direction=direction,
+                                        part_of=p.name if p.spec.parts else None,
+                                        reference=float(refs.mean()) if len(refs) else None, **{**base, "extra": extra}))
+        return results
+
+    def _sum_results(self, p: Planned, key, shared: dict, n_boot: int) -> list[MetricResult]:
+        base = self._base(p, shared)
+        ids = sorted(i for i in self.members[key] if i in self.with_stats[p.name])
+        if not ids:
+            return []
+        fn = p.conv.stream.finish
+        finish = lambda stats, **extra: call_by_name(fn, p.spec, {"stats": stats}, shared, {**p.conv.params, **extra})
+        size = self.rows.size(p.name)
+        chunks = lambda: self.rows.chunks(p.name, ids)
+        total, reps, n_items = replicate_sums(chunks(), self.seed, 0, size)
+        value = finish(total)
+        value = float(value) if value is not None and np.isfinite(value) else None
+        extra = {"computed_as": f"{_dotted(fn)}(Σ items {_dotted(p.conv.stream.item_stats)})"}
+        low = high = None
+        if value is not None and p.conv.family == "frechet":
+            delta = frechet_delta_from_sums(chunks, size // 2, confidence=self.confidence)
+            extra["tolerance"] = ROUND_OFF * delta["trace"]
+            extra.update(_half_bias(chunks, ids, finish, value))
+            if n_items >= MIN_DELTA_UNITS and value > extra["tolerance"]:
+                low, high = value - (delta["value"] - delta["low"]), value + (delta["high"] - delta["value"])
+                extra.update(interval_method=f"delta method over {n_items} items (reference sampling included)",
+                             se=delta["se"], linear={"kind": "influence", "ids": list(delta["influence"]),
+                                                     "values": list(delta["influence"].values())})
+        if value is not None and low is None and n_items >= 2 and n_boot:
+            # Poisson replicates, re-centred: the fast route of the Fréchet finish is precise enough for them.
+            _, reps, _ = replicate_sums(chunks(), self.seed, n_boot, size)
+            fast = {"exact": False} if "exact" in inspect.signature(fn).parameters else {}
+            values = np.array([finish(r, **fast) for r in reps], float)
+            if np.isfinite(values).sum() >= 2:
+                low, high, bias = recentred(values[np.isfinite(values)], value, self.confidence)
+                extra.setdefault("bias", bias)
+                extra.update(interval_method=f"Poisson bootstrap over items ({len(values)} replicates), re-centred on "
+                                             "the estimate", linear={"kind": "replicates", "seed": self.seed,
+                                                                     "ids": ids, "values": values.tolist()})
+        low, high = self._clip(p, low, high)
+        ref = finish(self.ref_sums[(key, p.name)]) if (key, p.name) in self.ref_sums else None
+        base["extra"] = {**base["extra"], **extra}
+        return [MetricResult(p.name, value, low, high, n=n_items, direction=p.spec.direction,
+                             reference=None if ref is None or not np.isfinite(ref) else float(ref), **base)]
+
+    def _set_inputs(self, p: Planned, key) -> tuple[list[str], dict]:
+        members = set(self.members[key])
+        items: dict[str, list] = defaultdict(list)
+        if p.sampled:
+            ids = sorted({i for i in self.sample.items if i in members})
+            for item_id in ids:
+                pick = self.sample.items == item_id
+                for k, v in self.sample.rows.items():
+                    x = v[pick]
+                    items[k].append(np.moveaxis(x, 0, 1) if x.ndim == 3 else x)
+            if "reference" in items:
+                items["reference_samples"] = [r[None] for r in items["reference"]]
+        else:
+            ids = sorted(i for i in members if i in self.kept)
+            for item_id in ids:
+                for k, v in self.kept[item_id].items():
+                    items[k].append(v)
+        return ids, dict(items)
+
+    def _set_results(self, p: Planned, key, shared: dict, n_boot: int) -> list[MetricResult]:
+        base = self._base(p, shared)
+        ids, items = self._set_inputs(p, key)
+        if not ids:
+            return []
+        params = dict(p.conv.params)
+        fn = lambda sub, renames=None: call_by_name(p.conv.fn, p.spec, sub, shared, params, renames)
+        value = fn(items)
+        value = float(value) if value is not None and np.isfinite(value) else None
+        extra = {}
+        low = high = None
+        if value is not None and p.conv.family == "frechet" and len(ids) >= 2:
+            x, gx, y, gy = call_by_name(p.conv.frechet_rows, p.spec, items, shared, params)
+            res = frechet_interval(x, y, groups=gx, y_groups=gy, n_resamples=max(n_boot, 2), seed=self.seed,
+                                   confidence=self.confidence)
+            low, high = value - (res["value"] - res["low"]), value + (res["high"] - res["value"])
+            extra.update(tolerance=ROUND_OFF * res["trace"], bias=res["bias"], se=res["se"],
+                         interval_method=("delta method over items (reference sampling included)" if res["method"] == "delta"
+                                          else f"item bootstrap ({n_boot} resamples), re-centred on the estimate"))
+            if res["method"] == "delta":
+                extra["linear"] = {"kind": "influence", "ids": [ids[int(g)] for g in res["influence"]],
+                                   "values": list(res["influence"].values())}
+        elif value is not None and len(ids) >= 2 and n_boot:
+            rng = np.random.default_rng(self.seed)
+            reps = []
+            for _ in range(n_boot):
+                pick = rng.integers(0, len(ids), len(ids))
+                reps.append(fn({k: [v[i] for i in pick] for k, v in items.items()}))
+            reps = np.asarray(reps, float)
+            if np.isfinite(reps).sum() >= 2:
+                low, high, bias = recentred(reps[np.isfinite(reps)], value, self.confidence)
+                extra.update(bias=bias, interval_method=f"item bootstrap ({n_boot} resamples), re-centred on the estimate",
+                             linear={"kind": "replicates", "seed": self.seed, "ids": ids, "values": reps.tolist()})
+        low, high = self._clip(p, low, high)
+        ref = fn(items, p.spec.reference_inputs) if p.spec.reference_inputs else None
+        if p.sampled:
+            extra.update(frames_sampled=int(sum(len(v) for v in items.get("valid", []))),
+                         sample_of_frames_seen=self.sample.frames_seen)
+        base["extra"] = {**base["extra"], **extra}
+        return [MetricResult(p.name, value, low, high, n=len(ids), direction=p.spec.direction,
+                             reference=None if ref is None or not np.isfinite(ref) else float(ref), **base)]
+
+
+def _half_bias(chunks, ids: list[str], finish, value: float) -> dict:
+    """FD_n's upward bias ≈ mean(FD of each half of the items) − FD_n (Chong & Forsyth's c/n)."""
+    rank = {i: r for r, i in enumerate(ids)}
+    halves = [0.0, 0.0]
+    for chunk_ids, rows in chunks():
+        rows = np.asarray(rows, np.float64)
+        odd = np.array([rank[i] % 2 for i in chunk_ids], bool)
+        halves[0] = halves[0] + rows[~odd].sum(axis=0)
+        halves[1] = halves[1] + rows[odd].sum(axis=0)
+    if len(ids) < 4:
+        return {}
+    fds = [finish(h) for h in halves]
+    if not all(np.isfinite(fds)):
+        return {}
+    bias = float(np.mean(fds) - value)
+    return {"bias": bias, "value_unbiased": value - bias}
+
+
+def _dotted(fn) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def score_items(plans: list[Planned], data: ItemSet, idx=None, *, n_boot: int = 200, seed: int = 0,
+                confidence: float = 0.95, key=ALL) -> list[MetricResult]:
+    """Score ``plans`` on items ``idx`` of ``data`` through the same ``item_outputs``, frame sample
+    and ``Aggregator`` as ``evaluate``: the in-process door. Item outputs and fitted shared inputs
+    are memoised on ``data``, so slices reuse them."""
+    idx = list(range(len(data.ids))) if idx is None else list(idx)
+    shared = dict(data.shared)
+    if "mean" not in shared and "reference" in data.items and "valid" in data.items:
+        # the ground truth's per-dim statistics (standardized conventions; the Fréchet sums' shift), as evaluate's
+        tag = ("standardization",)
+        if tag not in data._memo:
+            data._memo[tag] = standardization_stats(data.items["reference"], data.items["valid"])
+        shared["mean"], shared["std"] = data._memo[tag]
+    k_fit = fit_sample_size(plans, SAMPLE_FRAMES)
+    if k_fit:
+        tag = ("prepared", tuple((p.name, p.conv_name) for p in plans), seed)
+        if tag not in data._memo:
+            gt = FrameSample(k_fit)
+            for i, item_id in enumerate(data.ids):
+                inputs = data.item_inputs(i)
+                gt.add(item_id, *item_sample(item_id, seed, np.asarray(inputs["valid"]), {"reference": inputs["reference"]}, k_fit))
+            ref = gt.rows.get("reference", np.empty((0, len(shared["mean"]))))
+            data._memo[tag] = prepare(plans, ref, shared)
+        shared.update(data._memo[tag])
+    agg = Aggregator(plans, n_boot=n_boot, slice_boot=n_boot, seed=seed, confidence=confidence)
+    for i in idx:
+        item_id = data.ids[i]
+        inputs = data.item_inputs(i)
+        tag = ("outputs", tuple((p.name, p.conv_name) for p in plans), i, seed)
+        if tag not in data._memo:
+            data._memo[tag] = item_outputs(plans, inputs, shared)
+        agg.add(item_id, [], data._memo[tag], inputs)
+        if agg.sample is not None:
+            agg.add_sample(item_id, *item_sample(item_id, seed, np.asarray(inputs["valid"]), inputs, agg.sample_frames))
+    out = []
+    for p in plans:
+        if p.name in agg.errors:
+            raise ValueError(agg.errors[p.name])
+        out += agg.result_objects(p, ALL, shared)
+    return out
