@@ -1,6 +1,7 @@
 """Evaluation at (towards) release size: wall time, peak RSS and frames/s of a random submission.
 
 Run: .venv/bin/python benchmarks/bench_evaluate.py [--frames 500000 4000000] [--workers 1 2] [--tasks facial-motion gesture]
+     .venv/bin/python benchmarks/bench_evaluate.py --parts fixed [--fixed-items 1000] [--fixed-groups 8]
 
 Writes a features-only test split (`dyadbench sample seamless --layout files --no-video --split test`)
 of ``--base-frames`` distinct 5-minute recordings, then larger splits by repeating those
@@ -106,7 +107,7 @@ def replicate(base: Path, root: Path, copies: int) -> None:
 
 def write_submission(task_name: str, base: Path, root: Path, copies: int, workdir: Path) -> Path:
     from dyadbench.datasets.submission import write_motion_submission
-    from dyadbench.tasks.items import features, motion_items, per_frame_shapes
+    from dyadbench.runner.items import features, motion_items, per_frame_shapes
     from dyadbench.tasks.registry import get_task
 
     task = get_task(task_name)
@@ -131,8 +132,52 @@ def write_submission(task_name: str, base: Path, root: Path, copies: int, workdi
     return sub
 
 
+def fixed_cost(items: int, groups: int, n_boot: int, slice_boot: int) -> None:
+    """The evaluation's set-level ("fixed") cost: folding item statistics into the headline and
+    every slice's value and interval, for the facial-motion task's three Fréchet metrics (FFD
+    128-d, paired FD 256-d, FD on velocities 128-d), with the engine's delta method and with the
+    Poisson-bootstrap route it replaced (forced by raising the delta method's minimum item count),
+    in one run on the same item statistics."""
+    import dyadbench.metrics.aggregate as A
+    from dyadbench.metrics.streaming import gaussian_sums
+
+    rng = np.random.default_rng(0)
+    d, frames = 128, 600
+    plans = A.plan(["ffd", "paired_fd", "fd_kinetic"])
+    outputs = []
+    for i in range(items):
+        ref = rng.normal(0, 1, (frames, d)) + rng.normal(0, 0.5, d)
+        gen = 0.7 * ref + rng.normal(0, 0.7, (frames, d))
+        part = rng.normal(0, 1, (frames, d))
+        pair = lambda x: np.hstack([part, x])
+        stats = lambda a, b: {"stats": np.concatenate([gaussian_sums(a, 0), gaussian_sums(b, 0)]), "ref_stats": None}
+        outputs.append((f"item{i:05d}", [("group", f"g{i % groups}")],
+                        {"ffd": stats(gen, ref), "paired_fd": stats(pair(gen), pair(ref)),
+                         "fd_kinetic": stats(np.diff(gen, axis=0), np.diff(ref, axis=0))}))
+    shared = {"mean": np.zeros(d), "fps": 30.0}
+    print(f"fixed cost: {items} items, {groups} slice groups, d = 128/256/128, {n_boot} resamples (+{slice_boot} per slice)")
+    print("| route | headline + slices (s) | per group (s) |")
+    print("|---|---:|---:|")
+    times = {}
+    for route, min_units in (("delta method (now)", A.MIN_DELTA_UNITS), ("Poisson bootstrap (before)", 10**9)):
+        A.MIN_DELTA_UNITS = min_units
+        agg = A.Aggregator(plans, n_boot=n_boot, slice_boot=slice_boot, seed=0)
+        for item_id, grp, out in outputs:
+            agg.add(item_id, grp, out)
+        t0 = time.perf_counter()
+        for key in ["all", *[("group", f"g{g}") for g in range(groups)]]:
+            agg.results(key, shared)
+        times[route] = time.perf_counter() - t0
+        print(f"| {route} | {times[route]:.1f} | {times[route] / (groups + 1):.2f} |", flush=True)
+    print(f"before / now: {times['Poisson bootstrap (before)'] / times['delta method (now)']:.1f}x")
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--parts", nargs="+", default=["evaluate"], choices=["evaluate", "fixed"],
+                    help="evaluate: end-to-end runs at release size; fixed: the set-level cost, delta vs bootstrap")
+    ap.add_argument("--fixed-items", type=int, default=1000)
+    ap.add_argument("--fixed-groups", type=int, default=8)
     ap.add_argument("--frames", type=int, nargs="+", default=[500_000, 4_000_000], help="target facial-motion frames per split")
     ap.add_argument("--base-frames", type=int, default=250_000, help="distinct recordings, repeated to reach --frames")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
@@ -140,8 +185,12 @@ def main():
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/dyadbench-bench-evaluate"))
     ap.add_argument("--bootstrap", type=int, default=200)
     args = ap.parse_args()
+    if "fixed" in args.parts:
+        fixed_cost(args.fixed_items, args.fixed_groups, args.bootstrap, 50)
+    if "evaluate" not in args.parts:
+        return
 
-    from dyadbench.tasks.items import motion_items
+    from dyadbench.runner.items import motion_items
     from dyadbench.tasks.registry import get_task
 
     base = args.workdir / "base"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dyadbench.evaluation import SCHEMA
+from dyadbench.report.files import SCHEMA
 from dyadbench.report.leaderboard import leaderboard, per_task
 
 

@@ -1,7 +1,7 @@
 """report.html opened in headless Chromium (Debian's, driven by Playwright): tables and plots render."""
 
 from dyadbench.baselines import run_baseline
-from dyadbench.evaluation import evaluate
+from dyadbench.runner import evaluate
 from dyadbench.report.html import render
 
 

@@ -347,11 +347,12 @@ def train(
 
 
 def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device,
-                 address=None, cache=None, conventions=None, threads: int = 1, face_stride: int | None = None) -> dict:
+                 address=None, cache=None, conventions=None, threads: int = 1, face_stride: int | None = None,
+                 compare_to: dict | None = None) -> dict:
     from threadpoolctl import threadpool_limits
 
-    from .evaluation import evaluate as run_evaluation
-    from .evaluation import write_report
+    from .runner import evaluate as run_evaluation
+    from .report.files import write_report
     from .report.html import render
 
     # Many small matrix products: BLAS threads fight each other more than they help (3x slower on 2 cores).
@@ -365,8 +366,15 @@ def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap
                                     threads=threads, progress=lambda done, total, what: tick(what, done, total),
                                     face_stride=face_stride)
         report["command"] = " ".join(["dyadbench", *sys.argv[1:]])
+        runs = [report]
+        if compare_to is not None:
+            from .report.paired import compared_to
+
+            report["compared_to"] = compared_to(report, compare_to)
+            runs.append(compare_to)
         write_report(report, tmp)
-        (tmp / "report.html").write_text(render([report], title=f"{task}: {report['system']}"))
+        (tmp / "report.html").write_text(render(runs, title=f"{task}: {report['system']}",
+                                                compare_to=compare_to["system"] if compare_to else "random"))
     return report
 
 
@@ -377,8 +385,8 @@ def evaluate(
     submission: Path = typer.Option(..., exists=True, help="Submission folder (or scores.npz)"),
     out: Path = typer.Option(..., help="Output folder for report.json and report.html"),
     system: str = typer.Option(None, help="System name shown in reports (default: submission folder name)"),
-    bootstrap: int = typer.Option(200, min=0, help="Bootstrap resamples for intervals (0: none)"),
-    slice_bootstrap: int = typer.Option(50, min=0, help="Bootstrap resamples for per-group slices (0: none)"),
+    bootstrap: int = typer.Option(200, min=0, help="Bootstrap resamples for intervals (0: none; fewer than 20: no bootstrap interval)"),
+    slice_bootstrap: int = typer.Option(50, min=0, help="Bootstrap resamples for per-group slices (0: none; fewer than 20: none)"),
     seed: int = typer.Option(0, help="Seed of the bootstrap resampling (the same seed gives the same intervals)"),
     engine: str = typer.Option("local", help="local (processes) or ray: runs the motion tasks' item scoring and the video task's feature extraction"),
     workers: int = typer.Option(None, min=1, help="Parallel workers, each with --threads BLAS threads (default: the cores, at most 8; Ray: the cluster's CPUs)"),
@@ -390,6 +398,9 @@ def evaluate(
                                                      "see `dyadbench metrics`"),
     threads: int = typer.Option(1, min=1, help="BLAS threads per worker and of the main process (1 is fastest for the motion tasks)"),
     face_stride: int = typer.Option(None, min=1, help="Retrieval: embed every n-th frame of a clip for perceptual L2 (default 8)"),
+    compare_to: Path = typer.Option(None, "--compare-to", exists=True,
+                                    help="report.json (or its folder) of another system on the same task and items: "
+                                         "each metric's paired difference to it, with its interval"),
 ):
     """Score a submission with every metric of the task; write report.json and report.html."""
     conventions = {}
@@ -398,21 +409,48 @@ def evaluate(
         if not sep or not name or not conv:
             raise typer.BadParameter(f"expected METRIC=CONVENTION, got {item!r}", param_hint="--convention")
         conventions[name] = conv
+    other = None
+    if compare_to is not None:
+        from .report.paired import load_comparable
+
+        other = load_comparable(compare_to, task)
     report = _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap, seed, engine, workers, device,
-                          address, cache, conventions, threads, face_stride)
+                          address, cache, conventions, threads, face_stride, other)
     _print_metrics(report)
+    if other is not None:
+        _print_paired(report)
     console.print(f"report: {out / 'report.html'}")
 
 
 def _print_metrics(report: dict) -> None:
+    from .report.readable import fmt_number, shown
+
     table = Table(title=f"{report['task']} — {report['system']} ({report['n_items']} items)")
     for col in ("metric", "value", "95% CI", "better"):
         table.add_column(col)
     for name, m in report["metrics"].items():
-        ci = f"[{m['low']:.4g}, {m['high']:.4g}]" if m.get("low") is not None else ""
-        table.add_row(name, "–" if m.get("value") is None else f"{m['value']:.4g}", ci, str(m.get("better", "")))
+        v, lo, hi = shown(m), shown(m, "low"), shown(m, "high")  # round-off prints as 0
+        ci = f"[{fmt_number(lo, lo, hi)}, {fmt_number(hi, lo, hi)}]" if lo is not None else ""
+        table.add_row(name, "–" if v is None else fmt_number(v, lo, hi), ci, str(m.get("better", "")))
     for name, reason in report["skipped"].items():
         table.add_row(name, "skipped", reason[:80], "")
+    console.print(table)
+
+
+def _print_paired(report: dict) -> None:
+    from .report.readable import fmt_number
+
+    c = report["compared_to"]
+    table = Table(title=f"paired difference {report['system']} − {c['system']} (same items)")
+    for col in ("metric", "difference", "95% CI", "excludes 0", "method"):
+        table.add_column(col)
+    for name, d in c["differences"].items():
+        if d is None or "error" in d:
+            table.add_row(name, "–", "", "", (d or {}).get("error", "no interval to pair"))
+            continue
+        table.add_row(name, fmt_number(d["difference"], d["low"], d["high"]),
+                      f"[{fmt_number(d['low'], d['low'], d['high'])}, {fmt_number(d['high'], d['low'], d['high'])}]",
+                      "yes" if d["excludes_zero"] else "no", d["method"])
     console.print(table)
 
 
@@ -421,6 +459,8 @@ def leaderboard_cmd(
     paths: list[Path] = typer.Argument(..., help="report.json files or folders holding them"),
     html_out: Path = typer.Option(None, "--html", help="Also write one HTML page with every report"),
     csv_out: Path = typer.Option(None, "--csv", help="Also write the table as CSV"),
+    compare_to: str = typer.Option("random", "--compare-to", help="System whose paired differences to every other "
+                                                                   "system are shown (same task and items)"),
 ):
     """Merge reports into one table (and optionally one HTML page)."""
     from .report.html import render
@@ -429,12 +469,17 @@ def leaderboard_cmd(
     table, reports, notes = leaderboard(paths)
     for task, wide in per_task(table).items():
         console.print(_table(task, wide))
+        reference = next((r for r in reports if r["task"] == task and r["system"] == compare_to), None)
+        for r in (r for r in reports if reference is not None and r["task"] == task and r is not reference):
+            from .report.paired import compared_to
+
+            _print_paired({**r, "compared_to": compared_to(r, reference)})
     for note in notes:
         console.print(f"[yellow]note[/yellow] {note}", highlight=False)
     if csv_out:
         table.to_csv(csv_out, index=False)
     if html_out:
-        html_out.write_text(render(reports, title="dyadbench leaderboard"))
+        html_out.write_text(render(reports, title="dyadbench leaderboard", compare_to=compare_to))
         console.print(f"html: {html_out}")
 
 
@@ -443,7 +488,7 @@ def demo(
     out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for sample data, submissions and reports"),
     seed: int = typer.Option(0, help="Random seed"),
     bootstrap: int = typer.Option(50, min=0, help="Bootstrap resamples of the whole set"),
-    slice_bootstrap: int = typer.Option(10, min=0, help="Bootstrap resamples of each slice group"),
+    slice_bootstrap: int = typer.Option(20, min=0, help="Bootstrap resamples of each slice group (at least 20 for an interval)"),
 ):
     """The main job on generated sample data: both datasets -> every baseline (trained ones too) -> every task -> one report."""
     from .demo import run_demo

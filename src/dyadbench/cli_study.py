@@ -161,7 +161,7 @@ def export(
 
 
 def _attach(report_path: Path, result: dict) -> None:
-    from .evaluation import load_report
+    from .report.files import load_report
     from .report.html import render
 
     report = load_report(report_path)

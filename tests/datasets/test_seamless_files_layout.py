@@ -52,7 +52,7 @@ def test_vendors_without_movement_match_the_filelist(both_layouts):
 
 def test_items_without_the_tasks_keys_are_left_out_and_counted(both_layouts, tmp_path):
     from dyadbench.baselines import run_baseline
-    from dyadbench.evaluation import evaluate
+    from dyadbench.runner import evaluate
 
     files, _ = both_layouts
     run_baseline("seamless/facial-motion", "random", files, tmp_path / "sub")

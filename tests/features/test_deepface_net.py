@@ -207,7 +207,7 @@ def test_retrieval_facenet128_space_follows_the_chosen_convention(realtalk_root,
     embeds with represent()'s default instead: another space, named in report.json."""
     from dyadbench.datasets.realtalk import RealTalk
     from dyadbench.datasets.submission import write_retrieval_submission
-    from dyadbench.evaluation import evaluate
+    from dyadbench.runner import evaluate
 
     monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path / "weights"))
     monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))

@@ -33,7 +33,7 @@ def test_study_create_from_system_folders(tmp_path):
 
 def test_report_gets_a_human_evaluation_section(seamless_root, tmp_path):
     from dyadbench.baselines import run_baseline
-    from dyadbench.evaluation import evaluate
+    from dyadbench.runner import evaluate
 
     run_baseline("seamless/facial-motion", "mean", seamless_root, tmp_path / "sub")
     report = evaluate("seamless/facial-motion", seamless_root, tmp_path / "sub", system="ours", n_boot=5, slice_boot=0)

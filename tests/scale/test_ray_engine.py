@@ -111,7 +111,7 @@ def test_killed_worker_loses_and_double_counts_nothing(local_ray, shards, local_
 
 def test_evaluate_with_ray_matches_local(local_ray, seamless_root, tmp_path):
     from dyadbench.baselines import run_baseline
-    from dyadbench.evaluation import evaluate
+    from dyadbench.runner import evaluate
 
     sub = run_baseline("seamless/video", "mirror", seamless_root, tmp_path / "sub", 0)
     kw = dict(n_boot=20, slice_boot=0, seed=0, workers=2)
@@ -121,7 +121,7 @@ def test_evaluate_with_ray_matches_local(local_ray, seamless_root, tmp_path):
     for name, value in local["metrics"].items():
         assert remote["metrics"][name]["value"] == value["value"], name
     # Every declared metric of the video task is reported, or skipped with its reason (no weights here).
-    from dyadbench.tasks.protocols import declared_outputs
+    from dyadbench.runner.protocols import declared_outputs
     from dyadbench.tasks.registry import get_task
 
     for name, outputs in declared_outputs(get_task("seamless/video")).items():

@@ -9,8 +9,8 @@ from dyadbench.datasets.submission import (
     write_motion_submission,
     write_retrieval_submission,
 )
-from dyadbench.evaluation import evaluate
-from dyadbench.tasks.items import features, motion_items
+from dyadbench.runner import evaluate
+from dyadbench.runner.items import features, motion_items
 from dyadbench.tasks.registry import get_task, list_tasks
 
 

@@ -12,7 +12,7 @@ from dyadbench.datasets.submission import (
 )
 from dyadbench.metrics import retrieval_ranks
 from dyadbench.metrics.retrieval import delta_median_rank, moved_share
-from dyadbench.tasks.protocols import goal_results
+from dyadbench.runner.protocols import goal_results
 from dyadbench.tasks.registry import get_task
 
 TASK = get_task("realtalk/listener-retrieval")

@@ -9,9 +9,9 @@ import dyadbench.metrics as M
 from dyadbench.baselines import run_baseline
 from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
 from dyadbench.datasets.submission import read_motion_item
-from dyadbench.evaluation import evaluate
+from dyadbench.runner import evaluate
 from dyadbench.metrics.registry import ItemSet, score
-from dyadbench.tasks.items import align_length, features, motion_items, per_frame_shapes, valid_mask
+from dyadbench.runner.items import align_length, features, motion_items, per_frame_shapes, valid_mask
 from dyadbench.tasks.registry import get_task
 
 MOTION_TASKS = ("seamless/facial-motion", "seamless/gesture")
@@ -32,7 +32,7 @@ def reports(root, tmp_path_factory):
         for baseline in get_task(task).baselines:
             sub = tmp_path_factory.mktemp(f"{baseline}")
             run_baseline(task, baseline, root, sub)
-            out[(task, baseline)] = (sub, evaluate(task, root, sub, n_boot=40, slice_boot=10, system=baseline))
+            out[(task, baseline)] = (sub, evaluate(task, root, sub, n_boot=40, slice_boot=20, system=baseline))
     return out
 
 

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from dyadbench.baselines import run_baseline
-from dyadbench.evaluation import evaluate
+from dyadbench.runner import evaluate
 from dyadbench.metrics.registry import (
     Convention,
     MetricSpec,
     get_metric,
     register_metric,
 )
-from dyadbench.tasks.items import align_length, features, motion_items, valid_mask
-from dyadbench.tasks.protocols import declared_outputs
+from dyadbench.runner.items import align_length, features, motion_items, valid_mask
+from dyadbench.runner.protocols import declared_outputs
 from dyadbench.tasks.registry import Task, get_task, list_tasks, register
 
 

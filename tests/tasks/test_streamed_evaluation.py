@@ -6,8 +6,8 @@ import pytest
 
 from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
 from dyadbench.datasets.submission import write_motion_submission
-from dyadbench.evaluation import evaluate
-from dyadbench.tasks.items import features, motion_items, per_frame_shapes
+from dyadbench.runner import evaluate
+from dyadbench.runner.items import features, motion_items, per_frame_shapes
 from dyadbench.tasks.registry import get_task
 
 TASK = "seamless/facial-motion"

@@ -11,7 +11,7 @@ from dyadbench.baselines import run_baseline
 from dyadbench.datasets.realtalk import RealTalk
 from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
 from dyadbench.datasets.submission import read_retrieval_goals
-from dyadbench.evaluation import evaluate
+from dyadbench.runner import evaluate
 from dyadbench.metrics import retrieval_ranks
 from dyadbench.training.trainer import TrainConfig, load_checkpoint, train
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.submission import write_motion_submission
-from ..tasks.items import (
+from ..runner.items import (
     align_length,
     features,
     motion_items,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..tasks.items import motion_items
+from ..runner.items import motion_items
 from ..tasks.registry import Task
 
 

@@ -49,6 +49,7 @@ ALL = "all"
 SAMPLE_FRAMES = 20_000  # frames kept for set-level conventions without a streaming form
 MIN_DELTA_UNITS = 10  # below this many items the delta method's variance estimate is too rough
 ROUND_OFF = 1e-9  # a Fréchet value below ROUND_OFF x (tr Σ₁ + tr Σ₂) is round-off
+MIN_RESAMPLES = 20  # fewer bootstrap resamples cannot place a 95 % interval: none is reported
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,9 @@ class Aggregator:
 
     def _base(self, p: Planned, shared: dict) -> dict:
         notes = p.spec.annotate(shared) if p.spec.annotate else {}
+        if 0 < min(self.n_boot, self.slice_boot) < MIN_RESAMPLES:
+            notes = {**notes, "interval_note": f"bootstrap intervals need at least {MIN_RESAMPLES} resamples; "
+                                               "none is reported where fewer were asked for"}
         return dict(convention=p.conv_name, function=p.conv.function, reference_code=p.conv.reference, unit=p.spec.unit,
                     extra={**notes, **self.notes.get(p.name, {})})
 
@@ -251,7 +255,7 @@ class Aggregator:
             if len(v):
                 value = float(v.mean())
                 extra["linear"] = {"kind": "influence", "ids": kept_ids, "values": ((v - value) / len(v)).tolist()}
-                if len(v) >= 2 and n_boot:
+                if len(v) >= 2 and n_boot >= MIN_RESAMPLES:
                     r = bootstrap_mean_ci(v, n_resamples=n_boot, seed=self.seed, confidence=self.confidence)
                     low, high = self._clip(p, r["low"], r["high"])
                     extra["interval_method"] = f"bootstrap of the mean over items ({n_boot} resamples, percentile)"
@@ -285,7 +289,7 @@ class Aggregator:
                 extra.update(interval_method=f"delta method over {n_items} items (reference sampling included)",
                              se=delta["se"], linear={"kind": "influence", "ids": list(delta["influence"]),
                                                      "values": list(delta["influence"].values())})
-        if value is not None and low is None and n_items >= 2 and n_boot:
+        if value is not None and low is None and n_items >= 2 and n_boot >= MIN_RESAMPLES:
             # Poisson replicates, re-centred: the fast route of the Fréchet finish is precise enough for them.
             _, reps, _ = replicate_sums(chunks(), self.seed, n_boot, size)
             fast = {"exact": False} if "exact" in inspect.signature(fn).parameters else {}
@@ -343,7 +347,7 @@ class Aggregator:
             if res["method"] == "delta":
                 extra["linear"] = {"kind": "influence", "ids": [ids[int(g)] for g in res["influence"]],
                                    "values": list(res["influence"].values())}
-        elif value is not None and len(ids) >= 2 and n_boot:
+        elif value is not None and len(ids) >= 2 and n_boot >= MIN_RESAMPLES:
             rng = np.random.default_rng(self.seed)
             reps = []
             for _ in range(n_boot):

@@ -14,7 +14,6 @@ code it reproduces, and how its interval is computed (``interval``):
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -177,7 +176,3 @@ class ItemSet:
             inputs["reference_samples"] = np.asarray(inputs["reference"])[None]
         return inputs
 
-
-def takes(fn, arg: str) -> bool:
-    """Whether ``fn`` has a parameter ``arg``: a metric's conventions may use fewer of its inputs."""
-    return arg in inspect.signature(fn).parameters

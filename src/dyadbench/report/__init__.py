@@ -1,1 +1,1 @@
-"""Reports: JSON (versioned schema, see ``dyadbench.evaluation``), self-contained HTML, leaderboards."""
+"""Reports: JSON (versioned schema, ``report.files``), self-contained HTML, leaderboards."""

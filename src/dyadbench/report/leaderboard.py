@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..evaluation import SCHEMA
+from .files import SCHEMA
 
 DEMO_SCHEMA = "dyadbench.demo/1"
 

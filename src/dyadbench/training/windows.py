@@ -68,7 +68,7 @@ class ItemSource:
     def __init__(self, task: Task, root: Path, split: str, source: str = "auto", audio: bool = True):
         self.task, self.root, self.split, self.source, self.audio = task, Path(root), split, source, audio
         if task.dataset == "seamless":
-            from ..tasks.items import motion_items
+            from ..runner.items import motion_items
 
             self._refs = motion_items(task, self.root, split=split)
         elif task.dataset == "realtalk":
@@ -92,7 +92,7 @@ class ItemSource:
         ref = self._refs[i]
         if self.task.dataset == "realtalk":
             return self._load_clip(ref)
-        from ..tasks.items import align_length, features, valid_mask
+        from ..runner.items import align_length, features, valid_mask
 
         target = features(ref.target, self.task)
         n = len(target)

@@ -8,16 +8,16 @@ the same metrics per slice (demographic and context groups) with group sizes.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .metrics.registry import get_metric
-from .tasks.protocols import PROTOCOLS, declared_outputs
-from .tasks.registry import get_task
+from .. import __version__
+from ..metrics.registry import get_metric
+from ..report.files import SCHEMA
+from ..tasks.registry import get_task
+from .protocols import PROTOCOLS, declared_outputs
 
 
 def check_conventions(task, conventions: dict) -> dict:
@@ -30,7 +30,6 @@ def check_conventions(task, conventions: dict) -> dict:
             raise ValueError(f"--convention {name}={conv}: unknown; {name} has {', '.join(known)}")
     return dict(conventions)
 
-SCHEMA = "dyadbench.report/1"
 MIN_SLICE_ITEMS = 1
 
 
@@ -116,18 +115,3 @@ def _plain(obj):
     if isinstance(obj, np.bool_):
         return bool(obj)
     return obj
-
-
-def write_report(report: dict, out_dir: Path) -> Path:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "report.json"
-    path.write_text(json.dumps(report, indent=2))
-    return path
-
-
-def load_report(path: Path) -> dict:
-    doc = json.loads(Path(path).read_text())
-    if doc.get("schema") != SCHEMA:
-        raise ValueError(f"{path}: not a dyadbench report (schema {doc.get('schema')!r}, expected {SCHEMA!r})")
-    return doc

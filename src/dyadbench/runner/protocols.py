@@ -26,7 +26,7 @@ from ..features.weights import WeightsError, resolve
 from ..metrics import retrieval_ranks
 from ..metrics.registry import ItemSet, get_metric, score
 from .items import align_length, motion_items
-from .registry import Task
+from ..tasks.registry import Task
 
 
 @dataclass

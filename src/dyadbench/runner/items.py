@@ -11,7 +11,7 @@ import numpy as np
 from ..datasets.seamless import Participant, SeamlessInteraction
 from ..datasets.seamless_format import NPZ_SPEC
 from ..datasets.seamless_meta import PERSONALITY_COLUMNS, personality_band
-from .registry import Task
+from ..tasks.registry import Task
 
 GROUP_COLUMNS = ("label", "vendor", "relationship", "interaction_type") + tuple(c.replace("_raw", "") for c in PERSONALITY_COLUMNS)
 

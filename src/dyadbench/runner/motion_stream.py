@@ -40,7 +40,7 @@ from ..metrics.aggregate import (
 from ..metrics.streaming import FrameSample
 from ..storage import SpillRows
 from .items import align_length, features, motion_items, per_frame_shapes, valid_mask
-from .registry import get_task
+from ..tasks.registry import get_task
 
 GT_SAMPLE_FRAMES = SAMPLE_FRAMES  # ground-truth frames kept for fits whose convention sets no fit_frames
 ITEMS_PER_WORKER = 64  # a worker process costs about a second to start: small sets run in-process
