@@ -63,3 +63,29 @@ def test_inspect_exits_non_zero_on_problems_and_on_the_wrong_dataset(realtalk_ro
     res = runner.invoke(app, ["data", "inspect", str(realtalk_root), "--dataset", "seamless", "--json", str(tmp_path / "i.json")])
     reasons = [p["reason"] for p in json.loads((tmp_path / "i.json").read_text())["problems"]]
     assert res.exit_code == 1 and reasons == ["no Seamless Interaction dyad found here (this looks like a realtalk root)"]
+
+
+def test_evaluate_compare_to_prints_and_records_paired_differences(seamless_root, tmp_path):
+    from dyadbench.baselines import run_baseline
+
+    for name in ("random", "mean"):
+        run_baseline("seamless/facial-motion", name, seamless_root, tmp_path / "subs" / name)
+    res = runner.invoke(app, ["evaluate", "seamless/facial-motion", "--data", str(seamless_root), "--submission",
+                              str(tmp_path / "subs" / "random"), "--out", str(tmp_path / "res" / "random"), "--bootstrap", "20"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["evaluate", "seamless/facial-motion", "--data", str(seamless_root), "--submission",
+                              str(tmp_path / "subs" / "mean"), "--out", str(tmp_path / "res" / "mean"), "--bootstrap", "20",
+                              "--compare-to", str(tmp_path / "res" / "random")], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "paired difference mean − random" in res.output
+    report = json.loads((tmp_path / "res" / "mean" / "report.json").read_text())
+    d = report["compared_to"]["differences"]["l2"]
+    assert report["compared_to"]["system"] == "random" and d["low"] <= d["difference"] <= d["high"]
+    assert d["difference"] == report["metrics"]["l2"]["value"] - json.loads(
+        (tmp_path / "res" / "random" / "report.json").read_text())["metrics"]["l2"]["value"]
+    assert "Paired differences to random" in (tmp_path / "res" / "mean" / "report.html").read_text()
+    # a report of another task is refused before any work
+    res = runner.invoke(app, ["evaluate", "seamless/gesture", "--data", str(seamless_root), "--submission",
+                              str(tmp_path / "subs" / "mean"), "--out", str(tmp_path / "res" / "g"),
+                              "--compare-to", str(tmp_path / "res" / "random")])
+    assert res.exit_code != 0 and "not of seamless/gesture" in (res.output + str(res.exception))

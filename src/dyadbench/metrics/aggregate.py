@@ -17,9 +17,9 @@ Intervals by family (``Convention.family``), each containing its estimate by con
 
 * ``mean``: percentile bootstrap of the mean over items;
 * ``frechet``: the delta method over items with the reference's sampling included
-  (``frechet_interval``), value ± z·se, clipped at 0; where it cannot apply (a value at round-off
-  level, where its first-order terms vanish, or fewer than ``MIN_DELTA_UNITS`` items) the
-  re-centred bootstrap below;
+  (``frechet_interval``), value ± t·se (Student, items − 1 degrees of freedom), clipped at 0;
+  where it cannot apply (a value at round-off level, where its first-order terms vanish, or
+  fewer than ``MIN_DELTA_UNITS`` items) the re-centred bootstrap below;
 * ``bootstrap``: an item bootstrap (Poisson weights seeded by item id in ``sums`` mode, so the
   result does not depend on arrival order; multinomial otherwise) whose replicates are re-centred
   on the estimate, ``[v − (m − q_lo), v + (q_hi − m)]`` with m their median: a resampled
@@ -41,9 +41,8 @@ import numpy as np
 
 from .bootstrap import bootstrap_mean_ci, percentile_interval
 from .frechet_interval import frechet_delta_from_sums, frechet_interval
-from .motion import standardization_stats
-from .spec import Convention, ItemSet, MetricResult, MetricSpec, get_metric
-from .streaming import FrameSample, MemoryRows, item_sample, replicate_sums
+from .spec import Convention, MetricResult, MetricSpec, get_metric
+from .streaming import FrameSample, MemoryRows, replicate_sums
 
 ALL = "all"
 SAMPLE_FRAMES = 20_000  # frames kept for set-level conventions without a streaming form
@@ -388,45 +387,3 @@ def _half_bias(chunks, ids: list[str], finish, value: float) -> dict:
 
 def _dotted(fn) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
-
-
-def score_items(plans: list[Planned], data: ItemSet, idx=None, *, n_boot: int = 200, seed: int = 0,
-                confidence: float = 0.95, key=ALL) -> list[MetricResult]:
-    """Score ``plans`` on items ``idx`` of ``data`` through the same ``item_outputs``, frame sample
-    and ``Aggregator`` as ``evaluate``: the in-process door. Item outputs and fitted shared inputs
-    are memoised on ``data``, so slices reuse them."""
-    idx = list(range(len(data.ids))) if idx is None else list(idx)
-    shared = dict(data.shared)
-    if "mean" not in shared and "reference" in data.items and "valid" in data.items:
-        # the ground truth's per-dim statistics (standardized conventions; the Fréchet sums' shift), as evaluate's
-        tag = ("standardization",)
-        if tag not in data._memo:
-            data._memo[tag] = standardization_stats(data.items["reference"], data.items["valid"])
-        shared["mean"], shared["std"] = data._memo[tag]
-    k_fit = fit_sample_size(plans, SAMPLE_FRAMES)
-    if k_fit:
-        tag = ("prepared", tuple((p.name, p.conv_name) for p in plans), seed)
-        if tag not in data._memo:
-            gt = FrameSample(k_fit)
-            for i, item_id in enumerate(data.ids):
-                inputs = data.item_inputs(i)
-                gt.add(item_id, *item_sample(item_id, seed, np.asarray(inputs["valid"]), {"reference": inputs["reference"]}, k_fit))
-            ref = gt.rows.get("reference", np.empty((0, len(shared["mean"]))))
-            data._memo[tag] = prepare(plans, ref, shared)
-        shared.update(data._memo[tag])
-    agg = Aggregator(plans, n_boot=n_boot, slice_boot=n_boot, seed=seed, confidence=confidence)
-    for i in idx:
-        item_id = data.ids[i]
-        inputs = data.item_inputs(i)
-        tag = ("outputs", tuple((p.name, p.conv_name) for p in plans), i, seed)
-        if tag not in data._memo:
-            data._memo[tag] = item_outputs(plans, inputs, shared)
-        agg.add(item_id, [], data._memo[tag], inputs)
-        if agg.sample is not None:
-            agg.add_sample(item_id, *item_sample(item_id, seed, np.asarray(inputs["valid"]), inputs, agg.sample_frames))
-    out = []
-    for p in plans:
-        if p.name in agg.errors:
-            raise ValueError(agg.errors[p.name])
-        out += agg.result_objects(p, ALL, shared)
-    return out

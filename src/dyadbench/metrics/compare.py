@@ -5,7 +5,7 @@ influences S_i (a mean's (v_i − v̄)/n; the delta method's per-item terms), or
 replicates drawn with item-seeded weights. The difference of two systems A − B on the same items is
 then
 
-* ``influence``: (v_A − v_B) ± z·se, se² = G/(G − 1) Σ_i (S_A,i − S_B,i)² — the delta method of the
+* ``influence``: (v_A − v_B) ± t·se (Student, n − 1 df), se² = G/(G − 1) Σ_i (S_A,i − S_B,i)² — the delta method of the
   difference, whose correlated item noise cancels (this is what makes the comparison paired);
 * ``replicates`` (same seed, same items, hence the same resamples): the replicates' differences,
   re-centred on v_A − v_B.
@@ -17,7 +17,7 @@ unpaired interval, √(se_A² + se_B²), and say so.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from .bootstrap import percentile_interval
 
@@ -42,7 +42,7 @@ def paired_difference(a: dict, b: dict, *, confidence: float = 0.95) -> dict | N
         return None
     la, lb = a["linear"], b["linear"]
     diff = float(a["value"] - b["value"])
-    z = float(norm.ppf(0.5 + confidence / 2))
+    z = float(student_t.ppf(0.5 + confidence / 2, max(len(la["ids"]) - 1, 1)))  # se from the items: t, n − 1 df
     if la["kind"] == lb["kind"] == "influence":
         ia, ib = dict(zip(la["ids"], la["values"])), dict(zip(lb["ids"], lb["values"]))
         if ia.keys() != ib.keys():

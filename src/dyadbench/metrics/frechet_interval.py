@@ -14,7 +14,8 @@ and a row y of the reference by b(y) = −2Δᵀ(y − μ₂) + (y − μ₂)ᵀ
 (each side factorizes its own covariance when Λ is too ill-conditioned for Λ^{−¼}), then one
 pass over the rows of each set. Rows are summed within their unit (clip): S_g = Σ_{x∈g} a(x)/n₁ + Σ_{y∈g}
 b(y)/n₂ when the items pair both sets, and se² = G/(G − 1) · Σ_g S_g². The interval is
-value ± z·se. It needs FD > 0 (at FD = 0 the first-order terms vanish: ``method="auto"`` then
+value ± t·se, t the Student quantile with G − 1 degrees of freedom (se is estimated from G units:
+with 10 items z would under-cover, 91.5 % measured). It needs FD > 0 (at FD = 0 the first-order terms vanish: ``method="auto"`` then
 falls back to the item bootstrap) and includes the reference set's sampling by default
 (``include_reference``); a constant predictor thus no longer gets a zero-width interval.
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg as sla
-from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from ._validation import as_float_array, check_probability
 from ._frechet_linalg import tri_product
@@ -150,7 +151,7 @@ def frechet_interval(x, y, *, groups=None, y_groups=None, confidence: float = 0.
     s = np.asarray(list(sums.values()))
     g = len(s)
     se = float(np.sqrt(g / max(g - 1, 1) * np.sum(s**2)))
-    z = float(norm.ppf(1.0 - alpha / 2.0))
+    z = float(student_t.ppf(1.0 - alpha / 2.0, max(g - 1, 1)))  # se from g units: t with g − 1 degrees of freedom
     return {**base, "low": max(0.0, value - z * se), "high": value + z * se, "se": se, "method": "delta",
             "influence": sums}
 
@@ -216,7 +217,7 @@ def frechet_delta_from_sums(chunks, half: int, *, confidence: float = 0.95, incl
         infl = infl + (b - n_ref * b.sum() / n2) / n2
     g = len(infl)
     se = float(np.sqrt(g / max(g - 1, 1) * np.sum(infl**2)))
-    z = float(norm.ppf(1.0 - alpha / 2.0))
+    z = float(student_t.ppf(1.0 - alpha / 2.0, max(g - 1, 1)))  # se from g units: t with g − 1 degrees of freedom
     return {"value": value, "low": max(0.0, value - z * se), "high": value + z * se, "se": se, "units": g,
             "influence": dict(zip(ids, infl.tolist())), "method": "delta", "includes_reference": include_reference,
             "trace": float(np.trace(s1) + np.trace(s2))}

@@ -1,0 +1,37 @@
+"""Reports as Rich tables for the terminal: numbers as a person reads them (round-off as 0)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from .readable import fmt_number, shown
+
+
+def metrics_table(report: dict) -> Table:
+    """One run's metrics: value, 95 % interval, which way is better; skipped metrics with the reason."""
+    table = Table(title=f"{report['task']} — {report['system']} ({report['n_items']} items)")
+    for col in ("metric", "value", "95% CI", "better"):
+        table.add_column(col)
+    for name, m in report["metrics"].items():
+        v, lo, hi = shown(m), shown(m, "low"), shown(m, "high")  # round-off prints as 0
+        ci = f"[{fmt_number(lo, lo, hi)}, {fmt_number(hi, lo, hi)}]" if lo is not None else ""
+        table.add_row(name, "–" if v is None else fmt_number(v, lo, hi), ci, str(m.get("better", "")))
+    for name, reason in report["skipped"].items():
+        table.add_row(name, "skipped", reason[:80], "")
+    return table
+
+
+def paired_table(report: dict) -> Table:
+    """``report["compared_to"]``: each metric's paired difference to the other system, with its interval."""
+    c = report["compared_to"]
+    table = Table(title=f"paired difference {report['system']} − {c['system']} (same items)")
+    for col in ("metric", "difference", "95% CI", "excludes 0", "method"):
+        table.add_column(col)
+    for name, d in c["differences"].items():
+        if d is None or "error" in d:
+            table.add_row(name, "–", "", "", (d or {}).get("error", "no interval to pair"))
+            continue
+        table.add_row(name, fmt_number(d["difference"], d["low"], d["high"]),
+                      f"[{fmt_number(d['low'], d['low'], d['high'])}, {fmt_number(d['high'], d['low'], d['high'])}]",
+                      "yes" if d["excludes_zero"] else "no", d["method"])
+    return table
