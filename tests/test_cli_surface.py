@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,44 @@ def test_native_log_lines_go_to_the_log_file_and_python_output_stays(tmp_path):
     assert "native absl line" in (tmp_path / "logs" / "native.log").read_text()
     res = subprocess.run([sys.executable, "-c", code.replace("silence(); ", "")], capture_output=True, text=True, env=env)
     assert "native absl line" in res.stderr  # what --verbose leaves alone
+
+
+def _tree(folder):
+    return sorted((str(p.relative_to(folder)), p.read_bytes()) for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("where", ["dataset root", "submission", "unrelated folder", "parent of the dataset"])
+def test_evaluate_out_never_removes_what_dyadbench_did_not_write(monkeypatch, capsys, tmp_path, where):
+    from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
+
+    data = tmp_path / "data"
+    write_seamless_sample(data, dyads=1, seconds=1.0, seed=0, layout="files", video=False, splits=("test",))
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "notes.txt").write_text("mine")
+    other = tmp_path / "papers"
+    other.mkdir()
+    (other / "draft.tex").write_text("mine too")
+    out = {"dataset root": data, "submission": sub, "unrelated folder": other, "parent of the dataset": tmp_path}[where]
+    before = _tree(tmp_path)
+    code, text = run_main(monkeypatch, capsys, "evaluate", "seamless/facial-motion", "--data", str(data),
+                          "--submission", str(sub), "--out", str(out))
+    assert code == 2 and str(out) in text and "Traceback" not in text
+    assert _tree(tmp_path) == before  # nothing removed, nothing written
+
+
+def test_a_previous_result_folder_is_replaced_whole(tmp_path, monkeypatch):
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "report.json").write_text(json.dumps({"schema": "dyadbench.report/1"}))  # an older dyadbench's result
+    (out / "report.html").write_text("old")
+    with result_folder(out) as tmp:
+        (tmp / "report.json").write_text("{}")
+    assert (out / ".dyadbench-result").is_file() and not (out / "report.html").exists()
+    (out / "mine.txt").write_text("a file the user put into a result folder with the marker")
+    with result_folder(out) as tmp:  # the marker says dyadbench owns the folder
+        (tmp / "report.json").write_text("{}")
+    monkeypatch.chdir(out)
+    with pytest.raises(ValueError, match="not the current folder"):
+        with result_folder(Path(".")):
+            pass

@@ -358,7 +358,10 @@ def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap
     # Many small matrix products: BLAS threads fight each other more than they help (3x slower on 2 cores).
     from .report.output import result_folder
 
-    with result_folder(out) as tmp:  # locked; report.json and report.html land together or not at all
+    from .storage import cache_dir
+
+    protect = (data, submission, cache if cache is not None else cache_dir())
+    with result_folder(out, protect) as tmp:  # locked; report.json and report.html land together or not at all
         with threadpool_limits(limits=threads), progress_bar(f"Evaluating {system or submission.name} on {task}", total=None) as tick:
             report = run_evaluation(task, data, submission, system=system, n_boot=bootstrap, slice_boot=slice_bootstrap,
                                     seed=seed, engine=engine, workers=workers, device=device, address=address,
@@ -403,6 +406,9 @@ def evaluate(
                                          "each metric's paired difference to it, with its interval"),
 ):
     """Score a submission with every metric of the task; write report.json and report.html."""
+    from .tasks.registry import get_task
+
+    get_task(task)  # an unknown task is the first thing to say
     conventions = {}
     for item in convention or []:
         name, sep, conv = item.partition("=")

@@ -23,6 +23,46 @@ class OutputBusy(RuntimeError):
     """Another live process is writing the same output folder."""
 
 
+class OutputRefused(ValueError):
+    """The output folder holds what dyadbench did not write, or holds the inputs: never replaced."""
+
+
+MARKER = ".dyadbench-result"  # written into every result folder: only such a folder is ever replaced
+_LEGACY_FILES = {"report.json", "report.html"}  # what a result folder held before the marker existed
+
+
+def is_result_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder dyadbench wrote as a result (its marker; or, from older versions,
+    only report.json with our schema and report.html)."""
+    path = Path(path)
+    if (path / MARKER).is_file():
+        return True
+    names = {p.name for p in path.iterdir()}
+    if not names or not names <= _LEGACY_FILES or "report.json" not in names:
+        return False
+    try:
+        return json.loads((path / "report.json").read_text()).get("schema", "").startswith("dyadbench.report/")
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_replaceable(out: Path, protect=()) -> None:
+    """Refuse an ``out`` that would remove what dyadbench did not write: an existing folder that is
+    not a dyadbench result (empty folders excepted), or one equal to, inside or holding a
+    protected path (the dataset, the submission, the cache)."""
+    out = Path(out).absolute()
+    for p in protect:
+        if p is None:
+            continue
+        p = Path(p).absolute()
+        if out == p or p in out.parents or out in p.parents:
+            raise OutputRefused(f"{out}: --out must not be, contain or lie inside {p} (an input of this run); "
+                                "choose a folder of its own")
+    if out.exists() and out.is_dir() and any(out.iterdir()) and not is_result_folder(out):
+        raise OutputRefused(f"{out}: exists and is not a dyadbench result folder (no {MARKER} in it); dyadbench "
+                            "replaces only folders it wrote: choose another --out")
+
+
 def check_writable(out: Path) -> None:
     """Fail before any heavy work when ``out`` cannot be written (its nearest existing parent)."""
     out = Path(out).absolute()
@@ -70,15 +110,23 @@ def _lock(out: Path) -> Iterator[None]:
 
 
 @contextmanager
-def result_folder(out: Path) -> Iterator[Path]:
-    """Lock ``out``, yield a temporary folder to fill, then put it in place of ``out`` as a whole."""
+def result_folder(out: Path, protect=()) -> Iterator[Path]:
+    """Lock ``out``, yield a temporary folder to fill, then put it in place of ``out`` as a whole.
+
+    An existing ``out`` is replaced only when it is a dyadbench result folder (``check_replaceable``):
+    a folder the user named for something else is refused before any work, never removed."""
     out = Path(out)
+    if not out.name or out.resolve() == Path.cwd().resolve():
+        raise OutputRefused(f"{out}: name a folder of its own for the results, not the current folder")
     check_writable(out)
+    check_replaceable(out, protect)
     out.parent.mkdir(parents=True, exist_ok=True)
     with _lock(out):
+        check_replaceable(out, protect)  # again under the lock: another process may have filled it
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
         try:
             yield tmp
+            (tmp / MARKER).write_text(json.dumps({"written_by": "dyadbench", "pid": os.getpid()}))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
