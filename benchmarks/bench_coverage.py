@@ -11,7 +11,8 @@ Each draw generates one evaluation's items and scores them through ``metrics.agg
   item are correlated, items are the unit. Delta method (≥ 10 items) or re-centred Poisson bootstrap.
 * ``entropy`` (``si_diversity``, clusters held fixed as in the engine): an item's frames walk a
   Markov chain over 40 clusters (stay 0.95), histogram entropy of the pooled counts.
-* ``mean`` (``l2``): per-item values, log-normal (skewed).
+* ``mean`` (``l2``): per-item values, log-normal with σ = 0.3 (an item's mean over many frames) or
+  0.8 (heavily skewed).
 * ``rank`` (``median_rank``): ranks of 407 queries in a bank of 1,896 (RealTalk's sizes), set-level.
 
 The estimator's expectation at that size is Monte-Carlo-computed: the mean of the other draws'
@@ -70,9 +71,9 @@ def draw_entropy(rng, items, frames, k, n_boot):
     return agg.results(ALL, {})["si_diversity"]
 
 
-def draw_mean(rng, items, n_boot):
+def draw_mean(rng, items, skew, n_boot):
     agg = Aggregator(plan(["l2"]), n_boot=n_boot, slice_boot=n_boot, seed=int(rng.integers(1 << 30)))
-    for i, v in enumerate(rng.lognormal(0.0, 0.8, items)):
+    for i, v in enumerate(rng.lognormal(0.0, skew, items)):
         agg.add(f"item{i:04d}", [], {"l2": {"value": float(v), "ref": None}})
     return agg.results(ALL, {})["l2"]
 
@@ -87,7 +88,9 @@ CONFIGS = {
     "frechet": [dict(items=50, frames=1000, d=128), dict(items=50, frames=300, d=306), dict(items=20, frames=1000, d=128),
                 dict(items=10, frames=1000, d=128), dict(items=5, frames=1000, d=128)],
     "entropy": [dict(items=50, frames=1000, k=40), dict(items=20, frames=1000, k=40), dict(items=5, frames=1000, k=40)],
-    "mean": [dict(items=50), dict(items=20), dict(items=5)],
+    # per-item values: log-normal, σ = 0.3 (an item's mean over hundreds of frames) or 0.8 (heavily skewed)
+    "mean": [dict(items=2000, skew=0.8), dict(items=400, skew=0.8), dict(items=50, skew=0.8), dict(items=20, skew=0.8),
+             dict(items=5, skew=0.8), dict(items=50, skew=0.3), dict(items=20, skew=0.3), dict(items=5, skew=0.3)],
     "rank": [dict(items=407, bank=1896), dict(items=50, bank=1896)],
 }
 DRAW = {"frechet": draw_frechet, "entropy": draw_entropy, "mean": draw_mean, "rank": draw_rank}
@@ -96,7 +99,7 @@ DRAW = {"frechet": draw_frechet, "entropy": draw_entropy, "mean": draw_mean, "ra
 def run(family: str, config: dict, draws: int, n_boot: int, out: Path) -> dict:
     rows, t0 = [], time.perf_counter()
     for k in range(draws):
-        rng = np.random.default_rng([list(CONFIGS).index(family), *config.values(), k])
+        rng = np.random.default_rng([list(CONFIGS).index(family), *(int(round(v * 10)) for v in config.values()), k])
         m = DRAW[family](rng, **config, n_boot=n_boot)
         rows.append({"value": m["value"], "low": m["low"], "high": m["high"], "method": m.get("interval_method", "")})
     values = np.array([r["value"] for r in rows])

@@ -138,8 +138,12 @@ def fixed_cost(items: int, groups: int, n_boot: int, slice_boot: int) -> None:
     128-d, paired FD 256-d, FD on velocities 128-d), with the engine's delta method and with the
     Poisson-bootstrap route it replaced (forced by raising the delta method's minimum item count),
     in one run on the same item statistics."""
+    from threadpoolctl import threadpool_limits
+
     import dyadbench.metrics.aggregate as A
     from dyadbench.metrics.streaming import gaussian_sums
+
+    threadpool_limits(limits=1)  # as evaluate's main process (--threads 1)
 
     rng = np.random.default_rng(0)
     d, frames = 128, 600

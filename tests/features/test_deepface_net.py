@@ -119,6 +119,15 @@ def _random_facenet128(seed: int):
     return net
 
 
+def _facenet128_in_weights_dir(tmp_path, monkeypatch, seed: int):
+    """A seeded random FaceNet-128 written as deepface's facenet_weights.h5 where dyadbench looks for weights."""
+    monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path))
+    monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
+    net = _random_facenet128(seed)
+    write_deepface_facenet(net, tmp_path / "facenet_weights.h5")
+    return net
+
+
 def test_facenet128_loads_the_file_in_the_order_keras_writes_it(tmp_path):
     import h5py
 
@@ -168,10 +177,7 @@ def test_facenet128_file_missing_or_extra_layers_are_named(tmp_path):
 def test_facenet128_wrapper_whitens_each_bgr_image(tmp_path, monkeypatch):
     from dyadbench.features.models import FaceNet128Features
 
-    monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path))
-    monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
-    net = _random_facenet128(1)
-    write_deepface_facenet(net, tmp_path / "facenet_weights.h5")
+    net = _facenet128_in_weights_dir(tmp_path, monkeypatch, 1)
     rgb = np.random.default_rng(2).integers(0, 256, (3, 160, 160, 3), dtype=np.uint8)
     got = FaceNet128Features(device="cpu")(rgb)
     expected = []
@@ -186,10 +192,7 @@ def test_facenet128_wrapper_whitens_each_bgr_image(tmp_path, monkeypatch):
 def test_facenet128_base_normalization_is_represents_default(tmp_path, monkeypatch):
     from dyadbench.features.models import FaceNet128Features
 
-    monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path))
-    monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
-    net = _random_facenet128(4)
-    write_deepface_facenet(net, tmp_path / "facenet_weights.h5")
+    net = _facenet128_in_weights_dir(tmp_path, monkeypatch, 4)
     rgb = np.random.default_rng(5).integers(0, 256, (2, 160, 160, 3), dtype=np.uint8)
     got = FaceNet128Features(device="cpu", normalization="base")(rgb)
     bgr = rgb[..., ::-1].astype(np.float32) / 255.0  # deepface resize_image's /255, then "base" leaves it

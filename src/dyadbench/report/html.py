@@ -175,7 +175,10 @@ def _slices(runs: list[dict], headline: str) -> str:
             cells = []
             for g in groups:
                 s = r["slices"].get(col, {}).get(g)
-                cells.append(f"<td>{_fmt(s['metrics'].get(headline)) if s else '–'}<br><span class='ci'>n={s['n'] if s else 0}</span></td>")
+                small = s and (s["metrics"].get(headline) or {}).get("interval_note")
+                mark = f" <span class='caution' title='{html.escape(small)}'>(small)</span>" if small else ""
+                cells.append(f"<td>{_fmt(s['metrics'].get(headline)) if s else '–'}<br><span class='ci'>n={s['n'] if s else 0}</span>"
+                             f"{mark}</td>")
             rows.append(f"<tr><td class='l'>{html.escape(r['system'])}</td>{''.join(cells)}</tr>")
         out.append(f"<h4>by {html.escape(col)}</h4><table class='slices'><tr><th class='l'>system</th>{head}</tr>{''.join(rows)}</table>")
     return "\n".join(out)

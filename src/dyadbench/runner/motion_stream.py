@@ -33,11 +33,10 @@ from ..metrics.aggregate import (
     Aggregator,
     fit_sample_size,
     item_outputs,
-    item_sample,
     plan,
     prepare,
 )
-from ..metrics.streaming import FrameSample
+from ..metrics.streaming import FrameSample, item_sample
 from ..storage import SpillRows
 from .items import align_length, features, motion_items, per_frame_shapes, valid_mask
 from ..tasks.registry import get_task
