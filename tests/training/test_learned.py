@@ -47,6 +47,10 @@ def test_same_seed_gives_identical_checkpoints(features_root, tmp_path):
     run = json.loads((tmp_path / "a" / "run.json").read_text())
     assert run["fingerprint"] == json.loads((tmp_path / "b" / "run.json").read_text())["fingerprint"]
     assert len(run["curves"]) == 3 and (tmp_path / "a" / "curves.png").stat().st_size > 1000
+    # the benchmark's FD and paired FD on the validation windows, per epoch (dyadbench.torchmetrics)
+    assert all(c["val_fd"] > 0 and c["val_paired_fd"] > 0 for c in run["curves"])
+    other = json.loads((tmp_path / "b" / "run.json").read_text())["curves"]
+    assert [c["val_paired_fd"] for c in run["curves"]] == [c["val_paired_fd"] for c in other]
 
 
 class Interrupted(Exception):

@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..datasets.errors import DatasetError
+from ..torchmetrics import DyadMetric
 from .models import Normalizer, TemporalConvNet, masked_mse
 from .windows import N_MELS, DyadicWindows, ItemSource, holdout
 
@@ -79,9 +80,13 @@ def fingerprint(cfg: TrainConfig, train: DyadicWindows, val: DyadicWindows, fram
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def _val_loss(model, norm, val: DyadicWindows, cfg: TrainConfig) -> float:
+def _val_loss(model, norm, val: DyadicWindows, cfg: TrainConfig) -> tuple[float, dict]:
+    """Validation loss, and the benchmark's FD (FFD / FGD) and paired FD of the predicted windows (in the
+    task's feature space, windows as items) through ``dyadbench.torchmetrics``: the engine
+    ``evaluate`` runs, with its intervals."""
     model.eval()
     total, count = 0.0, 0.0
+    fd = {"fd": DyadMetric("fd", n_boot=0).to(cfg.device), "paired_fd": DyadMetric("paired_fd", n_boot=0).to(cfg.device)}
     with torch.no_grad():
         for b in DataLoader(val, batch_size=cfg.batch_size, num_workers=cfg.workers):
             pred = model(norm.inputs(b["partner"].to(cfg.device), b["partner_valid"].to(cfg.device), b["target_audio"].to(cfg.device)))
@@ -89,8 +94,18 @@ def _val_loss(model, norm, val: DyadicWindows, cfg: TrainConfig) -> float:
             loss = masked_mse(pred, norm.target(b["target"].to(cfg.device)), w)
             n = float(w.sum()) * pred.shape[-1]
             total, count = total + float(loss) * n, count + n
+            motion = pred * torch.as_tensor(norm.motion_std, device=pred.device) + torch.as_tensor(norm.motion_mean, device=pred.device)
+            ids = [f"{i}@{int(s)}" for i, s in zip(b["item_id"], b["start"])]
+            for m in fd.values():
+                m.update(motion, b["target"].to(cfg.device), b["partner"].to(cfg.device), w & b["partner_valid"].to(cfg.device), ids)
     model.train()
-    return total / max(count, 1.0)
+    scores = {}
+    for name, m in fd.items():
+        try:
+            scores[name] = m.compute().value
+        except ValueError:  # fewer than two valid frames: no Gaussian to fit
+            scores[name] = None
+    return total / max(count, 1.0), scores
 
 
 def train(root: Path, out: Path, cfg: TrainConfig, *, resume: bool = True,
@@ -135,8 +150,9 @@ def train(root: Path, out: Path, cfg: TrainConfig, *, resume: bool = True,
             loss.backward()
             opt.step()
             total, count = total + float(loss.detach()) * len(x), count + len(x)
-        val = _val_loss(model, norm, val_ds, cfg)
-        state["curves"].append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val})
+        val, scores = _val_loss(model, norm, val_ds, cfg)
+        state["curves"].append({"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val,
+                                **{f"val_{k}": v for k, v in scores.items()}})
         state["epoch"] = epoch + 1
         if val < state["best"]:
             state.update(best=val, best_epoch=epoch, bad=0)
@@ -198,12 +214,18 @@ def _plot(curves: list[dict], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
+    fig, (ax, ax_fd) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=100)
     ep = [c["epoch"] for c in curves]
     ax.plot(ep, [c["train_loss"] for c in curves], label="train")
     ax.plot(ep, [c["val_loss"] for c in curves], label="validation")
     ax.set(xlabel="epoch", ylabel="masked MSE (normalised units)", title=title)
     ax.legend()
+    for key, label in (("val_fd", "FD (validation)"), ("val_paired_fd", "paired FD (validation)")):
+        pts = [(c["epoch"], c[key]) for c in curves if c.get(key) is not None]
+        if pts:
+            ax_fd.plot(*zip(*pts), label=label)
+    ax_fd.set(xlabel="epoch", ylabel="Fréchet distance (task features)", title="benchmark metrics per epoch")
+    ax_fd.legend()
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
