@@ -41,3 +41,25 @@ def test_the_same_system_with_different_numbers_is_refused(tmp_path):
         leaderboard([tmp_path])
     with pytest.raises(FileNotFoundError, match="no dyadbench report"):
         leaderboard([write(tmp_path / "z" / "other.json", {"a": 1})])
+
+
+def test_runs_under_other_conventions_or_on_other_items_are_never_ranked_together(tmp_path):
+    base = report("seamless/facial-motion", "a", 6.15)
+    write(tmp_path / "a" / "report.json", {**base, "conventions": {"l2": "dyadbench"}, "items_fingerprint": "f1"})
+    write(tmp_path / "b" / "report.json", {**report("seamless/facial-motion", "b", 0.0108),
+                                           "conventions": {"l2": "lm-listener"}, "items_fingerprint": "f1"})
+    write(tmp_path / "c" / "report.json", {**report("seamless/facial-motion", "c", 5.0),
+                                           "conventions": {"l2": "dyadbench"}, "items_fingerprint": "f2", "n_items": 12})
+    write(tmp_path / "d" / "report.json", {**report("seamless/facial-motion", "d", 7.0),
+                                           "conventions": {"l2": "dyadbench"}, "items_fingerprint": "f1"})
+    table, reports, _ = leaderboard([tmp_path])
+    wide = per_task(table)
+    assert len(wide) == 3  # a+d together; b (another convention) and c (other items) each apart
+    together = next(t for t in wide.values() if len(t) == 2)
+    assert sorted(together["system"]) == ["a", "d"]
+    titles = " | ".join(wide)
+    assert "conventions l2=lm-listener" in titles and "items f2" in titles
+    # the same system name on other items is another run, not a conflict
+    write(tmp_path / "e" / "report.json", {**report("seamless/facial-motion", "a", 9.9), "items_fingerprint": "f3",
+                                           "conventions": {"l2": "dyadbench"}})
+    assert len(per_task(leaderboard([tmp_path])[0])) == 4

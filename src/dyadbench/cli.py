@@ -452,13 +452,15 @@ def leaderboard_cmd(
     from .report.html import render
     from .report.leaderboard import leaderboard, per_task
 
-    table, reports, notes = leaderboard(paths)
-    for task, wide in per_task(table).items():
-        console.print(_table(task, wide))
-        reference = next((r for r in reports if r["task"] == task and r["system"] == compare_to), None)
-        for r in (r for r in reports if reference is not None and r["task"] == task and r is not reference):
-            from .report.paired import compared_to
+    from .report.leaderboard import comparable_groups
+    from .report.paired import compared_to
 
+    table, reports, notes = leaderboard(paths)
+    wide = per_task(table)
+    for group, runs in comparable_groups(reports).items():
+        console.print(_table(group, wide[group]))
+        reference = next((r for r in runs if r["system"] == compare_to), None)
+        for r in (r for r in runs if reference is not None and r is not reference):
             _print_paired({**r, "compared_to": compared_to(r, reference)})
     for note in notes:
         console.print(f"[yellow]note[/yellow] {note}", highlight=False)

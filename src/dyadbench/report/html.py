@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import io
-from collections import defaultdict
 
 import matplotlib
 
@@ -24,6 +23,7 @@ table.header th,table.header td{border:none;padding:.1rem .6rem}nav.toc{margin:1
 
 
 from .goals import goal_table
+from .leaderboard import comparable_groups
 from .paired import paired_to
 from .readable import best_systems, cautions, fmt_number, glossary, header, shown
 from .readable import fmt_metric as _fmt
@@ -99,9 +99,7 @@ def _paired_table(runs: list[dict], names: list[str], compare_to: str | None) ->
 
 
 def render(reports: list[dict], title: str = "dyadbench report", compare_to: str | None = "random") -> str:
-    by_task: dict[str, list[dict]] = defaultdict(list)
-    for r in reports:
-        by_task[r["task"]].append(r)
+    by_task = comparable_groups(reports)  # one section per task; runs on other items or conventions apart
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
              "<nav class='toc'>Tasks: " + " · ".join(f"<a href='#{html.escape(t)}'>{html.escape(t)}</a>" for t in sorted(by_task)) + "</nav>",

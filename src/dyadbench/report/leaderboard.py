@@ -1,5 +1,7 @@
 """Merge ``report.json`` files into one leaderboard: a long table (task, system, metric, value,
-low, high, …), one wide table per task for people, and the notes of what was left out.
+low, high, …), one wide table per comparable group for people (same task, conventions and
+items: runs on other items or under other conventions are never ranked together), and the
+notes of what was left out.
 
 Folders are searched for ``*.json``; a demo bundle (``dyadbench.demo/1``) contributes its reports;
 JSON that is not a dyadbench report is skipped with a note. The same (task, system) twice is
@@ -49,10 +51,10 @@ def _load(path: Path, notes: list[str]) -> list[dict]:
 def leaderboard(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[str]]:
     """``(long table, reports, notes)``; raises ValueError on conflicting duplicates or no report."""
     notes: list[str] = []
-    seen: dict[tuple[str, str], dict] = {}
+    seen: dict[tuple, dict] = {}
     for path in find_reports(paths):
         for r in _load(path, notes):
-            key = (r["task"], r["system"])
+            key = (*comparable_key(r), r["system"])
             if key in seen:
                 if seen[key]["metrics"] != r["metrics"]:
                     raise ValueError(f"{r['_path']} and {seen[key]['_path']} both report system {r['system']!r} on "
@@ -63,9 +65,10 @@ def leaderboard(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[str]]
     if not seen:
         raise FileNotFoundError(f"no dyadbench report under {[str(p) for p in paths]}")
     reports = [seen[k] for k in sorted(seen)]
-    rows = [{"task": r["task"], "system": r["system"], "metric": name, "value": m.get("value"), "low": m.get("low"),
-             "high": m.get("high"), "better": m.get("better"), "convention": m.get("convention"), "n": m.get("n"),
-             "items": r["n_items"], "report": r["_path"]}
+    group_of = {id(r): title for title, rs in comparable_groups(reports).items() for r in rs}
+    rows = [{"group": group_of[id(r)], "task": r["task"], "system": r["system"], "metric": name, "value": m.get("value"),
+             "low": m.get("low"), "high": m.get("high"), "better": m.get("better"), "convention": m.get("convention"),
+             "n": m.get("n"), "items": r["n_items"], "report": r["_path"]}
             for r in reports for name, m in r["metrics"].items()]
     table = pd.DataFrame(rows)
     for col in ("value", "low", "high"):
@@ -73,7 +76,40 @@ def leaderboard(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[str]]
     return table, [{k: v for k, v in r.items() if k != "_path"} for r in reports], notes
 
 
+def comparable_key(report: dict) -> tuple:
+    """Runs belong in one table only with the same task, conventions and items (the items'
+    fingerprint; an older report without one: its data root and item count)."""
+    data = report.get("items_fingerprint") or f"{report.get('data_root', '?')} ({report.get('n_items', '?')} items)"
+    return report["task"], json.dumps(report.get("conventions", {}), sort_keys=True), data
+
+
+def comparable_groups(reports: list[dict]) -> dict[str, list[dict]]:
+    """Reports grouped by ``comparable_key``, each group titled by its task and, when a task has
+    several groups, by what differs between them (conventions, items)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in reports:
+        groups.setdefault(comparable_key(r), []).append(r)
+    per_task_keys: dict[str, list[tuple]] = {}
+    for key in groups:
+        per_task_keys.setdefault(key[0], []).append(key)
+    out = {}
+    for task, keys in sorted(per_task_keys.items()):
+        for key in sorted(keys):
+            if len(keys) == 1:
+                out[task] = groups[key]
+                continue
+            conv = {k: v for k, v in json.loads(key[1]).items()
+                    if any(json.loads(other[1]).get(k) != v for other in keys)}
+            differs = []
+            if conv:
+                differs.append("conventions " + ", ".join(f"{k}={v}" for k, v in sorted(conv.items())))
+            if any(other[2] != key[2] for other in keys):
+                differs.append(f"items {key[2]} ({groups[key][0].get('n_items', '?')})")
+            out[f"{task} — {'; '.join(differs)}"] = groups[key]
+    return out
+
+
 def per_task(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """One wide table (systems x metrics, values) per task: no columns of other tasks' NaN."""
-    return {task: g.pivot(index="system", columns="metric", values="value")[list(dict.fromkeys(g["metric"]))].reset_index()
-            for task, g in table.groupby("task", sort=True)}
+    """One wide table (systems x metrics, values) per comparable group: no columns of other tasks' NaN."""
+    return {group: g.pivot(index="system", columns="metric", values="value")[list(dict.fromkeys(g["metric"]))].reset_index()
+            for group, g in table.groupby("group", sort=True)}

@@ -8,6 +8,7 @@ the same metrics per slice (demographic and context groups) with group sizes.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,6 +75,8 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
         "data_root": str(data_root),
         "submission": str(submission),
         "n_items": len(scored.ids),
+        # which items were scored (until a canonical manifest exists): runs are comparable only on the same ones
+        "items_fingerprint": hashlib.blake2b("\n".join(sorted(scored.ids)).encode(), digest_size=8).hexdigest(),
         "excluded_items": scored.excluded,
         "bootstrap": {"resamples": n_boot, "slice_resamples": slice_boot, "confidence": 0.95, "seed": seed},
         "conventions": {name: conventions.get(name, get_metric(name).default) for name in task.metrics},
