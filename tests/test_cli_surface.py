@@ -162,3 +162,11 @@ def test_a_previous_result_folder_is_replaced_whole(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="not the current folder"):
         with result_folder(Path(".")):
             pass
+
+
+def test_one_metric_given_two_conventions_is_refused(monkeypatch, capsys, tmp_path):
+    (tmp_path / "sub").mkdir()
+    code, out = run_main(monkeypatch, capsys, "evaluate", "seamless/facial-motion", "--data", str(tmp_path), "--submission",
+                         str(tmp_path / "sub"), "--out", str(tmp_path / "o"), "--convention", "l2=learning2listen",
+                         "--convention", "l2=lm-listener")
+    assert code == 2 and "two conventions" in out

@@ -414,6 +414,9 @@ def evaluate(
         name, sep, conv = item.partition("=")
         if not sep or not name or not conv:
             raise typer.BadParameter(f"expected METRIC=CONVENTION, got {item!r}", param_hint="--convention")
+        if name in conventions and conventions[name] != conv:
+            raise typer.BadParameter(f"{name} is given two conventions ({conventions[name]} and {conv}); give one",
+                                     param_hint="--convention")
         conventions[name] = conv
     other = None
     if compare_to is not None:

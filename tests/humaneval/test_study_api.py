@@ -94,6 +94,9 @@ def test_raters_see_only_their_own_trials_and_resume(served):
     first = client.get("/api/next", headers=auth(a)).json()["trial"]["id"]
     assert client.get(f"/api/trials/{first}/left", headers=auth(b)).status_code == 404
     assert client.post(f"/api/trials/{first}/vote", headers=auth(b), json={"choice": "left", "response_ms": 1}).status_code == 404
+    huge = 2**63  # one past the largest database integer
+    assert client.post(f"/api/trials/{huge}/vote", headers=auth(b), json={"choice": "left", "response_ms": 1}).status_code == 404
+    assert client.get(f"/api/trials/{huge}/left", headers=auth(b)).status_code == 404
     client.post(f"/api/trials/{first}/vote", headers=auth(a), json={"choice": "left", "response_ms": 1})
     # A new browser session with the same token continues after the answered trial.
     fresh = TestClient(client.app)

@@ -141,6 +141,16 @@ def test_bad_submissions_fail_fast_naming_the_file(seamless_root, tmp_path):
         write_motion_submission(tmp_path / "fps", it.id, {"movement:expression": arrays[it.id]["movement:expression"][::6][:50]})
     expect_error(seamless_root, tmp_path / "fps", "wrong fps or length")
 
+    # integers and complex numbers are not motion (a cast would drop the imaginary part silently); nor are 0 samples
+    for kind, make in (("int", lambda x: x.astype(np.int64)), ("complex", lambda x: x.astype(np.complex64)),
+                       ("empty", lambda x: x[None][:0])):
+        (tmp_path / kind).mkdir()
+        for it in items:
+            np.savez(tmp_path / kind / f"{it.id}.npz", **{"movement:expression": make(arrays[it.id]["movement:expression"])})
+    expect_error(seamless_root, tmp_path / "int", r"\.npz.*'movement:expression'.*real floating-point.*int64")
+    expect_error(seamless_root, tmp_path / "complex", r"\.npz.*real floating-point.*complex64")
+    expect_error(seamless_root, tmp_path / "empty", r"\.npz.*0 samples")
+
 
 def test_bad_retrieval_submission(realtalk_root, tmp_path):
     from dyadbench.datasets.realtalk import RealTalk

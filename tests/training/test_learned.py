@@ -81,6 +81,12 @@ def test_checkpoint_for_another_task_is_refused(features_root, tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(Exception, match="bad.pt"):
         load_checkpoint(tmp_path / "bad.pt", TASK)
+    import pickle
+
+    (tmp_path / "foreign.pt").write_bytes(pickle.dumps(object()))  # torch's weights_only refusal advises unsafe loading
+    with pytest.raises(Exception, match="not a readable dyadbench checkpoint") as err:
+        load_checkpoint(tmp_path / "foreign.pt", TASK)
+    assert "weights_only" not in str(err.value)
 
 
 def test_learned_facial_motion_beats_mean_and_random_with_separate_intervals(features_root, tmp_path):

@@ -62,9 +62,18 @@ def _check_motion_shapes(path: Path, shapes: dict[str, tuple], keys, per_frame_s
         if lead[-1] != n_frames:
             raise SubmissionError(path, f"key {key!r}: {lead[-1]} frames, expected {n_frames} (30 Hz, the ground truth's length) — wrong fps or length?")
         samples.append(lead[0] if len(lead) == 2 else 1)
+        if samples[-1] == 0:
+            raise SubmissionError(path, f"key {key!r}: shape {arr_shape} holds 0 samples; expected (N, ...) or (M, N, ...) with M ≥ 1")
     if len(set(samples)) != 1:
         raise SubmissionError(path, f"keys disagree on the number of samples: {samples}")
     return samples[0]
+
+
+def _check_motion_dtype(path: Path, key: str, dtype) -> None:
+    """Motion is real floating point: integers (a quantised or index array) and complex values (whose
+    imaginary part a cast would drop) are refused, naming the file and key."""
+    if not np.issubdtype(np.dtype(dtype), np.floating):
+        raise SubmissionError(path, f"key {key!r}: expected real floating-point values (float16/32/64), got dtype {dtype}")
 
 
 def check_motion_submission(folder: Path, keys: tuple[str, ...], per_frame_shapes: dict[str, tuple],
@@ -83,8 +92,7 @@ def check_motion_submission(folder: Path, keys: tuple[str, ...], per_frame_shape
             raise SubmissionError(path, f"not a readable npz ({exc.problem})") from exc
         m = _check_motion_shapes(path, {k: v[0] for k, v in headers.items()}, keys, per_frame_shapes, frames[item_id])
         for key in keys:
-            if not np.issubdtype(headers[key][1], np.number):
-                raise SubmissionError(path, f"key {key!r}: expected numbers, got dtype {headers[key][1]}")
+            _check_motion_dtype(path, key, headers[key][1])
         counts.setdefault(m, []).append(item_id)
     if len(counts) > 1:  # metrics over samples would weigh items unequally: refuse, never mix silently
         detail = "; ".join(f"{m} sample(s): {len(ids)} item(s), e.g. {paths[ids[0]].name}" for m, ids in sorted(counts.items()))
@@ -103,8 +111,7 @@ def read_motion_item(path: Path, keys: tuple[str, ...], per_frame_shapes: dict[s
     parts = []
     for key in keys:
         arr = arrays[key]
-        if not np.issubdtype(arr.dtype, np.number):
-            raise SubmissionError(path, f"key {key!r}: expected numbers, got dtype {arr.dtype}")
+        _check_motion_dtype(path, key, arr.dtype)
         arr = arr.astype(np.float64).reshape(m, n_frames, -1)
         if not np.isfinite(arr).all():
             raise SubmissionError(path, f"key {key!r}: {int((~np.isfinite(arr)).sum())} NaN/inf value(s)")

@@ -111,6 +111,8 @@ def create_app(engine: Engine, study: StudyFolder, *, rater_rate: float = 20.0, 
         return total, done
 
     def _own_trial(s: Session, trial_id: int, who: Rater) -> Trial:
+        if trial_id > 2**63 - 1:  # beyond any database integer: no such trial (not a 500 from the driver)
+            raise HTTPException(404, "no such trial for this rater")
         trial = s.get(Trial, trial_id)
         if trial is None or trial.rater_id != who.id:
             raise HTTPException(404, "no such trial for this rater")

@@ -196,8 +196,9 @@ def load_checkpoint(path: Path, task: str) -> tuple[TemporalConvNet, Normalizer,
         raise DatasetError(file, f"no checkpoint; train one with `dyadbench train {task} --data ROOT --out {path}`")
     try:
         ck = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file: say which
-        raise DatasetError(file, f"not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # a truncated or foreign file: say so, without torch's advice to unpickle it unsafely
+        raise DatasetError(file, f"not a readable dyadbench checkpoint ({type(exc).__name__}): truncated or written by "
+                                 f"something else; point --checkpoint at a run folder of `dyadbench train`") from exc
     if not isinstance(ck, dict) or ck.get("format") != FORMAT or "model_config" not in ck:
         raise DatasetError(file, f"not a dyadbench learned-baseline checkpoint (expected format {FORMAT})")
     if ck["task"] != task:
