@@ -95,6 +95,21 @@ def test_sample_refuses_zero_dyads_and_weights_verify_an_unknown_name(monkeypatc
     assert code == 2 and "unknown name 'nosuch'" in out and "syncnet" in out
 
 
+def test_weights_verify_fails_on_missing_files_and_garbage_is_never_pinned(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path / "w"))
+    monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "w").mkdir()
+    code, out = run_main(monkeypatch, capsys, "weights", "verify")
+    assert code == 1 and "missing" in out  # nothing here: not a success
+    (tmp_path / "w" / "20180402-114759-vggface2.pt").write_bytes(b"\0" * 4096)
+    code, out = run_main(monkeypatch, capsys, "weights", "verify", "facenet512")
+    assert code == 1 and "MISMATCH" in out and "None" not in out
+    assert not (tmp_path / "cache" / "weights-verified.json").exists() or "facenet512" not in json.loads(
+        (tmp_path / "cache" / "weights-verified.json").read_text()).get("pinned", {})
+    code, out = run_main(monkeypatch, capsys, "weights", "forget", "facenet512")
+    assert code == 0 and "nothing was pinned" in out
+
+
 @pytest.mark.parametrize("command", [["sample"], ["data", "inspect"], ["evaluate"], ["demo"]])
 def test_flags_show_no_value_hint_and_every_option_has_help(monkeypatch, capsys, command):
     code, out = run_main(monkeypatch, capsys, *command, "--help")

@@ -23,9 +23,11 @@ def weights_list():
 
 
 @weights_app.command("verify")
-def weights_verify(name: str = typer.Argument(None, help="One weights name (default: all present)"),
+def weights_verify(name: str = typer.Argument(None, help="One weights name (default: every registered one)"),
                    path: Path = typer.Option(None, help="Verify this file instead of the search path")):
-    """Check SHA-256 of local weights; exit 1 on a mismatch."""
+    """Check local weights: SHA-256, and that each loads into its network with finite outputs; exit 1
+    when any is missing or does not verify."""
+    from .features.models import PROBES, load_network
     from .features.weights import REGISTRY, WeightsError, resolve
 
     if name and name not in REGISTRY:
@@ -33,12 +35,24 @@ def weights_verify(name: str = typer.Argument(None, help="One weights name (defa
     failed = False
     for spec in [REGISTRY[name]] if name else REGISTRY.values():
         try:
-            console.print(f"[green]ok[/green] {spec.name}: {resolve(spec.name, path)}")
+            found = resolve(spec.name, path)
+            if spec.name in PROBES:
+                load_network(spec.name, path)  # the file must work as its network (and only then is it pinned)
+            console.print(f"[green]ok[/green] {spec.name}: {found}")
         except WeightsError as exc:
             missing = "not found" in str(exc) or "not installed" in str(exc)
-            failed |= not missing or bool(name)
+            failed = True
             console.print(f"[{'yellow' if missing else 'red'}]{'missing' if missing else 'MISMATCH'}[/] {exc}")
     raise typer.Exit(1 if failed else 0)
+
+
+@weights_app.command("forget")
+def weights_forget(name: str = typer.Argument(..., help="Weights name whose pinned SHA-256 to drop")):
+    """Unpin weights that have no published SHA-256 (the next file that loads into the network is pinned)."""
+    from .features.weights import forget
+
+    old = forget(name)
+    console.print(f"{name}: {'unpinned ' + old if old else 'nothing was pinned'}")
 
 
 @weights_app.command("where")

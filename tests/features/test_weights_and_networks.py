@@ -56,13 +56,24 @@ def test_mismatching_digest_is_refused(weights_dir):
         weights.resolve("syncnet")
 
 
-def test_unpublished_digest_is_pinned_on_first_use(weights_dir):
+def test_unpublished_digest_is_pinned_only_once_the_file_works_as_the_network(weights_dir):
     path = weights_dir / "20180402-114759-vggface2.pt"
-    path.write_bytes(b"first")
-    assert weights.resolve("facenet512") == path
-    path.write_bytes(b"second file")
+    path.write_bytes(np.random.default_rng(0).bytes(4096))  # garbage under the right name
+    with pytest.raises(WeightsError, match="not a readable PyTorch checkpoint") as err:
+        load_network("facenet512")
+    assert "None" not in str(err.value)
+    torch.manual_seed(0)
+    save_official_style(randomize_bn(InceptionResnetV1()), path)  # a file that is the network: pinned on load
+    load_network("facenet512")
+    torch.manual_seed(1)
+    save_official_style(randomize_bn(InceptionResnetV1()), path)  # another one: refused, with the way out
+    with pytest.raises(WeightsError, match="pinned on first use.*weights forget facenet512"):
+        load_network("facenet512")
+    assert weights.forget("facenet512") is not None
+    load_network("facenet512")  # unpinned: the new file loads and is pinned in turn
     with pytest.raises(WeightsError, match="pinned on first use"):
-        weights.resolve("facenet512")
+        save_official_style(randomize_bn(InceptionResnetV1()), path)
+        load_network("facenet512")
 
 
 def test_package_weights_resolve_offline():

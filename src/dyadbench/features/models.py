@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .weights import REGISTRY, WeightsError, resolve
+from .weights import REGISTRY, WeightsError, pin, resolve, verify
 
 BATCH_SIZES = {"cpu": {"syncnet": 16, "fid_inception": 16, "facenet512": 32, "vggface": 16, "deepface": 32, "facenet128": 32},
                "cuda": {"syncnet": 128, "fid_inception": 128, "facenet512": 256, "vggface": 128, "deepface": 256, "facenet128": 256}}
@@ -84,7 +84,32 @@ def load_network(name: str, path: str | Path | None = None, device: str = "cpu")
             f"wrong shapes {[(k, tuple(state[k].shape), tuple(expected[k].shape)) for k in wrong[:5]]}"
         )
     net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()}, strict=False)
-    return net.eval().to(pick_device(device))
+    net = net.eval()
+    if not REGISTRY[name].sha256:  # no published digest: pin this file only once it works as the network
+        with torch.inference_mode():
+            outputs = [fn(net) for fn in PROBES[name]]
+        if not all(bool(torch.isfinite(o).all()) for o in outputs):
+            raise REGISTRY[name].error(f"{weights_path} loads but gives non-finite outputs on a fixed input")
+        pin(name, verify(REGISTRY[name], weights_path))
+    return net.to(pick_device(device))
+
+
+# A fixed input per network (its expected shape): the check that a file without a published
+# digest is the network before it is pinned.
+PROBES = {
+    "syncnet": (lambda n: n.forward_lip(_probe(1, 3, 5, 224, 224)), lambda n: n.forward_aud(_probe(1, 1, 13, 20))),
+    "fid_inception": (lambda n: n(_probe(1, 3, 299, 299)),),
+    "facenet512": (lambda n: n(_probe(1, 3, 160, 160)),),
+    "facenet128": (lambda n: n(_probe(1, 3, 160, 160)),),
+    "vggface": (lambda n: n(_probe(1, 3, 224, 224)),),
+    "deepface": (lambda n: n(_probe(1, 3, 152, 152)),),
+}
+
+
+def _probe(*shape):
+    import torch
+
+    return torch.linspace(0.0, 1.0, int(np.prod(shape))).reshape(shape)
 
 
 def batched(net_fn: Callable, inputs: np.ndarray, batch_size: int, device: str) -> np.ndarray:

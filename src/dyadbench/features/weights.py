@@ -4,7 +4,9 @@ Nothing is ever downloaded. A weights file is looked up, in order, at an explici
 ``$DYADBENCH_WEIGHTS`` and in ``$DYADBENCH_CACHE/weights`` (default ``~/.cache/dyadbench/weights``).
 It is verified by SHA-256 before use; the verified digest is remembered per (path, size, mtime)
 so a 90 MB file is hashed once, not on every run. Where no digest is published (marked None),
-the first verified digest is pinned and a later, different file is refused. A missing or mismatching file raises
+the digest of the first file that loads into its network (expected tensor names and shapes,
+finite outputs on a fixed input) is pinned and a later, different file is refused
+(``dyadbench weights forget NAME`` unpins). A missing or mismatching file raises
 ``WeightsError`` naming the file, the expected SHA-256 and where to download it officially.
 Weights that ship inside PyPI packages (dlib's models, MediaPipe's) are listed too, located in
 their package.
@@ -38,7 +40,8 @@ class WeightsSpec:
 
     def error(self, problem: str) -> WeightsError:
         where = f"pip install {self.package}" if self.package else self.source
-        digest = self.sha256 or "(not yet confirmed; size " + str(self.size) + " bytes)"
+        digest = self.sha256 or ("(none published: the first file that loads into the network is pinned; "
+                                 + (f"size {self.size:,} bytes" if self.size else "size not published") + ")")
         return WeightsError(
             f"{self.name}: {problem}. Expected file {self.filename!r} with SHA-256 {digest}. "
             f"Official source: {where}. Put it in $DYADBENCH_WEIGHTS or {weights_dir()} (or pass its path)."
@@ -140,9 +143,9 @@ def verify(spec: WeightsSpec, path: Path) -> str:
         raise spec.error(f"{path} has SHA-256 {digest}, which does not match")
     pinned = memo.setdefault("pinned", {})
     if not spec.sha256 and pinned.get(spec.name, digest) != digest:
-        # No published digest: trust on first use, then refuse a silently different file.
-        raise spec.error(f"{path} has SHA-256 {digest}, but {pinned[spec.name]} was pinned on first use")
-    pinned.setdefault(spec.name, digest)
+        # No published digest: the first file that loaded is trusted, a silently different one refused.
+        raise spec.error(f"{path} has SHA-256 {digest}, but {pinned[spec.name]} was pinned on first use "
+                         f"(if this file is the right one: `dyadbench weights forget {spec.name}`)")
     if spec.size and st.st_size != spec.size:
         raise spec.error(f"{path} has {st.st_size} bytes, expected {spec.size}")
     if spec.name == "fid_inception" and not digest.startswith("6726825d"):
@@ -154,6 +157,42 @@ def verify(spec: WeightsSpec, path: Path) -> str:
     except OSError:
         pass  # a read-only cache only costs re-hashing next time
     return digest
+
+
+def _memo() -> dict:
+    try:
+        return json.loads(_verified_cache().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_memo(memo: dict) -> None:
+    try:
+        _verified_cache().parent.mkdir(parents=True, exist_ok=True)
+        _verified_cache().write_text(json.dumps(memo))
+    except OSError:
+        pass
+
+
+def pin(name: str, digest: str) -> None:
+    """Trust ``digest`` for weights without a published one: called once the file has loaded into its
+    network with the expected tensors and given finite outputs (``models.load_network``), never on
+    the bytes alone."""
+    if REGISTRY[name].sha256:
+        return
+    memo = _memo()
+    memo.setdefault("pinned", {}).setdefault(name, digest)
+    _save_memo(memo)
+
+
+def forget(name: str) -> str | None:
+    """Unpin ``name`` (the next file that loads is pinned); returns the digest that was pinned."""
+    if name not in REGISTRY:
+        raise KeyError(f"unknown weights {name!r}; known: {sorted(REGISTRY)}")
+    memo = _memo()
+    old = memo.get("pinned", {}).pop(name, None)
+    _save_memo(memo)
+    return old
 
 
 def resolve(name: str, path: str | Path | None = None) -> Path:
