@@ -89,3 +89,11 @@ def test_evaluate_compare_to_prints_and_records_paired_differences(seamless_root
                               str(tmp_path / "subs" / "mean"), "--out", str(tmp_path / "res" / "g"),
                               "--compare-to", str(tmp_path / "res" / "random")])
     assert res.exit_code != 0 and "not of seamless/gesture" in (res.output + str(res.exception))
+
+
+def test_a_sample_without_video_inspects_clean(tmp_path):
+    out = tmp_path / "S"
+    res = runner.invoke(app, ["sample", "seamless", "--out", str(out), "--seconds", "1", "--no-video"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["data", "inspect", str(out)])
+    assert res.exit_code == 0 and "missing .mp4" not in res.output and "no problems found" in res.output, res.output

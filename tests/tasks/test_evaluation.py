@@ -205,3 +205,14 @@ def test_progress_counts_the_whole_set_and_every_slice_group(seamless_root, tmp_
     sliced = calls[len(items):]
     assert sliced[0] == (0, 1 + groups, "all items") and sliced[-1][0] == sliced[-1][1] == 1 + groups
     assert [c[0] for c in sliced] == list(range(len(sliced)))
+
+
+def test_mirror_needs_no_train_split_but_a_fitted_baseline_says_why_it_does(tmp_path):
+    from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
+
+    root = tmp_path / "test-only"
+    write_seamless_sample(root, dyads=1, seconds=1.0, seed=0, layout="files", video=False, splits=("test",))
+    out = run_baseline("seamless/facial-motion", "mirror", root, tmp_path / "mirror")
+    assert {p.stem for p in out.glob("*.npz")} == {it.id for it in motion_items(get_task("seamless/facial-motion"), root)}
+    with pytest.raises(ValueError, match="random fits the train split.*use mirror"):
+        run_baseline("seamless/facial-motion", "random", root, tmp_path / "random")

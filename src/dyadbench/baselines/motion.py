@@ -37,17 +37,23 @@ def _descriptor(x: np.ndarray) -> np.ndarray:
     return np.concatenate([x.mean(0), x.std(0)])
 
 
+FITTED = ("random", "mean", "nearest_neighbour")  # baselines that fit the train split (mirror fits nothing)
+
+
 def write_motion_baseline(task: Task, name: str, root: Path, out_dir: Path, seed: int = 0) -> Path:
+    if name not in (*FITTED, "mirror"):
+        raise ValueError(f"unknown motion baseline {name!r}")
     items = motion_items(task, root)
-    train = motion_items(task, root, split="train")
-    if not train:
-        raise ValueError(f"{root}: no train item of {task.name} (baselines fit the train split; a features-only download of "
-                         f"one split has none: download train too, or write a submission yourself)")
-    train_x = [features(it.target, task) for it in train]
-    train_frames = np.concatenate([x[valid_mask(it.target, task, len(x))] for x, it in zip(train_x, train)])
-    mean = train_frames.mean(0)
-    cov = np.atleast_2d(np.cov(train_frames, rowvar=False))
-    train_desc = np.stack([_descriptor(features(it.partner, task)) for it in train])
+    if name in FITTED:
+        train = motion_items(task, root, split="train")
+        if not train:
+            raise ValueError(f"{root}: no train item of {task.name} ({name} fits the train split; a features-only download "
+                             f"of one split has none: download train too, use mirror, or write a submission yourself)")
+        train_x = [features(it.target, task) for it in train]
+        train_frames = np.concatenate([x[valid_mask(it.target, task, len(x))] for x, it in zip(train_x, train)])
+        mean = train_frames.mean(0)
+        cov = np.atleast_2d(np.cov(train_frames, rowvar=False))
+        train_desc = np.stack([_descriptor(features(it.partner, task)) for it in train])
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir)
     for item in items:
@@ -62,7 +68,5 @@ def write_motion_baseline(task: Task, name: str, root: Path, out_dir: Path, seed
             nearest = int(np.argmin(np.linalg.norm(train_desc - _descriptor(features(item.partner, task)), axis=1)))
             src = train_x[nearest]
             gen = np.resize(src, (n, src.shape[1])) if len(src) < n else src[:n]
-        else:
-            raise ValueError(f"unknown motion baseline {name!r}")
         write_motion_submission(out_dir, item.id, _unflatten(task, gen))
     return out_dir

@@ -47,7 +47,7 @@ def detect_dataset(root: Path) -> str:
     raise DatasetError(root, "neither a Seamless Interaction root (improvised/ or naturalistic/) nor a RealTalk root (videos/)")
 
 
-def _check_participant(p: Participant, deep: bool) -> dict:
+def _check_participant(p: Participant, deep: bool, videos: bool = True) -> dict:
     row = {"file_id": p.id, "label": p.label, "split": p.split, "interaction": p.file_id.interaction_key,
            "vendor": p.file_id.vendor, "source": p.store.kind, "frames": 0, "seconds": 0.0, "video": "", "status": "ok"}
     problems = []
@@ -80,8 +80,8 @@ def _check_participant(p: Participant, deep: bool) -> dict:
                 row["seconds"] = info.seconds
         except DatasetError as exc:
             problems.append(exc)
-    elif p.store.kind == "files":
-        row["video"] = "not downloaded"  # the features-only download has no video: not a fault
+    elif p.store.kind == "files" or not videos:
+        row["video"] = "not downloaded"  # a download without any video (features only) is not a fault
     else:
         problems.append(DatasetError(p.source_label("mp4"), "missing .mp4"))
     if "wav" in p.extensions:
@@ -130,9 +130,11 @@ def inspect_seamless(root: Path, *, label=None, split=None, deep: bool = False, 
     ds = SeamlessInteraction(root, label=label, split=split)
     rows, problems = [], list(ds.skipped) + list(ds.problems) + _shadowed_tar_problems(ds)
     person_rows = []
+    # No video anywhere in the root is a download choice (features only); one missing among others is a fault.
+    videos = any("mp4" in p.extensions for dyad in ds for p in dyad.participants)
     for dyad in ds:
         for p in dyad.participants:
-            row = _check_participant(p, deep)
+            row = _check_participant(p, deep, videos)
             problems.extend(Skip(e.path, e.problem) for e in row.pop("_problems"))
             row["relationship"] = (dyad.relationship or {}).get("relationship", "unknown")
             row["interaction_type"] = (dyad.interaction or {}).get("interaction_type", "unknown")
