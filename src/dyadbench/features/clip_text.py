@@ -3,7 +3,7 @@
 Any CLIP checkpoint in the Hugging Face layout (a folder with ``model.safetensors``,
 ``config.json`` and the tokenizer and image-processor files) works: the weights file is looked
 up like every other (an explicit folder, ``$DYADBENCH_WEIGHTS/clip/``, the cache) and verified by
-SHA-256 (pinned on first use), and ``transformers`` loads the folder with network access off.
+SHA-256 (pinned once it first loads as a CLIP model), and ``transformers`` loads the folder with network access off.
 Nothing is downloaded.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .weights import resolve
+from .weights import REGISTRY, pin, resolve, verify
 
 
 class ClipEmbedder:
@@ -33,6 +33,7 @@ class ClipEmbedder:
         self.tokenizer = CLIPTokenizer.from_pretrained(folder, local_files_only=True)
         self.processor = CLIPImageProcessor.from_pretrained(folder, local_files_only=True)
         self.device, self._torch = device, torch
+        pin("clip", verify(REGISTRY["clip"], weights))  # it loaded as a CLIP model: only now is its digest trusted
 
     @staticmethod
     def _unit(x) -> np.ndarray:
