@@ -229,3 +229,18 @@ def test_retrieval_facenet128_space_follows_the_chosen_convention(realtalk_root,
     assert a["convention"] == "realtalk" and b["convention"] == "base"
     assert "normalization='Facenet'" in a["reference_code"] and "represent() defaults" in b["reference_code"]
     assert a["value"] > 0 and b["value"] > 0 and abs(a["value"] - b["value"]) > 1e-3 * a["value"]
+
+
+def test_corrupt_weights_skip_their_metric_with_the_reason_and_the_evaluation_goes_on(realtalk_root, tmp_path, monkeypatch):
+    from dyadbench.baselines import run_baseline
+    from dyadbench.runner import evaluate
+
+    monkeypatch.setenv("DYADBENCH_WEIGHTS", str(tmp_path / "weights"))
+    monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "facenet_weights.h5").write_bytes(b"\0" * 4096)  # the right name, not an h5
+    run_baseline("realtalk/listener-retrieval", "random", realtalk_root, tmp_path / "sub")
+    report = evaluate("realtalk/listener-retrieval", realtalk_root, tmp_path / "sub", n_boot=0, slice_boot=0)
+    assert "facenet_weights.h5" in report["skipped"]["perceptual_l2_facenet128"]
+    assert "Keras h5" in report["skipped"]["perceptual_l2_facenet128"]
+    assert "perceptual_l2_dlib" in report["metrics"] and "median_rank" in report["metrics"]

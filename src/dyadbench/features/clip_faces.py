@@ -21,6 +21,15 @@ VERSION = 2  # bump when the embeddings change: the cache keys on it (2: VGG-Fac
 CHIP = {"facenet128": 160, "facenet512": 160, "vggface": 224, "deepface": 152}
 
 
+def space_model(space: str, device: str = "cpu"):
+    """The feature model of a face space, its weights verified and loaded (``WeightsError`` if not)."""
+    from .models import DeepFaceFeatures, FaceNet128Features, FaceNetFeatures, VGGFaceFeatures
+
+    network, options = SPACE_MODELS[space]
+    return {"facenet128": FaceNet128Features, "facenet512": FaceNetFeatures, "vggface": VGGFaceFeatures,
+            "deepface": DeepFaceFeatures}[network](device=device, **options)
+
+
 def space_network(space: str) -> str:
     """The network (and weights file) a face space runs: ``vggface_fc8`` runs ``vggface``."""
     return SPACE_MODELS[space][0] if space in SPACE_MODELS else space
@@ -29,7 +38,6 @@ def space_network(space: str) -> str:
 def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: int = 8, device: str = "cpu",
                          cache: FeatureCache | None = None, models: dict | None = None) -> dict[str, np.ndarray]:
     from .identity import DlibFaces
-    from .models import DeepFaceFeatures, FaceNet128Features, FaceNetFeatures, VGGFaceFeatures
 
     unknown = [s for s in spaces if s not in SPACES]
     if unknown:
@@ -52,10 +60,9 @@ def clip_face_embeddings(clip, role: str, spaces: tuple[str, ...], *, stride: in
         if space == "dlib":
             out[space] = faces["descriptor"]
             continue
-        network, options = SPACE_MODELS[space]
+        network = SPACE_MODELS[space][0]
         if space not in models:
-            models[space] = {"facenet128": FaceNet128Features, "facenet512": FaceNetFeatures, "vggface": VGGFaceFeatures,
-                             "deepface": DeepFaceFeatures}[network](device=device, **options)
+            models[space] = space_model(space, device)
         net = models[space]
         emb = np.full((len(frames), net.dim), np.nan, np.float32)
         if faces["found"].any():

@@ -21,7 +21,7 @@ from ..datasets.submission import (
     read_retrieval_goals,
     read_video_submission,
 )
-from ..features.clip_faces import space_network
+from ..features.clip_faces import space_model
 from ..features.weights import WeightsError, resolve
 from ..metrics import retrieval_ranks
 from ..metrics.registry import ItemSet, get_metric, score
@@ -186,12 +186,12 @@ def _sync_embeddings(items, gen_paths, device, skipped):
     return video_emb, audio_emb
 
 
-def _face_space_embeddings(queries, bank, top1, spaces, stride, cache_root, device) -> dict[str, list]:
+def _face_space_embeddings(queries, bank, top1, spaces, stride, cache_root, device, models) -> dict[str, list]:
     """Per face space: each query's top-1 retrieved listener's and true listener's per-frame embeddings."""
     from ..features.cache import FeatureCache
     from ..features.clip_faces import clip_face_embeddings
 
-    cache, models = FeatureCache(cache_root), {}
+    cache = FeatureCache(cache_root)
     out = {f"{side}_{s}": [] for s in spaces for side in ("top1", "true")}
     for q, t in zip(queries, top1):
         got = clip_face_embeddings(bank[t], bank[t].listener, spaces, stride=stride, device=device, cache=cache, models=models)
@@ -238,21 +238,21 @@ def retrieval(task: Task, root: Path, submission: Path, seed: int, device: str =
     top1 = np.argmax(scores, axis=1)  # ties: the first bank clip in protocol order
     inputs = {"ranks": list(ranks), "top1_released": [bank[t].embeddings(bank[t].listener) for t in top1],
               "true_released": [q.embeddings(q.listener) for q in queries]}
-    skipped, spaces = {}, {}  # metric's input space -> the space its convention computes
+    skipped, spaces, models = {}, {}, {}  # spaces: metric's input space -> the space its convention computes
     for name in task.metrics:
         if not name.startswith("perceptual_l2_"):
             continue
         spec = get_metric(name)
         space = name.removeprefix("perceptual_l2_")
         computed = spec.conventions[(conventions or {}).get(name) or spec.default].features.get("space", space)
-        try:
+        try:  # missing, mismatching or corrupt weights skip this metric with the reason, never the evaluation
             if space != "dlib":
-                resolve(space_network(computed))
+                models[computed] = space_model(computed, device)
             spaces[space] = computed
         except WeightsError as exc:
             skipped[name] = str(exc)
     stride = int(face_stride or task.options.get("face_stride", 8))  # every stride-th frame of a clip is embedded
-    embedded = _face_space_embeddings(queries, bank, top1, tuple(spaces.values()), stride, cache_root, device)
+    embedded = _face_space_embeddings(queries, bank, top1, tuple(spaces.values()), stride, cache_root, device, models)
     inputs.update({f"{side}_{space}": embedded[f"{side}_{computed}"] for space, computed in spaces.items()
                    for side in ("top1", "true")})
     data = ItemSet([q.id for q in queries], inputs, {"bank_size": len(bank)})
