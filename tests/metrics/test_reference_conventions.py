@@ -203,6 +203,8 @@ def test_sync_syncnet_python_convention():
     assert parts["sync_c"].value == pytest.approx(np.median(mdist) - minval, rel=1e-12)
     # syncnet prints offset = vshift − argmin; ours is argmin − vshift (audio lags video when positive)
     assert sync_confidence(v, a, edge="zero_pad", eps=1e-6)["offset"] == -(15 - minidx)
+    # Wav2Lip's LSE-D / LSE-C (its scores_LSE run the same recipe inside syncnet_python): the same numbers, named
+    assert parts["sync_d"].extra["also_known_as"] == "LSE-D" and parts["sync_c"].extra["also_known_as"] == "LSE-C"
 
 
 def test_every_convention_names_its_reference_and_a_known_default():

@@ -250,7 +250,8 @@ class Aggregator:
             v, kept_ids = raw[ok], [i for i, good in zip(ids, ok) if good]
             refs = np.array([pick(self.values[i][p.name][1]) for i in ids if p.spec.reference_inputs], dtype=float)
             refs = refs[np.isfinite(refs)]
-            extra = {**base["extra"], **({"items_without_value": int((~ok).sum())} if (~ok).any() else {})}
+            extra = {**base["extra"], **({"items_without_value": int((~ok).sum())} if (~ok).any() else {}),
+                     **({"also_known_as": p.spec.aliases[part]} if part in p.spec.aliases else {})}
             value = low = high = None
             if len(v):
                 value = float(v.mean())

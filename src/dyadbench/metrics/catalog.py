@@ -193,13 +193,16 @@ register_metric(MetricSpec(
     {"dyadbench": Convention(MM.detection_rate_item, True, "MediaPipe face detection per frame")}, "dyadbench"))
 
 register_metric(MetricSpec(
-    "sync", "SyncNet lip sync: Sync-C (confidence) and Sync-D (distance at the best offset)", "higher",
+    "sync", "SyncNet lip sync: Sync-C (confidence; Wav2Lip's LSE-C) and Sync-D (distance at the best offset; "
+            "Wav2Lip's LSE-D)", "higher",
     {"video_emb": "sync_video_emb", "audio_emb": "sync_audio_emb"},
     {"syncnet_python": Convention(sync_confidence, True, "±15 frames; audio zero-padded at the edges; ‖v − a + 1e-6‖",
                                   SYNCNET, {"edge": "zero_pad", "eps": 1e-6}),
      "valid_edges": Convention(sync_confidence, True, "±15 frames; edge frames compared only with real audio",
                                params={"edge": "valid"})},
-    "syncnet_python", parts={"sync_c": "higher", "sync_d": "lower"}))
+    # Wav2Lip's evaluation (Rudrabha/Wav2Lip, evaluation/scores_LSE/SyncNetInstance_calc_scores.py, run inside
+    # syncnet_python) computes the same min distance / median − min over ±vshift offsets: the same numbers.
+    "syncnet_python", parts={"sync_c": "higher", "sync_d": "lower"}, aliases={"sync_c": "LSE-C", "sync_d": "LSE-D"}))
 
 RANKS = {"ranks": "ranks", "bank_size": "bank_size"}
 

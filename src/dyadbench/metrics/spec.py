@@ -87,6 +87,7 @@ class MetricSpec:
     annotate: Callable[[dict], dict] | None = None  # extra fields from shared inputs (e.g. the k actually used)
     lower: float | None = None
     upper: float | None = None
+    aliases: Mapping[str, str] = field(default_factory=dict)  # output -> the name other papers print it under
 
     def __post_init__(self):
         if self.direction not in DIRECTIONS:

@@ -189,7 +189,8 @@ def glossary(runs: list[dict], names: list[str]) -> str:
             what = get_metric(base).description
         except KeyError:
             what = METRICS.get(base).description if base in METRICS else ""
-        rows.append(f"<tr><td class='l'><b>{ESC(name)}</b></td><td class='l'>{ESC(what)}</td><td>{ESC(str(m.get('better', '')))}</td>"
+        shown_name = f"{name} ({m['also_known_as']})" if m.get("also_known_as") else name
+        rows.append(f"<tr><td class='l'><b>{ESC(shown_name)}</b></td><td class='l'>{ESC(what)}</td><td>{ESC(str(m.get('better', '')))}</td>"
                     f"<td class='l'>{ESC(str(m.get('convention', '')))}</td><td class='l'>{ESC(str(m.get('reference_code', '')))}</td></tr>")
     return ("<details class='glossary'><summary>Glossary: what each metric measures</summary><table><tr><th class='l'>metric</th>"
             "<th class='l'>measures</th><th>better</th><th class='l'>convention</th><th class='l'>follows</th></tr>"
