@@ -112,3 +112,20 @@ def test_public_function_is_the_registered_convention_through_the_engine():
     per_second = fd_kinetic(generated=data.items["generated"], reference=data.items["reference"], fps=25.0)
     assert per_second.value == pytest.approx(625 * score("fd_kinetic", data, convention="pooled", n_boot=0)[0].value / 900,
                                              rel=1e-9)
+
+
+def test_var_g_pools_every_sample_and_draws_each_side_without_replacement():
+    from dyadbench.metrics import motion as MM
+
+    pred, gt = a2p_layout(samples=3, clips=8, frames=600)
+    data = as_items(pred, gt)
+    pooled = np.concatenate([g.reshape(-1, g.shape[-1]) for g in data.items["generated"]])  # items, samples, frames
+    rng = np.random.default_rng(5)
+    first, second = rng.choice(len(pooled), 10_000, replace=False), rng.choice(len(pooled), 10_000, replace=False)
+    want = np.linalg.norm(pooled[first] - pooled[second], axis=1).mean()  # calculate_diversity(...).mean()
+    got = MM.diversity_set(data.items["generated"], data.items["valid"], np.zeros(5), np.ones(5), seed=5,
+                           standardize=False, samples="all", pairs="audio2photoreal")
+    assert got == pytest.approx(want, rel=1e-12)
+    with pytest.raises(ValueError, match="more than"):  # A2P asserts more frames than pairs
+        MM.diversity_set(data.items["generated"][:1], data.items["valid"][:1], np.zeros(5), np.ones(5), standardize=False,
+                         samples="first", pairs="audio2photoreal")

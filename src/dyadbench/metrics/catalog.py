@@ -147,8 +147,12 @@ register_metric(MetricSpec(
     "diversity", "Mean distance of 10,000 random pairs of generated frames", "closer to reference",
     {"generated": "generated", "valid": "valid", **STATS},
     {"dyadbench": Convention(MM.diversity_set, False, "standardized features, sample 0, 10,000 seeded pairs"),
-     "raw": Convention(MM.diversity_set, False, "raw features, sample 0, 10,000 seeded pairs (A2P draws them unseeded)",
-                       A2P + " (var_g, one sample)", {"standardize": False})},
+     "raw": Convention(MM.diversity_set, False, "raw features, sample 0, 10,000 seeded pairs of distinct frames",
+                       params={"standardize": False}),
+     "audio2photoreal": Convention(MM.diversity_set, False, "var_g: raw features of every sample pooled; 10,000 first "
+                                   "and 10,000 second frames each drawn without replacement (seeded; A2P's are not)",
+                                   A2P + " (calculate_diversity, var_g)",
+                                   {"standardize": False, "samples": "all", "pairs": "audio2photoreal"})},
     "dyadbench", reference_inputs={"generated": "reference_samples"}))
 
 register_metric(MetricSpec(

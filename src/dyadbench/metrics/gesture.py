@@ -44,13 +44,27 @@ def velocities(motion, *, fps: float | None = 30.0) -> np.ndarray:
     return d if fps is None else d * float(fps)
 
 
-def random_pair_diversity(frames, *, n_pairs: int = 10_000, seed=0) -> float:
-    """Mean Euclidean distance between ``n_pairs`` random pairs of distinct frames."""
+def random_pair_diversity(frames, *, n_pairs: int = 10_000, seed=0, pairs: str = "distinct") -> float:
+    """Mean Euclidean distance between ``n_pairs`` random pairs of frames.
+
+    ``pairs="distinct"``: each pair of two different frames. ``pairs="audio2photoreal"``: as
+    Audio2Photoreal's ``calculate_diversity`` (utils/eval.py) draws them — the first frames and
+    the second frames each ``n_pairs`` indices without replacement (so more than ``n_pairs``
+    frames are needed; a pair may be one frame twice); seeded here, where A2P's draws are not."""
     f = as_float_array(frames, "frames", ndim=(2, 3))
     f = f.reshape(-1, f.shape[-1])
     if f.shape[0] < 2:
         raise ValueError(f"frames: needs at least 2 frames, got {f.shape[0]}")
-    a, b = random_pair_indices(f.shape[0], n_pairs, seed)
+    if pairs == "audio2photoreal":
+        if f.shape[0] <= n_pairs:
+            raise ValueError(f"frames: Audio2Photoreal's diversity draws {n_pairs} frames without replacement, "
+                             f"needs more than that, got {f.shape[0]}")
+        rng = resolve_rng(seed)
+        a, b = rng.choice(f.shape[0], int(n_pairs), replace=False), rng.choice(f.shape[0], int(n_pairs), replace=False)
+    elif pairs == "distinct":
+        a, b = random_pair_indices(f.shape[0], n_pairs, seed)
+    else:
+        raise ValueError(f"pairs: expected 'distinct' or 'audio2photoreal', got {pairs!r}")
     return float(np.linalg.norm(f[a] - f[b], axis=1).mean())
 
 

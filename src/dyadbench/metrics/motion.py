@@ -336,10 +336,14 @@ def si_diversity_set(generated, reference, valid, mean, std, n_clusters: int = 4
     return si_finish(counts.sum(0), log_eps=log_eps)
 
 
-def diversity_set(generated, valid, mean, std, *, n_pairs: int = 10_000, seed: int = 0, standardize: bool = True) -> float:
-    """Mean distance of random pairs of pooled (standardized) frames (Audio2Photoreal's diversity)."""
-    frames = _z(_pooled([_first(g) for g in generated], valid)[0], mean, std, standardize)  # pool, then standardize once
-    return random_pair_diversity(frames, n_pairs=n_pairs, seed=seed) if len(frames) >= 2 else NO_VALUE
+def diversity_set(generated, valid, mean, std, *, n_pairs: int = 10_000, seed: int = 0, standardize: bool = True,
+                  samples: str = "first", pairs: str = "distinct") -> float:
+    """Mean distance of random pairs of pooled (standardized) frames of sample 0, or of every
+    sample (``samples="all"``, Audio2Photoreal's var_g pools all samples' frames)."""
+    rows = [_samples(g, samples)[:, np.asarray(v)] for g, v in zip(generated, valid)]
+    frames = np.concatenate([r.reshape(-1, r.shape[-1]) for r in rows]) if rows else np.empty((0, len(mean)))
+    frames = _z(frames, mean, std, standardize)  # pool, then standardize once
+    return random_pair_diversity(frames, n_pairs=n_pairs, seed=seed, pairs=pairs) if len(frames) >= 2 else NO_VALUE
 
 
 # --- REACT-style appropriateness and synchrony ---------------------------------------------------
