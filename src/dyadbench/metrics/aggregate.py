@@ -42,7 +42,7 @@ import numpy as np
 from .bootstrap import bootstrap_mean_ci, percentile_interval
 from .frechet_interval import frechet_delta_from_sums, frechet_interval
 from .spec import Convention, MetricResult, MetricSpec, get_metric
-from .streaming import FrameSample, MemoryRows, replicate_sums
+from .streaming import FrameSample, MemoryRows, gaussian_from_sums, gaussian_sums_dim, replicate_sums
 
 ALL = "all"
 SAMPLE_FRAMES = 20_000  # frames kept for set-level conventions without a streaming form
@@ -285,10 +285,10 @@ class Aggregator:
         extra = {"computed_as": f"{_dotted(fn)}(Σ items {_dotted(p.conv.stream.item_stats)})"}
         low = high = None
         if value is not None and p.conv.family == "frechet":
-            delta = frechet_delta_from_sums(chunks, size // 2, confidence=self.confidence)
-            extra["tolerance"] = ROUND_OFF * delta["trace"]
+            extra["tolerance"] = ROUND_OFF * _trace(total, size // 2)
             extra.update(_half_bias(chunks, ids, finish, value))
-            if n_items >= MIN_DELTA_UNITS and value > extra["tolerance"]:
+            if n_items >= MIN_DELTA_UNITS and value > extra["tolerance"]:  # only then is the delta method computed
+                delta = frechet_delta_from_sums(chunks, size // 2, confidence=self.confidence)
                 low, high = value - (delta["value"] - delta["low"]), value + (delta["high"] - delta["value"])
                 extra.update(interval_method=f"delta method over {n_items} items (reference sampling included)",
                              se=delta["se"], linear={"kind": "influence", "ids": list(delta["influence"]),
@@ -374,6 +374,12 @@ class Aggregator:
                          sample_of_frames_seen=self.sample.frames_seen)
         base["extra"] = {**base["extra"], **extra}
         return [MetricResult(p.name, value, low, high, n=len(ids), direction=p.spec.direction, reference=ref, **base)]
+
+
+def _trace(total: np.ndarray, half: int) -> float:
+    """tr Σ₁ + tr Σ₂ of summed ``[generated | reference]`` Gaussian sums (the scale of round-off)."""
+    d = gaussian_sums_dim(half)
+    return float(sum(np.trace(gaussian_from_sums(part, np.zeros(d))[2]) for part in (total[:half], total[half:])))
 
 
 def _half_bias(chunks, ids: list[str], finish, value: float) -> dict:
