@@ -58,8 +58,22 @@ def test_runs_under_other_conventions_or_on_other_items_are_never_ranked_togethe
     together = next(t for t in wide.values() if len(t) == 2)
     assert sorted(together["system"]) == ["a", "d"]
     titles = " | ".join(wide)
-    assert "conventions l2=lm-listener" in titles and "items f2" in titles
+    assert "conventions l2=lm-listener" in titles and "data f2" in titles
     # the same system name on other items is another run, not a conflict
     write(tmp_path / "e" / "report.json", {**report("seamless/facial-motion", "a", 9.9), "items_fingerprint": "f3",
                                            "conventions": {"l2": "dyadbench"}})
     assert len(per_task(leaderboard([tmp_path])[0])) == 4
+
+
+def test_runs_on_different_data_manifests_are_kept_apart_and_say_so(tmp_path):
+    """Same task, conventions and item ids, but different arrays (another copy of the data): the
+    manifest hashes differ, so the runs are not ranked together and the titles say why."""
+    for name, digest, value in (("a", "1" * 64, 6.1), ("b", "1" * 64, 6.3), ("c", "2" * 64, 5.0)):
+        write(tmp_path / name / "report.json", {**report("seamless/facial-motion", name, value), "items_fingerprint": "f1",
+                                                "manifest": {"hash": digest, "n_items": 4, "frames": 480}})
+    table, _, _ = leaderboard([tmp_path])
+    wide = per_task(table)
+    assert sorted(len(t) for t in wide.values()) == [1, 2]
+    assert sorted(next(t for t in wide.values() if len(t) == 2)["system"]) == ["a", "b"]
+    titles = " | ".join(wide)
+    assert "manifest 111111111111" in titles and "manifest 222222222222" in titles and "not comparable" in titles

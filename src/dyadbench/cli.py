@@ -143,6 +143,8 @@ def sample(
                                                "(the release's per-file features layout)"),
     video: bool = typer.Option(True, "--video/--no-video", help="Seamless: write videos (--no-video is fast; motion tasks need none)"),
     split: list[str] = typer.Option(None, help="Seamless: write only this split (repeatable: train, dev, test)"),
+    faults: bool = typer.Option(False, "--faults", help="Seamless: also write the release's known faults (duplicated ids, "
+                                                         "240 Hz SMPL-H, ...; needs --dyads 6 or more)"),
 ):
     """Write deterministic sample data in exactly the released layout."""
     from .datasets.sample.realtalk_sample import write_realtalk_sample
@@ -154,7 +156,8 @@ def sample(
         splits = tuple(split) if split else None
         with progress_bar("Seamless sample", total=n * 4 * (len(splits) if splits else 3)) as tick:
             result = write_seamless_sample(out, dyads=n, seconds=seconds or 4.0, seed=seed, width=width or 320,
-                                           height=height or 240, progress=tick, layout=layout, video=video, splits=splits)
+                                           height=height or 240, progress=tick, layout=layout, video=video, splits=splits,
+                                           faults=faults)
     else:
         n = dyads or 2
         with progress_bar("RealTalk sample", total=n) as tick:
@@ -200,15 +203,53 @@ def inspect_cmd(
         for p in inv.problems:
             table.add_row(p.path, p.reason)
         console.print(table)
-    else:
+    if inv.faults:
+        _print_faults(inv.faults)
+    if not inv.problems and not inv.faults:
         console.print("[green]no problems found[/green]")
     if as_json:
         doc = {"dataset": inv.dataset, "root": inv.root, "summary": inv.summary.to_dict("records"),
                "files": inv.files.to_dict("records"), "problems": [p.__dict__ for p in inv.problems],
-               "breakdowns": {k: v.to_dict("records") for k, v in inv.breakdowns.items()}}
+               "breakdowns": {k: v.to_dict("records") for k, v in inv.breakdowns.items()},
+               "faults": [f.to_dict() for f in inv.faults]}
         as_json.write_text(json.dumps(doc, indent=2, default=str))
-    if inv.problems:
+    if inv.problems or inv.faults:
         raise typer.Exit(1)
+
+
+@data_app.command("manifest")
+def manifest_cmd(
+    root: Path = typer.Argument(..., exists=True, file_okay=False, help="Dataset root"),
+    task: str = typer.Option(..., "--task", help="Task name, e.g. seamless/facial-motion"),
+    out: Path = typer.Option(None, "--out", help="Write the manifest (JSON) here; default: print its hash and counts only"),
+    workers: int = typer.Option(None, help="Parallel workers (default: by the number of items)"),
+):
+    """The exact items a task scores after the dataset-fault policies, each with frames, valid frames
+    and a content hash of every array the task reads, and one manifest hash (the hash an
+    evaluation's report.json carries). Equal hashes: the same items and numbers, whatever layout."""
+    from .datasets.manifest import write_manifest
+    from .runner.manifest import task_manifest
+
+    with progress_bar(f"Manifest of {task}", total=None) as tick:
+        doc = task_manifest(task, root, workers=workers, progress=lambda done, total: tick(done=done, total=total))
+    if out is not None:
+        write_manifest(doc, out)
+    left = "; ".join(f"{n} {why}" for why, n in doc["excluded_items"].items())
+    console.print(f"{task}: {doc['n_items']} items, {doc['frames']:,} frames — manifest [bold]{doc['hash']}[/bold]"
+                  + (f"\nleft out: {left}" if left else "") + (f"\nwrote {out}" if out else ""), highlight=False)
+
+
+def _print_faults(faults) -> None:
+    """The release's known faults found, one row each, then each kind's policy once."""
+    table = Table(title=f"{len(faults)} dataset fault(s) of the release (facebookresearch/seamless_interaction #10, #17, #18, #34)")
+    table.add_column("fault", no_wrap=True)
+    table.add_column("file ids", no_wrap=True)
+    table.add_column("what")
+    for f in faults:
+        table.add_row(f.kind, "\n".join(f.file_ids), f.detail)
+    console.print(table)
+    for kind in sorted({f.kind for f in faults}):
+        console.print(f"  [bold]{kind}[/bold]: {faults[[f.kind for f in faults].index(kind)].policy}", highlight=False)
 
 
 @app.command()

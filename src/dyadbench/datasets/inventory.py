@@ -36,6 +36,7 @@ class Inventory:
     summary: pd.DataFrame
     problems: list[Skip] = field(default_factory=list)
     breakdowns: dict[str, pd.DataFrame] = field(default_factory=dict)
+    faults: list = field(default_factory=list)  # the release's known faults found (Seamless; seamless_faults.Fault)
 
 
 def detect_dataset(root: Path) -> str:
@@ -59,7 +60,9 @@ def _check_participant(p: Participant, deep: bool, videos: bool = True) -> dict:
                 report = validate_headers(npz_headers(f, p.source_label("npz")), p.source_label("npz"))
         if deep:
             report = p.feature_report
-        row["frames"] = max(report.frames.values(), default=0)
+        # The shortest group times the record: a group at 240 Hz (#34) must not inflate the hours
+        # (it is reported as a feature-rate fault).
+        row["frames"] = min(report.frames.values(), default=0)
         row["seconds"] = row["frames"] / FEATURE_FPS
         row["quirks"] = "; ".join(report.quirks)
         row["unknown_keys"] = len(report.unknown_keys)
@@ -129,10 +132,12 @@ def _shadowed_tar_problems(ds: SeamlessInteraction) -> list[Skip]:
 def inspect_seamless(root: Path, *, label=None, split=None, deep: bool = False, progress=None) -> Inventory:
     ds = SeamlessInteraction(root, label=label, split=split)
     rows, problems = [], list(ds.skipped) + list(ds.problems) + _shadowed_tar_problems(ds)
+    faults = list(ds.faults)
     person_rows = []
     # No video anywhere in the root is a download choice (features only); one missing among others is a fault.
     videos = any("mp4" in p.extensions for dyad in ds for p in dyad.participants)
     for dyad in ds:
+        faults += [f for f in ds.dyad_faults(dyad) if f not in dyad.faults]
         for p in dyad.participants:
             row = _check_participant(p, deep, videos)
             problems.extend(Skip(e.path, e.problem) for e in row.pop("_problems"))
@@ -159,7 +164,7 @@ def inspect_seamless(root: Path, *, label=None, split=None, deep: bool = False, 
         for col in ["vendor", "label", "relationship", "interaction_type", "extraversion", "agreeableness",
                     "conscientiousness", "neuroticism", "openness"]:
             breakdowns[col] = people[col].value_counts().rename_axis(col).reset_index(name="participants")
-    return Inventory("seamless", str(root), files, summary, problems, breakdowns)
+    return Inventory("seamless", str(root), files, summary, problems, breakdowns, faults=faults)
 
 
 def inspect_realtalk(root: Path, *, progress=None) -> Inventory:

@@ -38,7 +38,9 @@ from .seamless_format import (
     load_npz,
     parse_metadata_json,
     validate_features,
+    validate_headers,
 )
+from .seamless_faults import Fault, location_faults, record_faults
 from .seamless_meta import SeamlessMetadata
 from .stores import LooseStore, TarStore
 
@@ -107,6 +109,19 @@ class Participant:
 
         with self.store.open(self.member("npz")) as f:
             return sorted(npz_headers(f, self.source_label("npz")))
+
+    def feature_headers(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        """Shape and dtype of every array from the npy headers alone (npz member or per-file)."""
+        if self._per_file:
+            return self.store.headers(self.id)
+        from .seamless_format import npz_headers
+
+        with self.store.open(self.member("npz")) as f:
+            return npz_headers(f, self.source_label("npz"))
+
+    def group_frames(self) -> dict[str, int]:
+        """Frames of each feature group (``smplh``, ``movement``, ...), headers only, validated."""
+        return validate_headers(self.feature_headers(), self.source_label("npz")).frames
 
     def has_feature(self, key: str) -> bool:
         return key in self.feature_keys()
@@ -186,6 +201,7 @@ class Dyad:
     participants: tuple[Participant, Participant]
     relationship: dict | None = None
     interaction: dict | None = None
+    faults: list[Fault] = field(default_factory=list)  # where its ids sit (seamless_faults.location_faults)
 
     def partner(self, participant: Participant) -> Participant:
         a, b = self.participants
@@ -212,6 +228,7 @@ class SeamlessInteraction:
     strict: bool = False
     skipped: list[Skip] = field(default_factory=list, init=False)
     problems: list[Skip] = field(default_factory=list, init=False)
+    faults: list[Fault] = field(default_factory=list, init=False)  # the release's known faults (seamless_faults)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -222,7 +239,10 @@ class SeamlessInteraction:
         self.labels = _choose(self.label, LABELS, "label")
         self.splits = _choose(self.split, SPLITS, "split")
         self.meta = SeamlessMetadata.load(self.root, self.metadata_dir)
+        self._locations: dict[str, set[tuple[str, str]]] = {}
+        self._copies: dict[tuple[str, str, str], list[str]] = {}
         self._dyads = self._discover()
+        self._find_location_faults()
 
     def _skip(self, path, reason: str) -> None:
         if self.strict:
@@ -271,6 +291,11 @@ class SeamlessInteraction:
                         except ValueError as exc:
                             self._skip(store.label(stem), f"unknown id pattern ({exc})")
                             continue
+                        self._locations.setdefault(stem, set()).add((label, split))
+                        copies = self._copies.setdefault((label, split, stem), [])
+                        copies.append(store.label(stem))
+                        if len(copies) > 1:
+                            continue  # one id in two archives (#18): the dyad is marked faulty, the first copy kept
                         missing = [e for e in ("npz", "json") if e not in exts]
                         if missing:
                             self._skip(store.label(stem), f"bundle lacks .{' and .'.join(missing)}")
@@ -283,6 +308,48 @@ class SeamlessInteraction:
                 for key, members in sorted(groups.items()):
                     dyads.extend(self._pair(key, label, split, members))
         return dyads
+
+    def _find_location_faults(self) -> None:
+        """Ids in several label/split folders (on disk anywhere under the root, or in filelist.csv),
+        in two archives, or on disk and in filelist.csv disagreeing (``seamless_faults``)."""
+        read = {(label, split) for label in self.labels for split in self.splits}
+        for label in LABELS:
+            for split in SPLITS:
+                if (label, split) in read:
+                    continue
+                for _, _, store in self._stores(label, split):
+                    try:
+                        names = store.names()
+                    except DatasetError:
+                        continue  # an unreadable archive of a split not being read is that split's problem
+                    for name in names:
+                        stem, _, ext = name.partition(".")
+                        if ext in EXTENSIONS:
+                            self._locations.setdefault(stem, set()).add((label, split))
+        listed = None
+        if self.meta.has("filelist"):
+            listed = {}
+            for row in self.meta.tables["filelist"].to_dict("records"):
+                listed.setdefault(str(row["file_id"]).strip(), set()).add((str(row["label"]).strip(), str(row["split"]).strip()))
+        present = {(label, split) for label, split in read if (self.root / label / split).is_dir()}
+        self.faults = location_faults(self._locations, listed, self._copies, present)
+        by_id: dict[str, list[Fault]] = {}
+        for f in self.faults:
+            for fid in f.file_ids:
+                by_id.setdefault(fid, []).append(f)
+        for d in self._dyads:
+            d.faults = [f for p in d.participants for f in by_id.get(p.id, []) if f.kind != "missing-on-disk"]
+
+    def dyad_faults(self, dyad: Dyad) -> list[Fault]:
+        """Every fault of a dyad: where its ids sit, and its records' rates, lengths and promised
+        features (headers only; computed once per dyad)."""
+        if not hasattr(dyad, "_record_faults"):
+            dyad._record_faults = record_faults(dyad, self.meta.file)
+        return dyad.faults + dyad._record_faults
+
+    def missing_on_disk(self, label: str | None = None, split: str | None = None) -> list[Fault]:
+        return [f for f in self.faults if f.kind == "missing-on-disk"
+                and (label is None or f.where.split("/")[0] == label) and (split is None or f.where.split("/")[1] == split)]
 
     def _pair(self, key: str, label: str, split: str, members: list[Participant]) -> list[Dyad]:
         members = sorted(members, key=lambda p: p.id)

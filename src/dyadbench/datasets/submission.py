@@ -27,8 +27,11 @@ class SubmissionError(DatasetError):
     """A submission file is missing, extra, duplicated or malformed."""
 
 
-def submission_ids(folder: Path, ext: str, expected: list[str]) -> dict[str, Path]:
-    """``{item id: file}`` after checking for missing, extra and duplicate ids (file names only)."""
+def submission_ids(folder: Path, ext: str, expected: list[str], ignore=()) -> dict[str, Path]:
+    """``{item id: file}`` after checking for missing, extra and duplicate ids (file names only).
+
+    Files for ``ignore`` ids (items the task excludes because of a dataset fault) are not an error
+    and not read: a submission made for every id of the split is not blamed for the data's faults."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SubmissionError(folder, "submission folder does not exist")
@@ -41,7 +44,8 @@ def submission_ids(folder: Path, ext: str, expected: list[str]) -> dict[str, Pat
         raise SubmissionError(folder, f"duplicate ids (same id, several files): {dups[:6]}")
     by_id = {paths[0].stem: paths[0] for paths in files.values()}
     missing = sorted(set(expected) - set(by_id))
-    extra = sorted(set(by_id) - set(expected))
+    extra = sorted(set(by_id) - set(expected) - set(ignore))
+    by_id = {k: v for k, v in by_id.items() if k not in set(ignore) or k in set(expected)}
     if missing:
         raise SubmissionError(folder, f"{len(missing)} missing item(s), e.g. {[m + ext for m in missing[:5]]}")
     if extra:
@@ -77,12 +81,12 @@ def _check_motion_dtype(path: Path, key: str, dtype) -> None:
 
 
 def check_motion_submission(folder: Path, keys: tuple[str, ...], per_frame_shapes: dict[str, tuple],
-                            frames: dict[str, int]) -> dict[str, Path]:
+                            frames: dict[str, int], ignore=()) -> dict[str, Path]:
     """Ids, keys, shapes, frame counts and sample counts of every item from the npy headers alone
     (no array data read): a bad submission fails in seconds, before any scoring."""
     from .seamless_format import npz_headers
 
-    paths = submission_ids(folder, MOTION_EXT, list(frames))
+    paths = submission_ids(folder, MOTION_EXT, list(frames), ignore)
     counts: dict[int, list[str]] = {}
     for item_id, path in sorted(paths.items()):
         try:
@@ -147,9 +151,9 @@ def check_decoded_frames(path: Path, decoded: int, tolerance: int = 2) -> None:
                                     f"or damaged (re-encode or re-copy it)")
 
 
-def read_video_submission(folder: Path, frames: dict[str, int], tolerance: int = 2) -> dict[str, Path]:
+def read_video_submission(folder: Path, frames: dict[str, int], tolerance: int = 2, ignore=()) -> dict[str, Path]:
     """Paths of the submitted videos after checking fps and length against the ground truth."""
-    paths = submission_ids(folder, VIDEO_EXT, list(frames))
+    paths = submission_ids(folder, VIDEO_EXT, list(frames), ignore)
     for item_id, path in paths.items():
         info = media.probe_video(path)
         if not any(abs(info.fps - f) < 0.01 for f in (30.0, 30000 / 1001)):

@@ -18,6 +18,12 @@ def metrics_table(report: dict) -> Table:
         table.add_row(name, "–" if v is None else fmt_number(v, lo, hi), ci, str(m.get("better", "")))
     for name, reason in report["skipped"].items():
         table.add_row(name, "skipped", reason[:80], "")
+    left_out = report.get("excluded_items") or {}
+    if left_out:  # never silent: which items the split has that this task did not score, and why
+        table.caption = (f"left out of the task: {sum(left_out.values())} item(s) — "
+                         + "; ".join(f"{n} {why}" for why, n in left_out.items()))
+    if report.get("manifest"):
+        table.caption = ((table.caption + "\n") if table.caption else "") + f"data manifest {report['manifest']['hash'][:16]}"
     return table
 
 

@@ -77,9 +77,12 @@ def leaderboard(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[str]]
 
 
 def comparable_key(report: dict) -> tuple:
-    """Runs belong in one table only with the same task, conventions and items (the items'
-    fingerprint; an older report without one: its data root and item count)."""
-    data = report.get("items_fingerprint") or f"{report.get('data_root', '?')} ({report.get('n_items', '?')} items)"
+    """Runs belong in one table only with the same task, conventions and data: the data manifest's
+    hash (same items, same arrays); a report without one: its items' fingerprint, else its data
+    root and item count."""
+    manifest = (report.get("manifest") or {}).get("hash")
+    data = (f"manifest {manifest[:12]}" if manifest else None) or report.get("items_fingerprint") \
+        or f"{report.get('data_root', '?')} ({report.get('n_items', '?')} items)"
     return report["task"], json.dumps(report.get("conventions", {}), sort_keys=True), data
 
 
@@ -104,7 +107,8 @@ def comparable_groups(reports: list[dict]) -> dict[str, list[dict]]:
             if conv:
                 differs.append("conventions " + ", ".join(f"{k}={v}" for k, v in sorted(conv.items())))
             if any(other[2] != key[2] for other in keys):
-                differs.append(f"items {key[2]} ({groups[key][0].get('n_items', '?')})")
+                differs.append(f"data {key[2]} ({groups[key][0].get('n_items', '?')} items; "
+                               "not comparable with the other data's runs)")
             out[f"{task} — {'; '.join(differs)}"] = groups[key]
     return out
 

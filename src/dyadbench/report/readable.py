@@ -168,6 +168,8 @@ def header(runs: list[dict]) -> str:
     rows = [("dyadbench", r.get("dyadbench_version", "?")), ("created", r.get("created", "?")),
             ("command", r.get("command") or "(not recorded)"), ("data root", r.get("data_root", "?")),
             ("items", str(r.get("n_items", "?")))]
+    if r.get("manifest"):
+        rows.append(("data manifest", f"{r['manifest']['hash']} ({r['manifest']['n_items']} items, {r['manifest']['frames']:,} frames)"))
     extras = r.get("extras") or {}
     if "bank_size" in extras:
         recall = r["metrics"].get("recall_at_500") or {}

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..datasets.manifest import manifest_summary
 from ..metrics.registry import get_metric
 from ..report.files import SCHEMA
 from ..tasks.registry import get_task
@@ -78,6 +79,8 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
         # which items were scored (until a canonical manifest exists): runs are comparable only on the same ones
         "items_fingerprint": hashlib.blake2b("\n".join(sorted(scored.ids)).encode(), digest_size=8).hexdigest(),
         "excluded_items": scored.excluded,
+        # the canonical data manifest's hash (datasets.manifest): equal hashes, equal items and arrays
+        "manifest": manifest_summary(scored.extras.pop("manifest")) if "manifest" in scored.extras else None,
         "bootstrap": {"resamples": n_boot, "slice_resamples": slice_boot, "confidence": 0.95, "seed": seed},
         "conventions": {name: conventions.get(name, get_metric(name).default) for name in task.metrics},
         "metrics": metrics,

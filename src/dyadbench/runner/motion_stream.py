@@ -38,7 +38,8 @@ from ..metrics.aggregate import (
 )
 from ..metrics.streaming import FrameSample, item_sample
 from ..storage import SpillRows
-from .items import align_length, features, motion_items, per_frame_shapes, valid_mask
+from ..datasets.manifest import item_record, manifest_doc
+from .items import align_length, features, motion_items, per_frame_shapes, read_arrays, valid_mask
 from ..tasks.registry import get_task
 
 GT_SAMPLE_FRAMES = SAMPLE_FRAMES  # ground-truth frames kept for fits whose convention sets no fit_frames
@@ -77,7 +78,8 @@ class MotionWorker:
         ref = features(item.target, self.task)
         valid = valid_mask(item.target, self.task, len(ref))
         frames = ref[valid]
-        out = {"id": item.id, "frames": len(ref), "n": len(frames),
+        record = item_record(item.id, read_arrays(item.target, self.task), valid)  # the data manifest's row
+        out = {"id": item.id, "frames": len(ref), "n": len(frames), "record": record,
                "mean": frames.mean(0) if len(frames) else np.zeros(ref.shape[1]),
                "m2": ((frames - frames.mean(0)) ** 2).sum(0) if len(frames) else np.zeros(ref.shape[1])}
         if self.gt_sample:
@@ -128,11 +130,12 @@ def _merge_moments(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, dict]:
 
 def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, conventions: dict | None, n_boot: int,
                  slice_boot: int, engine: str = "local", workers: int | None = None, address: str | None = None,
-                 threads: int | None = 1, progress=None):
-    """Score every item; returns ``(combiner, shared, extras, sample counts)``."""
+                 threads: int | None = 1, progress=None, ignore=()):
+    """Score every item; returns ``(combiner, shared, extras, sample counts)``. Submitted files
+    for ``ignore`` ids (items a dataset fault excludes) are not read."""
     from ..engine import default_workers, run_actors
 
-    submission_ids(submission, MOTION_EXT, [it.id for it in items])  # a wrong folder fails before any reading
+    submission_ids(submission, MOTION_EXT, [it.id for it in items], ignore)  # a wrong folder fails before any reading
     plans = plan(task.metrics, conventions)
     ids = sorted(it.id for it in items)
     groups = {it.id: [(col, val) for col, val in it.groups.items()] for it in items}
@@ -147,13 +150,13 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     for _, batch in run_actors(MotionWorker, {**base, "gt_sample": gt_k}, _jobs("gt", ids, n_workers or 2), engine=engine,
                                workers=n_workers, address=address):
         for r in batch:
-            gt_rows.append({k: r[k] for k in ("id", "frames", "n", "mean", "m2")})
+            gt_rows.append({k: r[k] for k in ("id", "frames", "n", "mean", "m2", "record")})
             if gt_k:
                 gt_sample.add(r["id"], *r["sample"])
         tick(len(gt_rows), 2 * len(ids), "ground truth read")
     mean, std, counts = _merge_moments(gt_rows)
     frames = {r["id"]: r["frames"] for r in gt_rows}
-    check_motion_submission(submission, task.feature_keys, per_frame_shapes(task), frames)
+    check_motion_submission(submission, task.feature_keys, per_frame_shapes(task), frames, ignore)
     shared = {"mean": mean, "std": std, "fps": task.fps, "si_clusters": task.si_clusters}
     prepared = prepare(plans, gt_sample.rows.get("reference", np.empty((0, len(mean)))), shared)
     shared.update(prepared)
@@ -176,7 +179,8 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
         tick(len(ids) + done, 2 * len(ids), "items scored")
     if len(samples) > 1:  # the header check refuses this; a file changed while scoring must not slip through
         raise SubmissionError(submission, f"items have different numbers of samples {sorted(samples)}")
-    extras = {"samples_per_item": samples.pop() if samples else None, **counts}
+    extras = {"samples_per_item": samples.pop() if samples else None, **counts,
+              "manifest": manifest_doc(task.name, task.split, [r["record"] for r in gt_rows])}
     return combiner, shared, extras
 
 

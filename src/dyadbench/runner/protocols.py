@@ -67,10 +67,10 @@ def metric_scorer(task: Task, data: ItemSet, seed: int, conventions: dict | None
     return compute
 
 
-def _items(task: Task, root: Path) -> tuple[list, dict, list]:
+def _items(task: Task, root: Path, excluded_ids: set | None = None) -> tuple[list, dict, list]:
     excluded: dict = {}
     skipped: list = []
-    items = motion_items(task, root, excluded=excluded, skipped=skipped)
+    items = motion_items(task, root, excluded=excluded, skipped=skipped, excluded_ids=excluded_ids)
     if not items:
         why = "; ".join(f"{n} {reason}" for reason, n in excluded.items()) or "no dyads found"
         raise ValueError(f"{root}: no item of task {task.name} in split {task.split!r} ({why}); see `dyadbench data inspect {root}`")
@@ -92,11 +92,12 @@ def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dic
     """Streamed over items (``motion_stream``): memory does not grow with frames."""
     from .motion_stream import score_motion
 
-    items, excluded, skipped = _items(task, root)
+    excluded_ids: set = set()
+    items, excluded, skipped = _items(task, root, excluded_ids)
     try:
         combiner, shared, extras = score_motion(task, root, submission, items, seed, conventions=conventions, n_boot=n_boot,
                                                 slice_boot=slice_boot, engine=engine, workers=workers, address=address,
-                                                threads=threads, progress=progress)
+                                                threads=threads, progress=progress, ignore=excluded_ids)
     except SubmissionError as exc:
         raise _blame_dataset(exc, root, skipped) from exc
     metric_skips = {name: f"could not be computed: {why}" for name, why in combiner.errors.items()}
@@ -116,9 +117,10 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
     from ..features.cache import FeatureCache
     from ..features.jobs import VideoExtractor, VideoRef
 
-    items, excluded, skipped = _items(task, root)
+    excluded_ids: set = set()
+    items, excluded, skipped = _items(task, root, excluded_ids)
     try:
-        gen_paths = read_video_submission(submission, {it.id: it.target.video_info.frames for it in items})
+        gen_paths = read_video_submission(submission, {it.id: it.target.video_info.frames for it in items}, ignore=excluded_ids)
     except SubmissionError as exc:
         raise _blame_dataset(exc, root, skipped) from exc
     skipped, extractors = {}, ["face_motion"]

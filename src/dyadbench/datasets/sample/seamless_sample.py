@@ -144,10 +144,11 @@ NO_MOVEMENT_VENDOR = "02"
 def write_seamless_sample(
     root: Path, *, dyads: int = 1, seconds: float = 4.0, seed: int = 0, width: int = 320, height: int = 240,
     progress: Callable[[str], None] | None = None, layout: str = "bundles", video: bool = True,
-    splits: tuple[str, ...] | None = None,
+    splits: tuple[str, ...] | None = None, faults: bool = False,
 ) -> dict:
     """Write the sample; returns counts. Deterministic for a given (dyads, seconds, seed, size);
-    a split's data does not depend on which other splits are written."""
+    a split's data does not depend on which other splits are written. ``faults=True`` then writes
+    the release's known faults into it (``seamless_faults_sample``)."""
     import webdataset as wds
 
     if dyads < 1 or seconds < 1.0:
@@ -209,7 +210,12 @@ def write_seamless_sample(
     assets.mkdir(parents=True, exist_ok=True)
     for name, rows in (("filelist", filelist), ("participants", participants), ("relationships", relationships), ("interactions", interactions)):
         pd.DataFrame(rows).to_csv(assets / f"{name}.csv", index=False)
-    return {"interactions": len(relationships), "participants": len(filelist), "shards": len(shards), "frames_per_file": n}
+    result = {"interactions": len(relationships), "participants": len(filelist), "shards": len(shards), "frames_per_file": n}
+    if faults:
+        from .seamless_faults_sample import add_faults
+
+        result["faults"] = len(add_faults(root, layout))
+    return result
 
 
 def _write_participant(root: Path, plan: ParticipantPlan, segments, seconds: float, n: int, width: int, height: int,
