@@ -39,6 +39,9 @@ from .cli_study import study_app
 from .cli_weights import weights_app
 
 app.add_typer(weights_app, name="weights")
+from .cli_download import download_cmd
+
+app.command("download")(download_cmd)
 
 app.add_typer(study_app, name="study")
 console = Console()
