@@ -168,3 +168,13 @@ def test_manifest_is_the_same_from_tars_folders_and_the_per_file_layout(tmp_path
     arr[5, 3] += 1e-3
     np.save(victim, arr)
     assert task_manifest(task, files)["hash"] != hashes["files"]
+
+
+def test_every_protocol_reports_the_manifest_data_manifest_writes(realtalk_root, tmp_path):
+    """The retrieval task's report carries the hash `data manifest` computes on the same root."""
+    from dyadbench.baselines import run_baseline
+
+    sub = run_baseline("realtalk/listener-retrieval", "random", realtalk_root, tmp_path / "sub")
+    report = evaluate("realtalk/listener-retrieval", realtalk_root, sub, n_boot=0, slice_boot=0, face_stride=384)
+    assert report["manifest"]["hash"] == task_manifest("realtalk/listener-retrieval", realtalk_root)["hash"]
+    assert report["manifest"]["n_items"] > report["n_items"]  # the bank: every clip, queries are its eval part

@@ -15,6 +15,24 @@ from ..datasets.manifest import manifest_doc
 from ..tasks.registry import get_task
 
 
+CLIPS = "clips of the retrieval bank (ids, roles, splits)"
+VIDEOS = "video ids, frame counts and sizes"
+
+
+def clip_records(clips) -> list[dict]:
+    return [{"id": c.id, "video": c.video_id, "start": c.start, "frames": c.n_frames, "speaker": c.speaker, "split": c.split}
+            for c in clips]
+
+
+def video_records(items, tick=None) -> list[dict]:
+    records = []
+    for i, it in enumerate(items):
+        records.append({"id": it.id, "frames": it.target.video_info.frames, "bytes": int(it.target.store.size(it.target.member("mp4")))})
+        if tick:
+            tick(i + 1, len(items))
+    return records
+
+
 def task_manifest(task_name: str, root: Path, *, engine: str = "local", workers: int | None = None,
                   address: str | None = None, progress=None) -> dict:
     task = get_task(task_name)
@@ -23,21 +41,13 @@ def task_manifest(task_name: str, root: Path, *, engine: str = "local", workers:
     if task.dataset == "realtalk":
         from ..datasets.realtalk import RealTalk
 
-        clips = RealTalk(root).clips()
-        records = [{"id": c.id, "video": c.video_id, "start": c.start, "frames": c.n_frames, "speaker": c.speaker,
-                    "split": c.split} for c in clips]
-        return manifest_doc(task.name, task.split, records, content="clips of the retrieval bank (ids, roles, splits)")
+        return manifest_doc(task.name, task.split, clip_records(RealTalk(root).clips()), content=CLIPS)
     from .protocols import _items
 
     excluded_ids: set = set()
     items, excluded, _ = _items(task, root, excluded_ids)
     if task.protocol == "video":
-        records = []
-        for i, it in enumerate(items):
-            size = it.target.store.size(it.target.member("mp4"))
-            records.append({"id": it.id, "frames": it.target.video_info.frames, "bytes": int(size)})
-            tick(i + 1, len(items))
-        return manifest_doc(task.name, task.split, records, excluded, content="video ids, frame counts and sizes")
+        return manifest_doc(task.name, task.split, video_records(items, tick), excluded, content=VIDEOS)
     from ..engine import default_workers, run_actors
     from .motion_stream import ITEMS_PER_WORKER, MotionWorker, _jobs
 

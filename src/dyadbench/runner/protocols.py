@@ -25,7 +25,9 @@ from ..features.clip_faces import space_model
 from ..features.weights import WeightsError, resolve
 from ..metrics import retrieval_ranks
 from ..metrics.registry import ItemSet, get_metric, score
+from ..datasets.manifest import manifest_doc
 from .items import align_length, motion_items
+from .manifest import CLIPS, VIDEOS, clip_records, video_records
 from ..tasks.registry import Task
 
 
@@ -165,6 +167,7 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
         if emb is not None:
             data.items["sync_video_emb"], data.items["sync_audio_emb"] = emb
     return Scored(data.ids, [it.groups for it in items], metric_scorer(task, data, seed, conventions, skipped), skipped,
+                  {"manifest": manifest_doc(task.name, task.split, video_records(items), excluded, content=VIDEOS)},
                   excluded=excluded)
 
 
@@ -259,7 +262,8 @@ def retrieval(task: Task, root: Path, submission: Path, seed: int, device: str =
                    for side in ("top1", "true")})
     data = ItemSet([q.id for q in queries], inputs, {"bank_size": len(bank)})
     groups = [{"speaker_role": q.speaker} for q in queries]
-    extras = {"ranks": ranks.tolist(), "bank_size": len(bank), "queries": len(queries), "face_stride": stride,
+    extras = {"manifest": manifest_doc(task.name, task.split, clip_records(rt.clips()), content=CLIPS),
+              "ranks": ranks.tolist(), "bank_size": len(bank), "queries": len(queries), "face_stride": stride,
               "goals": goal_results(goals, goal_ranks, [q.id for q in queries], len(bank), seed, n_boot, conventions),
               "published": task.options.get("published", {})}
     return Scored(data.ids, groups, metric_scorer(task, data, seed, conventions, skipped), skipped, extras)

@@ -7,7 +7,7 @@ issue-tracker entries), on the test split so an evaluation meets every one:
 fault                       what is written
 ==========================  =============================================================================
 duplicate-id (labels)       improvised/test dyad 0 copied into naturalistic/test, with its filelist rows
-duplicate-id (splits)       naturalistic/dev dyad 0 copied into naturalistic/test, with its filelist rows
+duplicate-id (splits)       naturalistic/dev dyad 0 copied into naturalistic/test, with its filelist rows (when dev is written)
 feature-rate                improvised/test dyad 1, first participant: every ``smplh:*`` key at 240 Hz
 length-mismatch             improvised/test dyad 3, second participant: features and audio 1.5 s shorter
 promised-feature-missing    improvised/test dyad 4, first participant: ``movement/expression`` deleted
@@ -82,13 +82,14 @@ def add_faults(root: Path, layout: str) -> list[str]:
     filelist = pd.read_csv(root / "assets" / "filelist.csv", dtype=str, keep_default_na=False)
     imp = _dyad_ids(filelist, "improvised", "test")
     nat_dev = _dyad_ids(filelist, "naturalistic", "dev")
-    if len(imp) < MIN_DYADS or not nat_dev:
-        raise ValueError(f"--faults needs at least {MIN_DYADS} dyads per label and split (--dyads {MIN_DYADS}) and the test and dev splits; got {len(imp)}")
+    if len(imp) < MIN_DYADS:
+        raise ValueError(f"--faults needs the test split and at least {MIN_DYADS} dyads per label and split (--dyads {MIN_DYADS}); got {len(imp)}")
     written = []
     filelist = _copy_dyad(root, filelist, imp[0], ("improvised", "test"), ("naturalistic", "test"))
     written.append(f"duplicate-id: {imp[0][0]}, {imp[0][1]} also in naturalistic/test")
-    filelist = _copy_dyad(root, filelist, nat_dev[0], ("naturalistic", "dev"), ("naturalistic", "test"))
-    written.append(f"duplicate-id: {nat_dev[0][0]}, {nat_dev[0][1]} in naturalistic/dev and naturalistic/test")
+    if nat_dev:  # a sample written without dev has no dev/test duplicate
+        filelist = _copy_dyad(root, filelist, nat_dev[0], ("naturalistic", "dev"), ("naturalistic", "test"))
+        written.append(f"duplicate-id: {nat_dev[0][0]}, {nat_dev[0][1]} in naturalistic/dev and naturalistic/test")
 
     fast = imp[1][0]
     _edit_arrays(root, "improvised", "test", fast, lambda k, a: np.repeat(a, RATE_FACTOR, axis=0) if k.startswith("smplh:") else a)
