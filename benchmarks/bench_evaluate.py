@@ -1,6 +1,7 @@
 """Evaluation at (towards) release size: wall time, peak RSS and frames/s of a random submission.
 
 Run: .venv/bin/python benchmarks/bench_evaluate.py [--frames 500000 4000000] [--workers 1 2] [--tasks facial-motion gesture]
+        [--engines local ray] [--cold]
      .venv/bin/python benchmarks/bench_evaluate.py --parts fixed [--fixed-items 1000] [--fixed-groups 8]
 
 Writes a features-only test split (`dyadbench sample seamless --layout files --no-video --split test`)
@@ -9,7 +10,11 @@ recordings under new session ids (hard links: the reader and the scorer still se
 participant, read and scored one by one). A random submission (Gaussian frames with each item's
 per-dimension mean and std) is written per distinct item and linked for its copies. Each
 `dyadbench evaluate` runs in a child process; peak RSS is the largest sum over the process tree
-(main process + workers), sampled from /proc every 0.2 s.
+(main process + workers), sampled from /proc every 0.2 s. Beside each run, on the same split and
+the same number of workers, the floor (``_floor.py``: read every array the task reads and
+accumulate the Gaussian sums of target, paired and velocity features), and, from report.json's
+``timing``, where evaluate's time goes (per stage and metric in the workers; headline and slices
+in the main process).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -188,6 +194,8 @@ def main():
     ap.add_argument("--tasks", nargs="+", default=["facial-motion", "gesture"])
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/dyadbench-bench-evaluate"))
     ap.add_argument("--bootstrap", type=int, default=200)
+    ap.add_argument("--engines", nargs="+", default=["local"], choices=["local", "ray"])
+    ap.add_argument("--cold", action="store_true", help="empty the feature cache before each run (audio onsets computed)")
     args = ap.parse_args()
     if "fixed" in args.parts:
         fixed_cost(args.fixed_items, args.fixed_groups, args.bootstrap, 50)
@@ -203,8 +211,9 @@ def main():
     print(f"base split written in {time.perf_counter() - t0:.0f} s", flush=True)
     base_frames = {t: sum(it.target.feature(get_task(f"seamless/{t}").feature_keys[0]).shape[0]
                           for it in motion_items(get_task(f"seamless/{t}"), base)) for t in args.tasks}
-    print("| task | frames | items | workers | wall (s) | frames/s | peak RSS (GB) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| task | frames | items | workers | engine | wall (s) | frames/s | floor (s) | evaluate / floor | peak RSS (GB) |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    where = []
     for target in args.frames:
         copies = max(1, round(target / base_frames.get("facial-motion", next(iter(base_frames.values())))))
         root = args.workdir / f"x{copies}"
@@ -215,14 +224,42 @@ def main():
             items = len(list(sub.iterdir()))
             frames = base_frames[t] * copies
             for w in args.workers:
-                cmd = [str(Path(sys.executable).parent / "dyadbench"), "evaluate", task, "--data", str(root), "--submission",
-                       str(sub), "--out", str(args.workdir / f"report-{t}-{copies}-{w}"), "--bootstrap", str(args.bootstrap),
-                       "--workers", str(w)]
-                wall, peak, res = run_measured(cmd)
-                if res.returncode:
-                    print(res.stdout[-2000:], res.stderr[-2000:])
-                    raise SystemExit(res.returncode)
-                print(f"| {t} | {frames:,} | {items} | {w} | {wall:.0f} | {frames / wall:,.0f} | {peak / 2**30:.2f} |", flush=True)
+                floor_s = _floor(root, task, w)
+                for engine in args.engines:
+                    cache = args.workdir / f"cache-{engine}-{w}"
+                    if args.cold and cache.exists():
+                        shutil.rmtree(cache)  # a first evaluation: nothing the dataset alone determines is cached
+                    cmd = [str(Path(sys.executable).parent / "dyadbench"), "evaluate", task, "--data", str(root), "--submission",
+                           str(sub), "--out", str(args.workdir / f"report-{t}-{copies}-{w}-{engine}"), "--bootstrap",
+                           str(args.bootstrap), "--workers", str(w), "--engine", engine, "--cache", str(cache)]
+                    wall, peak, res = run_measured(cmd)
+                    if res.returncode:
+                        print(res.stdout[-2000:], res.stderr[-2000:])
+                        raise SystemExit(res.returncode)
+                    print(f"| {t} | {frames:,} | {items} | {w} | {engine} | {wall:.0f} | {frames / wall:,.0f} | {floor_s:.1f} | "
+                          f"{wall / floor_s:.1f}x | {peak / 2**30:.2f} |", flush=True)
+                    import json
+
+                    timing = json.loads((args.workdir / f"report-{t}-{copies}-{w}-{engine}" / "report.json").read_text())["timing"]
+                    where.append((t, frames, w, engine, wall, timing))
+    for t, frames, w, engine, wall, timing in where:
+        print(f"\nwhere the time goes: {t}, {frames:,} frames, {w} worker(s), {engine}: wall {wall:.0f} s = items "
+              f"{timing['items_s']:.0f} s (workers in parallel) + headline {timing['headline_s']:.1f} s + slices {timing['slices_s']:.1f} s "
+              f"(+ start-up and writing the report)")
+        print("| stage (summed over workers) | worker-seconds | share |\n|---|---:|---:|")
+        total = sum(timing["worker_seconds"].values()) or 1.0
+        for k, v in timing["worker_seconds"].items():
+            print(f"| {k} | {v:.1f} | {100 * v / total:.0f} % |")
+        for k, v in timing["main_seconds"].items():
+            print(f"| (main process) {k} | {v:.1f} | |")
+
+
+def _floor(root: Path, task: str, workers: int) -> float:
+    """``_floor.py`` in a child process, as evaluate runs: read everything, accumulate the sums."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    res = subprocess.run([sys.executable, "-m", "_floor", str(root), task, str(workers)], capture_output=True, text=True, env=env,
+                         check=True)
+    return float(res.stdout.split()[0])
 
 
 if __name__ == "__main__":

@@ -146,3 +146,22 @@ def test_beat_consistency_and_kinematic_beats():
     assert beat_consistency([1.0], [1.1], sigma=0.1) == pytest.approx(np.exp(-0.5))
     with pytest.raises(ValueError, match="at least one beat"):
         beat_consistency([], [1.0])
+
+
+@pytest.mark.parametrize("samples,pairs,standardize", [("first", "distinct", True), ("first", "distinct", False),
+                                                        ("all", "audio2photoreal", False), ("all", "distinct", True)])
+def test_diversity_set_gathers_the_rows_pooling_would_pair(samples, pairs, standardize):
+    """diversity_set never builds the pool: equal to pooling every valid frame (items in order,
+    samples then frames), standardizing, and drawing the same pairs."""
+    from dyadbench.metrics.gesture import random_pair_diversity
+    from dyadbench.metrics.motion import diversity_set
+
+    rng = np.random.default_rng(7)
+    gen = [rng.normal(i, 1 + i, (3, n, 5)) for i, n in enumerate((400, 900, 1300, 50))]
+    valid = [rng.random(g.shape[1]) > 0.2 for g in gen]
+    mean, std = rng.normal(0, 1, 5), rng.uniform(0.5, 2, 5)
+    pool = np.concatenate([(g[:1] if samples == "first" else g)[:, v].reshape(-1, 5) for g, v in zip(gen, valid)])
+    pool = (pool - mean) / std if standardize else pool
+    want = random_pair_diversity(pool, n_pairs=2000, seed=3, pairs=pairs)
+    got = diversity_set(gen, valid, mean, std, n_pairs=2000, seed=3, standardize=standardize, samples=samples, pairs=pairs)
+    assert got == pytest.approx(want, rel=1e-12)

@@ -174,6 +174,18 @@ class Participant:
             raise DatasetError(self.source_label("wav"), f"sample rate {sr} Hz, expected {AUDIO_SAMPLE_RATE} Hz")
         return samples, sr
 
+    def audio_identity(self) -> str:
+        """Where the wav's bytes are and their size and modification time: a cache key that costs
+        one stat (a changed file gets a new key)."""
+        member = self.member("wav")
+        path = self.store.path(member)
+        if path is not None:
+            st = path.stat()
+            return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        st = self.store.tar_path.stat()
+        offset, size = self.store.index[member]
+        return f"{self.store.tar_path.resolve()}::{member}|{offset}|{size}|{st.st_size}|{st.st_mtime_ns}"
+
     def _source(self, ext: str):
         path = self.store.path(self.member(ext))
         return path if path is not None else self.read_bytes(ext)

@@ -20,8 +20,8 @@ from scipy import fft as sp_fft
 from scipy.signal import find_peaks, get_window, resample_poly
 
 
-def _mono(audio, name: str = "audio") -> np.ndarray:
-    x = np.asarray(audio, dtype=np.float64)
+def _mono(audio, name: str = "audio", dtype=np.float64) -> np.ndarray:
+    x = np.asarray(audio, dtype=dtype)
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"{name}: expected non-empty mono samples, got shape {x.shape}")
     if not np.isfinite(x).all():
@@ -139,19 +139,28 @@ def _spectral_flux(x: np.ndarray, nper: int, hop: int, chunk: int = 2048) -> np.
     if len(x) < nper:
         return np.zeros(0)
     win = get_window("hann", nper).astype(np.float32)
-    frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float32), nper)[::hop]
+    norm = win.sum()
+    frames = np.lib.stride_tricks.sliding_window_view(np.asarray(x, np.float32), nper)[::hop]
     flux, prev = [], None
     for start in range(0, len(frames), chunk):
-        mag = np.log1p(np.abs(sp_fft.rfft(frames[start:start + chunk] * win, axis=1) / win.sum()))
-        both = mag if prev is None else np.vstack([prev, mag])
-        flux.append(np.maximum(np.diff(both, axis=0), 0).sum(1))
+        spec = sp_fft.rfft(frames[start:start + chunk] * win, axis=1)
+        # ÷ a real scalar part by part (a complex ÷ computes a/c, b/c for a real c: the same numbers,
+        # 4x faster), then |.| and log1p in place: the same float32 operations, fewer temporaries
+        spec.view(np.float32).__itruediv__(norm)
+        mag = np.abs(spec)
+        np.log1p(mag, out=mag)
+        step = np.subtract(mag[1:], mag[:-1])
+        np.maximum(step, 0, out=step)
+        if prev is not None:
+            flux.append(np.maximum(mag[:1] - prev, 0).sum(1))
+        flux.append(step.sum(1))
         prev = mag[-1:]
     return np.concatenate(flux).astype(np.float64)
 
 
 def onsets(audio, sr: int, *, hop_s: float = 0.01, min_gap_s: float = 0.1) -> np.ndarray:
     """Onset times (s): peaks of half-wave-rectified spectral flux above its median + 2 MAD."""
-    x = _mono(audio)
+    x = _mono(audio, dtype=np.float32)  # the flux is computed in float32: no float64 copy of a 48 kHz track
     nper = 1 << int(np.ceil(np.log2(0.04 * sr)))
     hop = int(hop_s * sr)
     flux = _spectral_flux(x, nper, hop)

@@ -34,6 +34,7 @@ difference between two systems scored on the same items.
 from __future__ import annotations
 
 import inspect
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -123,13 +124,15 @@ def fit_sample_size(plans: list[Planned], default: int) -> int:
     return max([int(p.conv.params.get("fit_frames") or default) for p in fits], default=0)
 
 
-def item_outputs(plans: list[Planned], inputs: dict, shared: dict) -> dict:
+def item_outputs(plans: list[Planned], inputs: dict, shared: dict, seconds: dict | None = None) -> dict:
     """One item's contribution to every metric (computed in a worker): a value (``item``), additive
-    statistics (``sums``), or nothing (``set``); ``{"error": why}`` when the metric cannot score it."""
+    statistics (``sums``), or nothing (``set``); ``{"error": why}`` when the metric cannot score it.
+    ``seconds`` (optional) accumulates each metric's time: where an evaluation's time goes."""
     out = {}
     for p in plans:
         if p.mode == "set":
             continue
+        t0 = time.perf_counter()
         refs = p.spec.reference_inputs
         params = dict(p.conv.params)
         try:
@@ -143,6 +146,8 @@ def item_outputs(plans: list[Planned], inputs: dict, shared: dict) -> dict:
                                "ref_stats": call_by_name(fn, p.spec, inputs, shared, params, refs) if refs else None}
         except ValueError as exc:
             out[p.name] = {"error": str(exc)}
+        if seconds is not None:
+            seconds[p.name] = seconds.get(p.name, 0.0) + time.perf_counter() - t0
     return out
 
 

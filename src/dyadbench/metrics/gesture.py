@@ -24,7 +24,7 @@ from scipy.signal import argrelextrema
 from ._validation import as_float_array, resolve_rng
 from .frechet import frechet_distance_from_features
 
-__all__ = ["beat_consistency", "kinematic_beats", "random_pair_diversity", "velocities"]
+__all__ = ["beat_consistency", "diversity_pairs", "kinematic_beats", "random_pair_diversity", "velocities"]
 
 
 def _sequences(x, name: str) -> np.ndarray:
@@ -53,19 +53,24 @@ def random_pair_diversity(frames, *, n_pairs: int = 10_000, seed=0, pairs: str =
     frames are needed; a pair may be one frame twice); seeded here, where A2P's draws are not."""
     f = as_float_array(frames, "frames", ndim=(2, 3))
     f = f.reshape(-1, f.shape[-1])
-    if f.shape[0] < 2:
-        raise ValueError(f"frames: needs at least 2 frames, got {f.shape[0]}")
-    if pairs == "audio2photoreal":
-        if f.shape[0] <= n_pairs:
-            raise ValueError(f"frames: Audio2Photoreal's diversity draws {n_pairs} frames without replacement, "
-                             f"needs more than that, got {f.shape[0]}")
-        rng = resolve_rng(seed)
-        a, b = rng.choice(f.shape[0], int(n_pairs), replace=False), rng.choice(f.shape[0], int(n_pairs), replace=False)
-    elif pairs == "distinct":
-        a, b = random_pair_indices(f.shape[0], n_pairs, seed)
-    else:
-        raise ValueError(f"pairs: expected 'distinct' or 'audio2photoreal', got {pairs!r}")
+    a, b = diversity_pairs(f.shape[0], n_pairs=n_pairs, seed=seed, pairs=pairs)
     return float(np.linalg.norm(f[a] - f[b], axis=1).mean())
+
+
+def diversity_pairs(n: int, *, n_pairs: int = 10_000, seed=0, pairs: str = "distinct") -> tuple[np.ndarray, np.ndarray]:
+    """The frame indices (a, b) ``random_pair_diversity`` draws among ``n`` frames: a set-level
+    computation can gather just these rows instead of pooling every frame."""
+    if n < 2:
+        raise ValueError(f"frames: needs at least 2 frames, got {n}")
+    if pairs == "audio2photoreal":
+        if n <= n_pairs:
+            raise ValueError(f"frames: Audio2Photoreal's diversity draws {n_pairs} frames without replacement, "
+                             f"needs more than that, got {n}")
+        rng = resolve_rng(seed)
+        return rng.choice(n, int(n_pairs), replace=False), rng.choice(n, int(n_pairs), replace=False)
+    if pairs == "distinct":
+        return random_pair_indices(n, n_pairs, seed)
+    raise ValueError(f"pairs: expected 'distinct' or 'audio2photoreal', got {pairs!r}")
 
 
 def random_pair_indices(n: int, n_pairs: int, seed=0) -> tuple[np.ndarray, np.ndarray]:

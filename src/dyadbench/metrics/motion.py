@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .frechet import frechet_distance, frechet_distance_from_features
-from .gesture import beat_consistency, kinematic_beats, random_pair_diversity
+from .gesture import beat_consistency, diversity_pairs, kinematic_beats
 from .listener import (
     REACT_DIM_GROUPS,
     dtw_distance,
@@ -339,11 +339,36 @@ def si_diversity_set(generated, reference, valid, mean, std, n_clusters: int = 4
 def diversity_set(generated, valid, mean, std, *, n_pairs: int = 10_000, seed: int = 0, standardize: bool = True,
                   samples: str = "first", pairs: str = "distinct") -> float:
     """Mean distance of random pairs of pooled (standardized) frames of sample 0, or of every
-    sample (``samples="all"``, Audio2Photoreal's var_g pools all samples' frames)."""
-    rows = [_samples(g, samples)[:, np.asarray(v)] for g, v in zip(generated, valid)]
-    frames = np.concatenate([r.reshape(-1, r.shape[-1]) for r in rows]) if rows else np.empty((0, len(mean)))
-    frames = _z(frames, mean, std, standardize)  # pool, then standardize once
-    return random_pair_diversity(frames, n_pairs=n_pairs, seed=seed, pairs=pairs) if len(frames) >= 2 else NO_VALUE
+    sample (``samples="all"``, Audio2Photoreal's var_g pools all samples' frames).
+
+    The pool (items in order; within an item its samples, then its valid frames) is never built:
+    the pairs are drawn by pool position and only those rows gathered, and standardizing a
+    difference is dividing it by ``std`` (the mean cancels), so a bootstrap resample of a large
+    pool costs the 2 x ``n_pairs`` rows it reads."""
+    items = [(_samples(g, samples), np.flatnonzero(np.asarray(v))) for g, v in zip(generated, valid)]
+    sizes = np.array([s.shape[0] * len(idx) for s, idx in items], dtype=np.int64)
+    total = int(sizes.sum())
+    if total < 2:
+        return NO_VALUE
+    a, b = diversity_pairs(total, n_pairs=n_pairs, seed=seed, pairs=pairs)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+
+    def gather(pos: np.ndarray) -> np.ndarray:
+        owner = np.searchsorted(starts, pos, side="right") - 1
+        order = np.argsort(owner, kind="stable")  # positions grouped by item: one pass over the items
+        bounds = np.searchsorted(owner[order], np.arange(len(items) + 1))
+        out = np.empty((len(pos), len(mean)))
+        for i in np.flatnonzero(np.diff(bounds)):
+            at = order[bounds[i]:bounds[i + 1]]
+            sample_rows, idx = items[i]
+            local = pos[at] - starts[i]
+            out[at] = sample_rows[local // len(idx), idx[local % len(idx)]]
+        return out
+
+    diff = gather(a) - gather(b)
+    if standardize:
+        diff = diff / std
+    return float(np.linalg.norm(diff, axis=1).mean())
 
 
 # --- REACT-style appropriateness and synchrony ---------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
     if n_boot < 0 or slice_boot < 0:
         raise ValueError(f"bootstrap resamples must be >= 0 (got {n_boot} and {slice_boot} for slices)")
     conventions = check_conventions(task, conventions or {})
+    t_start = time.perf_counter()
     scored = PROTOCOLS[task.protocol](task, Path(data_root), Path(submission), seed, engine=engine, workers=workers,
                                       device=device, cache_root=cache_root, address=address, conventions=conventions,
                                       n_boot=n_boot, slice_boot=slice_boot, threads=threads, progress=progress,
@@ -59,7 +61,9 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
     total = 1 + sum(len(v) for v in slice_values.values())
     tick = (lambda done, what: progress(done, total, what)) if progress else (lambda done, what: None)
     tick(0, "all items")
+    t_items = time.perf_counter()
     metrics = scored.compute(all_idx, n_boot, "all")
+    t_headline = time.perf_counter()
     per_item = {name: m.pop("linear") for name, m in metrics.items() if m.get("linear")}
     tick(1, "all items")
     missing = [name for name, outs in declared_outputs(task).items()
@@ -103,6 +107,12 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
                 report["slices"][col][value] = {"n": len(idx), "metrics": group}
             done += 1
             tick(done, f"{col} = {value}")
+    # Where the time went: per-item work in workers (summed worker-seconds by stage and metric),
+    # and the fixed set-level work in this process (headline and slices: values and intervals).
+    report["timing"] = {"wall_s": time.perf_counter() - t_start, "items_s": t_items - t_start,
+                        "headline_s": t_headline - t_items, "slices_s": time.perf_counter() - t_headline,
+                        "worker_seconds": scored.extras.pop("worker_seconds", {}),
+                        "main_seconds": scored.extras.pop("main_seconds", {})}
     return _plain(report)
 
 

@@ -16,6 +16,7 @@ on local processes or Ray:
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,8 @@ class MotionWorker:
     """Built once per worker process; ``worker(("gt" | "score", [item ids]))`` -> per-item results."""
 
     def __init__(self, task: str, root: str, seed: int, submission: str | None = None, conventions: dict | None = None,
-                 shared: dict | None = None, gt_sample: int = 0, score_sample: int = 0, threads: int | None = 1):
+                 shared: dict | None = None, gt_sample: int = 0, score_sample: int = 0, threads: int | None = 1,
+                 cache_root: str | None = None):
         if threads:
             from threadpoolctl import threadpool_limits
 
@@ -61,6 +63,7 @@ class MotionWorker:
         self.submission = Path(submission) if submission else None
         self.plans = plan(self.task.metrics, conventions)
         self.gt_sample, self.score_sample = gt_sample, score_sample
+        self.cache_root = cache_root
 
     def __call__(self, job):
         kind, ids = job
@@ -75,8 +78,10 @@ class MotionWorker:
         return out
 
     def _gt(self, item) -> dict:
+        t0 = time.perf_counter()
         ref = features(item.target, self.task)
         valid = valid_mask(item.target, self.task, len(ref))
+        t_read = time.perf_counter() - t0
         frames = ref[valid]
         record = item_record(item.id, read_arrays(item.target, self.task), valid)  # the data manifest's row
         out = {"id": item.id, "frames": len(ref), "n": len(frames), "record": record,
@@ -84,23 +89,55 @@ class MotionWorker:
                "m2": ((frames - frames.mean(0)) ** 2).sum(0) if len(frames) else np.zeros(ref.shape[1])}
         if self.gt_sample:
             out["sample"] = item_sample(item.id, self.seed, valid, {"reference": ref}, self.gt_sample)
+        out["seconds"] = {"read": t_read, "ground-truth pass (moments, manifest hashes, frame sample)": time.perf_counter() - t0 - t_read}
         return out
 
     def _score(self, item) -> dict:
+        t0 = time.perf_counter()
         ref = features(item.target, self.task)
         n = len(ref)
         valid = valid_mask(item.target, self.task, n)
         gen = read_motion_item(self.submission / f"{item.id}{MOTION_EXT}", self.task.feature_keys, per_frame_shapes(self.task), n)
         inputs = {"generated": gen, "reference": ref, "reference_samples": ref[None], "valid": valid,
                   "partner": align_length(features(item.partner, self.task), n)}
+        seconds = {"read": time.perf_counter() - t0}
         if "beat_consistency" in self.task.metrics:
-            from ..features.audio import onsets as audio_onsets
-
-            inputs["onsets"] = audio_onsets(*item.target.audio())
-        out = {"id": item.id, "outputs": item_outputs(self.plans, inputs, self.shared), "samples": gen.shape[0]}
+            t1 = time.perf_counter()
+            inputs["onsets"] = self._onsets(item.target)
+            seconds["audio onsets (read + spectral flux)"] = time.perf_counter() - t1
+        out = {"id": item.id, "outputs": item_outputs(self.plans, inputs, self.shared, seconds), "samples": gen.shape[0]}
         if self.score_sample:
+            t1 = time.perf_counter()
             out["sample"] = item_sample(item.id, self.seed, valid, inputs, self.score_sample)
+            seconds["frame sample for set-level metrics"] = time.perf_counter() - t1
+        out["seconds"] = seconds
         return out
+
+
+    def _onsets(self, participant) -> np.ndarray:
+        """The participant's audio onsets, cached per audio file (path, size, modification time):
+        they depend on the dataset only, so a second system's evaluation reads none of the audio."""
+        import hashlib
+
+        from ..features.audio import onsets as audio_onsets
+        from ..features.cache import FeatureCache
+
+        key = hashlib.blake2b(participant.audio_identity().encode(), digest_size=16).hexdigest()
+        compute = lambda: {"onsets": audio_onsets(*participant.audio())}
+        return FeatureCache(self.cache_root).get_or_compute(key, "audio_onsets", ONSETS_VERSION, compute)["onsets"]
+
+
+ONSETS_VERSION = 1  # bump when features.audio.onsets changes its numbers
+
+
+def _add_seconds(total: dict, part: dict, metric_prefix: str = "") -> None:
+    """Sum per-item seconds by stage; metric names (not the fixed stage names) get a prefix."""
+    stages = ("read", "audio onsets (read + spectral flux)", "frame sample for set-level metrics",
+              "ground-truth pass (moments, manifest hashes, frame sample)")
+    for k, v in part.items():
+        key = k if k in stages else metric_prefix + k
+        key = "read (ground truth + submission + partner)" if k == "read" else key
+        total[key] = total.get(key, 0.0) + v
 
 
 def _jobs(kind: str, ids: list[str], workers: int) -> list:
@@ -130,7 +167,7 @@ def _merge_moments(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, dict]:
 
 def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, conventions: dict | None, n_boot: int,
                  slice_boot: int, engine: str = "local", workers: int | None = None, address: str | None = None,
-                 threads: int | None = 1, progress=None, ignore=()):
+                 threads: int | None = 1, progress=None, ignore=(), cache_root: str | None = None):
     """Score every item; returns ``(combiner, shared, extras, sample counts)``. Submitted files
     for ``ignore`` ids (items a dataset fault excludes) are not read."""
     from ..engine import default_workers, run_actors
@@ -144,13 +181,14 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     n_workers = workers
     fits = [p for p in plans if p.mode == "sums" and p.conv.stream.prepare is not None]
     gt_k = fit_sample_size(plans, GT_SAMPLE_FRAMES)
-    base = {"task": task.name, "root": str(root), "seed": seed, "threads": threads}
+    base = {"task": task.name, "root": str(root), "seed": seed, "threads": threads, "cache_root": cache_root}
     tick = progress or (lambda done, total, what: None)
-    gt_rows, gt_sample = [], FrameSample(gt_k)
+    gt_rows, gt_sample, seconds = [], FrameSample(gt_k), {}
     for _, batch in run_actors(MotionWorker, {**base, "gt_sample": gt_k}, _jobs("gt", ids, n_workers or 2), engine=engine,
                                workers=n_workers, address=address):
         for r in batch:
             gt_rows.append({k: r[k] for k in ("id", "frames", "n", "mean", "m2", "record")})
+            _add_seconds(seconds, r["seconds"])
             if gt_k:
                 gt_sample.add(r["id"], *r["sample"])
         tick(len(gt_rows), 2 * len(ids), "ground truth read")
@@ -158,7 +196,9 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     frames = {r["id"]: r["frames"] for r in gt_rows}
     check_motion_submission(submission, task.feature_keys, per_frame_shapes(task), frames, ignore)
     shared = {"mean": mean, "std": std, "fps": task.fps, "si_clusters": task.si_clusters}
+    t_fit = time.perf_counter()
     prepared = prepare(plans, gt_sample.rows.get("reference", np.empty((0, len(mean)))), shared)
+    main_seconds = {"fits on the ground-truth frame sample (k-means)": time.perf_counter() - t_fit}
     shared.update(prepared)
     # Item statistics go to disk (a 256-d paired FD is 263 KB an item): the parent's memory stays
     # flat however many items the split has; each group's replicates are folded when reported.
@@ -172,6 +212,7 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
                                address=address):
         for r in batch:
             combiner.add(r["id"], groups[r["id"]], r["outputs"])
+            _add_seconds(seconds, r["seconds"], "metric ")
             if score_k:
                 combiner.add_sample(r["id"], *r["sample"])
             samples.add(r["samples"])
@@ -180,6 +221,8 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     if len(samples) > 1:  # the header check refuses this; a file changed while scoring must not slip through
         raise SubmissionError(submission, f"items have different numbers of samples {sorted(samples)}")
     extras = {"samples_per_item": samples.pop() if samples else None, **counts,
+              "worker_seconds": {k: round(v, 3) for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])},
+              "main_seconds": main_seconds,
               "manifest": manifest_doc(task.name, task.split, [r["record"] for r in gt_rows])}
     return combiner, shared, extras
 
