@@ -185,3 +185,42 @@ def test_one_metric_given_two_conventions_is_refused(monkeypatch, capsys, tmp_pa
                          str(tmp_path / "sub"), "--out", str(tmp_path / "o"), "--convention", "l2=learning2listen",
                          "--convention", "l2=lm-listener")
     assert code == 2 and "two conventions" in out
+
+
+def test_a_killed_runs_leftovers_go_and_item_statistics_stay_inside_the_run(monkeypatch, capsys, tmp_path):
+    """A run killed mid-way leaves `.out.partial-*` (with its spilled item statistics inside) or
+    `.out.previous-*` beside --out: the next run removes them; nothing else beside --out is
+    touched, and nothing lands in the system temp folder."""
+    import tempfile
+
+    import dyadbench.runner.motion_stream as stream
+    from dyadbench.baselines import run_baseline
+    from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
+    from dyadbench.storage import SpillRows
+
+    data = tmp_path / "data"
+    write_seamless_sample(data, dyads=2, seconds=1.0, seed=0, layout="files", video=False, splits=("train", "test"))
+    sub = run_baseline("seamless/facial-motion", "mirror", data, tmp_path / "sub")
+    runs = tmp_path / "runs"
+    (runs / ".out.partial-99999-abc" / ".scratch" / "dyadbench-item-stats-x").mkdir(parents=True)
+    (runs / ".out.previous-4242").mkdir()
+    (runs / ".out-notes").mkdir()  # the user's: another name
+    (runs / ".out-notes" / "a.txt").write_text("mine")
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    parents = []
+
+    class Recorded(SpillRows):
+        def __init__(self, parent=None):
+            parents.append(Path(parent))
+            super().__init__(parent)
+
+    monkeypatch.setattr(stream, "SpillRows", Recorded)
+    code, text = run_main(monkeypatch, capsys, "evaluate", "seamless/facial-motion", "--data", str(data), "--submission", str(sub),
+                          "--out", str(runs / "out"), "--bootstrap", "0")
+    assert code == 0, text
+    assert sorted(p.name for p in runs.iterdir()) == [".out-notes", "out"]
+    assert (runs / ".out-notes" / "a.txt").read_text() == "mine"
+    assert parents and all(".out.partial-" in str(p) for p in parents)
+    assert not (runs / "out" / ".scratch").exists() and not list(system_tmp.iterdir())

@@ -400,7 +400,7 @@ def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap
     from .report.html import render
 
     # Many small matrix products: BLAS threads fight each other more than they help (3x slower on 2 cores).
-    from .report.output import result_folder
+    from .report.output import result_folder, scratch_folder
 
     from .storage import cache_dir
 
@@ -411,7 +411,7 @@ def _evaluate_to(task, data, submission, out, system, bootstrap, slice_bootstrap
                                     seed=seed, engine=engine, workers=workers, device=device, address=address,
                                     cache_root=None if cache is None else str(cache), conventions=conventions,
                                     threads=threads, progress=lambda done, total, what: tick(what, done, total),
-                                    face_stride=face_stride)
+                                    face_stride=face_stride, scratch=scratch_folder(tmp))
         report["command"] = " ".join(["dyadbench", *sys.argv[1:]])
         runs = [report]
         if compare_to is not None:

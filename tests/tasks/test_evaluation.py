@@ -57,7 +57,18 @@ def test_report_has_intervals_slices_and_group_sizes(seamless_root, tmp_path):
     assert report["schema"] == "dyadbench.report/1" and report["n_items"] == 4
     l2 = report["metrics"]["l2"]
     assert l2["low"] <= l2["value"] <= l2["high"] and l2["n"] == 4
-    assert {"label", "relationship", "vendor"} <= set(report["slices"])
+    assert {"label", "vendor"} <= set(report["slices"])
+    from dyadbench.runner.items import GROUP_COLUMNS, motion_items
+
+    partition = lambda col: sorted(sorted(i.id for i in items if i.groups[col] == v) for v in {i.groups[col] for i in items})
+    items = motion_items(get_task("seamless/facial-motion"), seamless_root)
+    for col in GROUP_COLUMNS:  # every grouping is scored, or named as splitting like one that is
+        if col in report["slices_same_as"]:
+            twin = report["slices_same_as"][col]
+            assert twin in report["slices"] and col not in report["slices"] and partition(col) == partition(twin)
+        elif len({i.groups[col] for i in items}) > 1:
+            assert col in report["slices"]
+    assert report["slices_same_as"]  # on this sample, interaction type splits the items as label does
     for groups in report["slices"].values():
         assert sum(g["n"] for g in groups.values()) == 4
         for g in groups.values():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import genea_emage as GE
 from . import motion as MM
 from .embedding import perceptual_l2_item
 from .spec import Convention, MetricSpec, Streaming, register_metric
@@ -31,6 +32,9 @@ REACT = "reactmultimodalchallenge/baseline_react2023 @ c5a8ff8 (= baseline_react
 A2P = "facebookresearch/audio2photoreal @ 449761e, utils/eval.py"
 PYTORCH_FID = "mseitzer/pytorch-fid, fid_score.py (pooled pool3 statistics)"
 SYNCNET = "joonson/syncnet_python @ 6efbb1c, SyncNetInstance.py (calc_pdist + evaluate)"
+GENEA = "Svito-zar/genea_numerical_evaluations"
+EMAGE = "PantoMatrix/PantoMatrix @ 0bbb03d, emage_evaltools/mertic.py"
+ON_FEATURES = "on the task's features as 3-value joint groups (the reference uses joint positions; no body model ships here)"
 
 MOTION = {"generated": "generated", "reference": "reference", "valid": "valid"}
 STATS = {"mean": "mean", "std": "std"}
@@ -191,6 +195,38 @@ register_metric(MetricSpec(
     {"beat": Convention(MM.beat_consistency_item, True, "motion→audio, σ = 0.1 s",
                         "BEAT (Liu et al. 2022) / Bailando BeatAlign")},
     "beat", reference_inputs={"generated": "reference_samples"}))
+
+for _order, _name, _what, _nth in ((3, "jerk", "Average jerk", "third"), (2, "acceleration", "Average acceleration", "second")):
+    register_metric(MetricSpec(
+        _name, f"{_what} of the generated motion (GENEA; compare with the ground truth's)", "closer to reference",
+        {"generated": "generated", "valid": "valid", "fps": "fps"},
+        {"genea": Convention(GE.mean_derivative_item, True,
+                             f"per item: mean over joints of the mean norm of the {_nth} frame difference x fps^{_order}, "
+                             f"sample 0, {ON_FEATURES}", f"{GENEA} @ 287c0e4, calk_jerk_or_acceleration.py",
+                             {"order": _order})},
+        "genea", reference_inputs={"generated": "reference_samples"}, lower=0.0))
+
+register_metric(MetricSpec(
+    "speed_hellinger", "Hellinger distance between the generated and true joint-speed histograms (GENEA)", "lower",
+    {"generated": "generated", "reference": "reference", "valid": "valid", "fps": "fps"},
+    {"genea": Convention(GE.speed_hellinger_set, False, "per-joint speeds (first difference x fps), unit bins on [0, 59] "
+                         f"summed over joints and items; sqrt(1 − Σ sqrt(p q)); {ON_FEATURES}",
+                         f"{GENEA} @ 287c0e4, calc_histogram.py + @ 72f267d, hellinger_distance.py",
+                         stream=Streaming(GE.speed_hellinger_item_stats, GE.speed_hellinger_finish)),
+     "genea_literal": Convention(GE.speed_hellinger_set, False, "as genea, after dropping the first two values of each frame "
+                                 "as calc_histogram.py's [:, 2:] does (meant for its position files' fixed hips)",
+                                 f"{GENEA} @ 287c0e4, calc_histogram.py + @ 72f267d, hellinger_distance.py",
+                                 {"drop_leading": 2},
+                                 stream=Streaming(GE.speed_hellinger_item_stats, GE.speed_hellinger_finish))},
+    "genea", lower=0.0, upper=1.0))
+
+register_metric(MetricSpec(
+    "l1div", "L1div: mean L1 distance of generated frames to their item's mean pose (EMAGE)", "closer to reference",
+    {"generated": "generated", "valid": "valid"},
+    {"emage": Convention(GE.l1div_set, False, "Σ over items of Σ |x − item mean| over valid frames and values, ÷ total "
+                         f"frames; sample 0; {ON_FEATURES}", f"{EMAGE} (L1div)",
+                         stream=Streaming(GE.l1div_item_stats, GE.l1div_finish))},
+    "emage", reference_inputs={"generated": "reference_samples"}, lower=0.0))
 
 register_metric(MetricSpec(
     "face_detection_rate", "Share of generated frames in which a face was detected", "higher", {"detected": "detected"},

@@ -15,7 +15,8 @@ def metrics_table(report: dict) -> Table:
     for name, m in report["metrics"].items():
         v, lo, hi = shown(m), shown(m, "low"), shown(m, "high")  # round-off prints as 0
         ci = f"[{fmt_number(lo, lo, hi)}, {fmt_number(hi, lo, hi)}]" if lo is not None else ""
-        table.add_row(name, "–" if v is None else fmt_number(v, lo, hi), ci, str(m.get("better", "")))
+        label = f"{name} (k={m['k']} here)" if m.get("k") is not None and not name.endswith(f"_{m['k']}") else name
+        table.add_row(label, "–" if v is None else fmt_number(v, lo, hi), ci, str(m.get("better", "")))
     for name, reason in report["skipped"].items():
         table.add_row(name, "skipped", reason[:80], "")
     left_out = report.get("excluded_items") or {}

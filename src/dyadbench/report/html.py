@@ -108,8 +108,10 @@ def render(reports: list[dict], title: str = "dyadbench report", compare_to: str
     for task, runs in sorted(by_task.items()):
         decl = runs[0]["task_declaration"]
         names = list(dict.fromkeys(k for r in runs for k in r["metrics"]))
+        bank = (runs[0].get("extras") or {}).get("bank_size")
+        scale = f"; this bank holds {bank} clips" if bank else ""  # the declaration states the release's bank
         parts.append(f"<h2 id='{html.escape(task)}'>{html.escape(task)}</h2><p>{html.escape(decl['description'])} "
-                     f"({runs[0]['n_items']} items)</p>" + header(runs))
+                     f"({runs[0]['n_items']} items{scale})</p>" + header(runs))
         best = best_systems(runs, names)
 
         def cell(r, n):
@@ -175,10 +177,14 @@ def _slices(runs: list[dict], headline: str) -> str:
                 s = r["slices"].get(col, {}).get(g)
                 small = s and (s["metrics"].get(headline) or {}).get("interval_note")
                 mark = f" <span class='caution' title='{html.escape(small)}'>(small)</span>" if small else ""
+                if s and s["n"] == 1:  # one item: a number, not an estimate of the group
+                    mark = " <span class='caution' title='a single item: no interval, not a group estimate'>(one item)</span>"
                 cells.append(f"<td>{_fmt(s['metrics'].get(headline)) if s else '–'}<br><span class='ci'>n={s['n'] if s else 0}</span>"
                              f"{mark}</td>")
             rows.append(f"<tr><td class='l'>{html.escape(r['system'])}</td>{''.join(cells)}</tr>")
-        out.append(f"<h4>by {html.escape(col)}</h4><table class='slices'><tr><th class='l'>system</th>{head}</tr>{''.join(rows)}</table>")
+        also = sorted({c for r in runs for c, same in (r.get("slices_same_as") or {}).items() if same == col})
+        alias = f" (the same groups of items as by {', '.join(html.escape(a) for a in also)})" if also else ""
+        out.append(f"<h4>by {html.escape(col)}{alias}</h4><table class='slices'><tr><th class='l'>system</th>{head}</tr>{''.join(rows)}</table>")
     return "\n".join(out)
 
 

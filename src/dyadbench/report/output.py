@@ -109,6 +109,25 @@ def _lock(out: Path) -> Iterator[None]:
         lock.unlink(missing_ok=True)
 
 
+def _remove_leftovers(out: Path) -> None:
+    """What a killed run left beside ``out``: its ``.<name>.partial-*`` folder (with its scratch
+    files) or a ``.<name>.previous-*`` one. Only runs holding ``out``'s lock create these, and we
+    hold it now, so any that exist belong to a run that is gone."""
+    for pattern in (f".{out.name}.partial-*", f".{out.name}.previous-*"):
+        for path in out.parent.glob(pattern):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def scratch_folder(tmp: Path) -> Path:
+    """A folder for a run's temporary files (spilled item statistics) inside its partial result
+    folder: a killed run's files go with its partial folder; ``result_folder`` removes it before
+    the result is put in place."""
+    path = Path(tmp) / ".scratch"
+    path.mkdir(exist_ok=True)
+    return path
+
+
 @contextmanager
 def result_folder(out: Path, protect=()) -> Iterator[Path]:
     """Lock ``out``, yield a temporary folder to fill, then put it in place of ``out`` as a whole.
@@ -123,9 +142,11 @@ def result_folder(out: Path, protect=()) -> Iterator[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     with _lock(out):
         check_replaceable(out, protect)  # again under the lock: another process may have filled it
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        _remove_leftovers(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
         try:
             yield tmp
+            shutil.rmtree(tmp / ".scratch", ignore_errors=True)
             (tmp / MARKER).write_text(json.dumps({"written_by": "dyadbench", "pid": os.getpid()}))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -192,6 +192,9 @@ def glossary(runs: list[dict], names: list[str]) -> str:
         except KeyError:
             what = METRICS.get(base).description if base in METRICS else ""
         shown_name = f"{name} ({m['also_known_as']})" if m.get("also_known_as") else name
+        published_k = "".join(ch for ch in name.rsplit("_", 1)[-1] if ch.isdigit())
+        if m.get("k") is not None and published_k and int(m["k"]) != int(published_k):  # the label says what the data used
+            what = f"{what} On this bank: top {m['k']} (the published k = {published_k} scaled to the bank's size)."
         rows.append(f"<tr><td class='l'><b>{ESC(shown_name)}</b></td><td class='l'>{ESC(what)}</td><td>{ESC(str(m.get('better', '')))}</td>"
                     f"<td class='l'>{ESC(str(m.get('convention', '')))}</td><td class='l'>{ESC(str(m.get('reference_code', '')))}</td></tr>")
     return ("<details class='glossary'><summary>Glossary: what each metric measures</summary><table><tr><th class='l'>metric</th>"

@@ -34,13 +34,14 @@ def check_conventions(task, conventions: dict) -> dict:
     return dict(conventions)
 
 MIN_SLICE_ITEMS = 1
+SLICE_ORDER = ("label", "vendor", "relationship", "interaction_type", "speaker_role")  # kept first when two split alike
 
 
 def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str | None = None, n_boot: int = 200,
              slice_boot: int = 50, seed: int = 0, engine: str = "local", workers: int | None = None, device: str = "cpu",
              cache_root: str | None = None, address: str | None = None, conventions: dict | None = None,
              threads: int | None = 1, progress: Callable[[int, int, str], None] | None = None,
-             face_stride: int | None = None) -> dict:
+             face_stride: int | None = None, scratch: str | Path | None = None) -> dict:
     """Score ``submission`` on ``task_name``; ``conventions`` picks a named convention per metric
     (``{"l2": "learning2listen"}``; defaults in ``dyadbench metrics``). ``progress(done, total,
     what)`` is called as the whole set and each slice group are scored. ``face_stride`` (retrieval):
@@ -53,11 +54,13 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
     scored = PROTOCOLS[task.protocol](task, Path(data_root), Path(submission), seed, engine=engine, workers=workers,
                                       device=device, cache_root=cache_root, address=address, conventions=conventions,
                                       n_boot=n_boot, slice_boot=slice_boot, threads=threads, progress=progress,
-                                      face_stride=face_stride)
+                                      face_stride=face_stride, scratch=scratch)
     all_idx = list(range(len(scored.ids)))
-    columns = sorted({k for g in scored.groups for k in g})
+    columns = sorted({k for g in scored.groups for k in g}, key=lambda c: (SLICE_ORDER.index(c) if c in SLICE_ORDER else 99, c))
     slice_values = {col: sorted({g.get(col, "unknown") for g in scored.groups}) for col in columns}
     slice_values = {col: v for col, v in slice_values.items() if len(v) >= 2}  # one group = the whole set again
+    same_as = _same_partitions(scored.groups, slice_values)
+    slice_values = {col: v for col, v in slice_values.items() if col not in same_as}
     total = 1 + sum(len(v) for v in slice_values.values())
     tick = (lambda done, what: progress(done, total, what)) if progress else (lambda done, what: None)
     tick(0, "all items")
@@ -94,6 +97,8 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
         # each headline metric's linearisation (per-item influences or bootstrap replicates): what
         # a paired comparison with another system on the same items needs (metrics.compare)
         "per_item": per_item,
+        # a grouping that splits the items exactly as an earlier one does is not scored twice
+        "slices_same_as": same_as,
     }
     done = 1
     for col, values in slice_values.items():
@@ -114,6 +119,23 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
                         "worker_seconds": scored.extras.pop("worker_seconds", {}),
                         "main_seconds": scored.extras.pop("main_seconds", {})}
     return _plain(report)
+
+
+def _same_partitions(groups: list[dict], slice_values: dict) -> dict[str, str]:
+    """``{column: earlier column}`` for columns whose groups hold exactly the same items as an
+    earlier column's (on the sample, interaction type splits the items as label does)."""
+    seen: dict[frozenset, str] = {}
+    same = {}
+    for col in slice_values:
+        parts: dict[str, set] = {}
+        for i, g in enumerate(groups):
+            parts.setdefault(g.get(col, "unknown"), set()).add(i)
+        key = frozenset(frozenset(p) for p in parts.values())
+        if key in seen:
+            same[col] = seen[key]
+        else:
+            seen[key] = col
+    return same
 
 
 def _plain(obj):

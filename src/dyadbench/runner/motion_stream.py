@@ -167,7 +167,7 @@ def _merge_moments(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, dict]:
 
 def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, conventions: dict | None, n_boot: int,
                  slice_boot: int, engine: str = "local", workers: int | None = None, address: str | None = None,
-                 threads: int | None = 1, progress=None, ignore=(), cache_root: str | None = None):
+                 threads: int | None = 1, progress=None, ignore=(), cache_root: str | None = None, scratch=None):
     """Score every item; returns ``(combiner, shared, extras, sample counts)``. Submitted files
     for ``ignore`` ids (items a dataset fault excludes) are not read."""
     from ..engine import default_workers, run_actors
@@ -202,7 +202,7 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     shared.update(prepared)
     # Item statistics go to disk (a 256-d paired FD is 263 KB an item): the parent's memory stays
     # flat however many items the split has; each group's replicates are folded when reported.
-    combiner = Aggregator(plans, n_boot=n_boot, slice_boot=slice_boot, seed=seed, rows=SpillRows())
+    combiner = Aggregator(plans, n_boot=n_boot, slice_boot=slice_boot, seed=seed, rows=SpillRows(scratch))
     for p in fits:
         combiner.notes[p.name] = {k: v for k, v in prepared.items() if isinstance(v, (int, float))}
     score_k = combiner.sample_frames

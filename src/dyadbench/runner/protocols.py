@@ -90,7 +90,7 @@ def _blame_dataset(exc: SubmissionError, root: Path, skipped: list) -> Exception
 
 def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dict | None = None, n_boot: int = 200,
            slice_boot: int = 50, engine: str = "local", workers: int | None = None, address: str | None = None,
-           threads: int | None = 1, progress=None, cache_root: str | None = None, **_) -> Scored:
+           threads: int | None = 1, progress=None, cache_root: str | None = None, scratch=None, **_) -> Scored:
     """Streamed over items (``motion_stream``): memory does not grow with frames."""
     from .motion_stream import score_motion
 
@@ -99,7 +99,8 @@ def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dic
     try:
         combiner, shared, extras = score_motion(task, root, submission, items, seed, conventions=conventions, n_boot=n_boot,
                                                 slice_boot=slice_boot, engine=engine, workers=workers, address=address,
-                                                threads=threads, progress=progress, ignore=excluded_ids, cache_root=cache_root)
+                                                threads=threads, progress=progress, ignore=excluded_ids, cache_root=cache_root,
+                                                scratch=scratch)
     except SubmissionError as exc:
         raise _blame_dataset(exc, root, skipped) from exc
     metric_skips = {name: f"could not be computed: {why}" for name, why in combiner.errors.items()}

@@ -26,7 +26,8 @@ register(Task(
     description="Generate one participant's body and hand motion (SMPL-H axis-angle, 153-d at 30 Hz) given the other.",
     feature_keys=("smplh:body_pose", "smplh:left_hand_pose", "smplh:right_hand_pose"),
     valid_key="smplh:is_valid",
-    metrics=("fgd", "paired_fd", "fd_kinetic", "diversity", "variance", "beat_consistency", "cross_sample_variance"),
+    metrics=("fgd", "paired_fd", "fd_kinetic", "diversity", "variance", "beat_consistency", "cross_sample_variance",
+             "l1div", "speed_hellinger", "jerk", "acceleration"),
     baselines=MOTION_BASELINES,
     si_clusters=20,
 ))
