@@ -223,8 +223,8 @@ register_metric(MetricSpec(
 register_metric(MetricSpec(
     "l1div", "L1div: mean L1 distance of generated frames to their item's mean pose (EMAGE)", "closer to reference",
     {"generated": "generated", "valid": "valid"},
-    {"emage": Convention(GE.l1div_set, False, "Σ over items of Σ |x − item mean| over valid frames and values, ÷ total "
-                         f"frames; sample 0; {ON_FEATURES}", f"{EMAGE} (L1div)",
+    {"emage": Convention(GE.l1div_set, False, "Σ over items of Σ abs(x − item mean) over valid frames and values, ÷ total "
+                         "frames; sample 0; on the task's features (the reference uses joint positions; no body model ships here)", f"{EMAGE} (L1div)",
                          stream=Streaming(GE.l1div_item_stats, GE.l1div_finish))},
     "emage", reference_inputs={"generated": "reference_samples"}, lower=0.0))
 
