@@ -224,3 +224,37 @@ def test_a_killed_runs_leftovers_go_and_item_statistics_stay_inside_the_run(monk
     assert (runs / ".out-notes" / "a.txt").read_text() == "mine"
     assert parents and all(".out.partial-" in str(p) for p in parents)
     assert not (runs / "out" / ".scratch").exists() and not list(system_tmp.iterdir())
+
+
+def test_every_command_that_writes_a_folder_refuses_one_it_did_not_write(monkeypatch, capsys, tmp_path):
+    """baseline, train, demo and leaderboard --html: a folder (or file) holding the user's things,
+    or an input, is refused before any work and left as it was; dyadbench's own output is reused."""
+    from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
+
+    data = tmp_path / "data"
+    write_seamless_sample(data, dyads=1, seconds=1.0, seed=0, layout="files", video=False, splits=("test",))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("mine")
+    (tmp_path / "page.html").write_text("<html>my own page</html>")
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "report.json").write_text(json.dumps({
+        "schema": "dyadbench.report/1", "task": "seamless/facial-motion", "system": "a", "n_items": 2,
+        "metrics": {"ffd": {"value": 1.0, "low": 0.5, "high": 1.5, "better": "lower", "n": 2}}}))
+    before = _tree(tmp_path)
+    attempts = [
+        ["baseline", "seamless/facial-motion", "mirror", "--data", str(data), "--out", str(mine)],
+        ["baseline", "seamless/facial-motion", "mirror", "--data", str(data), "--out", str(data / "sub")],
+        ["train", "seamless/facial-motion", "--data", str(data), "--out", str(mine), "--epochs", "1"],
+        ["demo", "--out", str(mine)],
+        ["leaderboard", str(tmp_path / "r"), "--html", str(tmp_path / "page.html")],
+    ]
+    for args in attempts:
+        code, text = run_main(monkeypatch, capsys, *args)
+        assert code == 2 and "Traceback" not in text, (args, text)
+    assert _tree(tmp_path) == before  # nothing removed, nothing written
+    sub = tmp_path / "sub"
+    for _ in range(2):  # the second run writes into the folder the first one made
+        code, text = run_main(monkeypatch, capsys, "baseline", "seamless/facial-motion", "mirror", "--data", str(data), "--out", str(sub))
+        assert code == 0, text
+    assert len(list(sub.glob("*.npz"))) == 2 and (sub / ".dyadbench-result").is_file()

@@ -349,7 +349,9 @@ def baseline(
 ):
     """Write a baseline's submission, in the same format a model's would be."""
     from .baselines import run_baseline
+    from .report.output import claim_folder
 
+    claim_folder(out, "submission", legacy_suffixes=(".npz", ".mp4"), protect=(data, checkpoint, clip))
     console.print(f"[green]wrote[/green] {run_baseline(task, name, data, out, seed, checkpoint, clip)}")
 
 
@@ -375,7 +377,10 @@ def train(
     from .training.trainer import TrainConfig
     from .training.trainer import train as run_training
 
+    from .report.output import claim_folder
+
     get_task(task)
+    claim_folder(out, "training run", legacy_names=("last.pt", "best.pt", "run.json", "curves.png"), protect=(data,))
     if device.startswith("cuda"):
         import torch
 
@@ -503,18 +508,22 @@ def leaderboard_cmd(
     from .report.paired import compared_to
 
     table, reports, notes = leaderboard(paths)
-    wide = per_task(table)
+    wide = per_task(table, intervals=True)  # ranked by the headline metric, each value with its 95 % interval
     for group, runs in comparable_groups(reports).items():
         console.print(_table(group, wide[group]))
         reference = next((r for r in runs if r["system"] == compare_to), None)
         for r in (r for r in runs if reference is not None and r is not reference):
             _print_paired({**r, "compared_to": compared_to(r, reference)})
-    for note in notes:
+    for note in notes[:5]:
         console.print(f"[yellow]note[/yellow] {note}", highlight=False)
+    if len(notes) > 5:
+        console.print(f"[yellow]note[/yellow] … and {len(notes) - 5} more (files counted once or not dyadbench reports)")
     if csv_out:
         table.to_csv(csv_out, index=False)
     if html_out:
-        html_out.write_text(render(reports, title="dyadbench leaderboard", compare_to=compare_to))
+        from .report.output import write_report_file
+
+        write_report_file(html_out, render(reports, title="dyadbench leaderboard", compare_to=compare_to))
         console.print(f"html: {html_out}")
 
 
@@ -528,7 +537,9 @@ def demo(
     """The main job on generated sample data: both datasets -> every baseline (trained ones too) -> every task -> one report."""
     from .demo import run_demo
     from .report.html import render
+    from .report.output import claim_folder
 
+    claim_folder(out, "demo", legacy_names=("data", "runs", "submissions", "report.json", "report.html"))
     t0 = time.perf_counter()
     console.print("demo: two lanes in parallel (seamless motion | realtalk, then video); steps as they finish:")
     reports, timings = run_demo(out, seed, bootstrap, slice_bootstrap,

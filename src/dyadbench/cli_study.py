@@ -137,8 +137,10 @@ def export(
 
     folder = read_study(study)
     rows = export_rows(connect(db or _default_db(study)), folder.id)
-    out = out or study / "results"
-    out.mkdir(parents=True, exist_ok=True)
+    from .report.output import claim_folder
+
+    out = claim_folder(out or study / "results", "study export", legacy_names=("votes.csv", "human_eval.json"),
+                       protect=() if out is None else (study / "study.json", study / "media"))
     (out / "votes.csv").write_text(votes_csv(rows))
     result = {"study": folder.id, "title": folder.doc["title"], "question": folder.doc["question"],
               **analyze(rows, max_failed_checks=max_failed_checks, item_goals=folder.doc.get("goals"))}

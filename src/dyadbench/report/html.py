@@ -25,6 +25,7 @@ table.header th,table.header td{border:none;padding:.1rem .6rem}nav.toc{margin:1
 from .goals import goal_table
 from .leaderboard import comparable_groups
 from .paired import paired_to
+from .output import GENERATOR
 from .readable import best_systems, cautions, fmt_number, glossary, header, shown
 from .readable import fmt_metric as _fmt
 
@@ -100,7 +101,7 @@ def _paired_table(runs: list[dict], names: list[str], compare_to: str | None) ->
 
 def render(reports: list[dict], title: str = "dyadbench report", compare_to: str | None = "random") -> str:
     by_task = comparable_groups(reports)  # one section per task; runs on other items or conventions apart
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'>{GENERATOR}<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
              "<nav class='toc'>Tasks: " + " · ".join(f"<a href='#{html.escape(t)}'>{html.escape(t)}</a>" for t in sorted(by_task)) + "</nav>",
              "<p class='note'>Values with 95 % bootstrap intervals over items (clips); 'ref' is the ground truth's own value "

@@ -3,8 +3,9 @@ low, high, …), one wide table per comparable group for people (same task, conv
 items: runs on other items or under other conventions are never ranked together), and the
 notes of what was left out.
 
-Folders are searched for ``*.json``; a demo bundle (``dyadbench.demo/1``) contributes its reports;
-JSON that is not a dyadbench report is skipped with a note. The same (task, system) twice is
+Folders are searched for ``report.json`` files (other JSON there — sample data, training runs,
+study exports — is counted in one note, never read); a demo bundle (``dyadbench.demo/1``)
+contributes its reports; a named file that is not a dyadbench report is skipped with a note. The same (task, system) twice is
 merged when the numbers are identical (the same report passed twice) and refused when they differ.
 """
 
@@ -20,16 +21,20 @@ from .files import SCHEMA
 DEMO_SCHEMA = "dyadbench.demo/1"
 
 
-def find_reports(paths: list[Path]) -> list[Path]:
-    """JSON files named directly or found under the given folders."""
-    out = []
+def find_reports(paths: list[Path], notes: list[str] | None = None) -> list[Path]:
+    """Files named directly, and the ``report.json`` files under the given folders."""
+    out, others = [], 0
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(p.rglob("*.json")))
+            found = sorted(p.rglob("*.json"))
+            out.extend(f for f in found if f.name == "report.json")
+            others += sum(1 for f in found if f.name != "report.json")
         elif p.exists():
             out.append(p)
         else:
             raise FileNotFoundError(f"{p}: no such report or folder")
+    if others and notes is not None:
+        notes.append(f"{others} other .json file(s) under the folders were not read (only report.json files are reports)")
     return out
 
 
@@ -52,7 +57,7 @@ def leaderboard(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], list[str]]
     """``(long table, reports, notes)``; raises ValueError on conflicting duplicates or no report."""
     notes: list[str] = []
     seen: dict[tuple, dict] = {}
-    for path in find_reports(paths):
+    for path in find_reports(paths, notes):
         for r in _load(path, notes):
             key = (*comparable_key(r), r["system"])
             if key in seen:
@@ -113,7 +118,30 @@ def comparable_groups(reports: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
-def per_task(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """One wide table (systems x metrics, values) per comparable group: no columns of other tasks' NaN."""
-    return {group: g.pivot(index="system", columns="metric", values="value")[list(dict.fromkeys(g["metric"]))].reset_index()
-            for group, g in table.groupby("group", sort=True)}
+def per_task(table: pd.DataFrame, intervals: bool = False) -> dict[str, pd.DataFrame]:
+    """One wide table (systems x metrics) per comparable group, no columns of other tasks' NaN;
+    rows ranked by the group's headline (first) metric in its better direction. ``intervals``:
+    cells read "value [low, high]" (for people), else numbers."""
+    from .readable import fmt_number
+
+    out = {}
+    for group, g in table.groupby("group", sort=True):
+        metrics = list(dict.fromkeys(g["metric"]))
+        wide = g.pivot(index="system", columns="metric", values="value")[metrics]
+        head = g[g["metric"] == metrics[0]]
+        better = head["better"].iloc[0] if len(head) else None
+        if better in ("lower", "higher"):
+            wide = wide.sort_values(metrics[0], ascending=better == "lower", na_position="last")
+        if intervals:
+            cells = {(r.system, r.metric): (r.value, r.low, r.high) for r in g.itertuples()}
+
+            def cell(system, metric):
+                v, lo, hi = cells.get((system, metric), (None, None, None))
+                if v is None or pd.isna(v):
+                    return "–"
+                shown = fmt_number(v, lo, hi)
+                return shown if lo is None or pd.isna(lo) else f"{shown} [{fmt_number(lo, lo, hi)}, {fmt_number(hi, lo, hi)}]"
+
+            wide = pd.DataFrame({m: [cell(s, m) for s in wide.index] for m in metrics}, index=wide.index)
+        out[group] = wide.reset_index()
+    return out

@@ -51,13 +51,7 @@ def check_replaceable(out: Path, protect=()) -> None:
     not a dyadbench result (empty folders excepted), or one equal to, inside or holding a
     protected path (the dataset, the submission, the cache)."""
     out = Path(out).absolute()
-    for p in protect:
-        if p is None:
-            continue
-        p = Path(p).absolute()
-        if out == p or p in out.parents or out in p.parents:
-            raise OutputRefused(f"{out}: --out must not be, contain or lie inside {p} (an input of this run); "
-                                "choose a folder of its own")
+    check_replaceable_inputs(out, protect)
     if out.exists() and out.is_dir() and any(out.iterdir()) and not is_result_folder(out):
         raise OutputRefused(f"{out}: exists and is not a dyadbench result folder (no {MARKER} in it); dyadbench "
                             "replaces only folders it wrote: choose another --out")
@@ -158,3 +152,59 @@ def result_folder(out: Path, protect=()) -> Iterator[Path]:
         os.rename(tmp, out)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+GENERATOR = "<meta name='generator' content='dyadbench'>"
+
+
+def write_report_file(path: Path, text: str) -> None:
+    """Write one report file (leaderboard --html, --csv): an existing file is replaced only when
+    dyadbench wrote it (its generator tag); anything else is refused, naming it."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputRefused(f"{path}: is a folder; give a file name for the page")
+    if path.exists():
+        try:
+            head = path.read_text(errors="replace")[:4096]
+        except OSError:
+            head = ""
+        if GENERATOR not in head:
+            raise OutputRefused(f"{path}: exists and was not written by dyadbench; never overwritten: choose another file")
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def claim_folder(out: Path, kind: str, *, legacy_names=(), legacy_suffixes=(), protect=()) -> Path:
+    """A folder a command writes into (a submission, a training run, a study export, the demo):
+    created when absent; an existing one is written into only when it is empty, carries the
+    marker (dyadbench wrote it), or holds nothing but what this command writes (a folder from
+    before the marker: ``legacy_names`` / ``legacy_suffixes``). Anything else is refused, naming
+    it, before any work; ``out`` equal to, inside or holding an input (``protect``) too."""
+    out = Path(out)
+    if not out.name or out.resolve() == Path.cwd().resolve():
+        raise OutputRefused(f"{out}: name a folder of its own for the {kind}, not the current folder")
+    check_replaceable_inputs(out, protect)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out}: exists and is not a folder")
+    if out.is_dir() and not (out / MARKER).is_file():
+        names = [p.name for p in out.iterdir()]
+        foreign = [n for n in names if n not in legacy_names and not n.endswith(tuple(legacy_suffixes)) and n != MARKER]
+        if foreign:
+            raise OutputRefused(f"{out}: exists and holds what dyadbench did not write (e.g. {sorted(foreign)[:3]}); "
+                                f"the {kind} needs a folder of its own: choose another --out")
+    check_writable(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text(json.dumps({"written_by": "dyadbench", "kind": kind}))
+    return out
+
+
+def check_replaceable_inputs(out: Path, protect=()) -> None:
+    out = Path(out).absolute()
+    for p in protect:
+        if p is None:
+            continue
+        p = Path(p).absolute()
+        if out == p or p in out.parents or out in p.parents:
+            raise OutputRefused(f"{out}: --out must not be, contain or lie inside {p} (an input of this command); "
+                                "choose a folder of its own")
