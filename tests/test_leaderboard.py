@@ -28,7 +28,8 @@ def test_demo_folder_with_bundle_copies_and_other_json(tmp_path):
     write(tmp_path / "study" / "human_eval.json", {"comparisons": {}})
     table, reports, notes = leaderboard([tmp_path])
     assert len(reports) == 2 and sorted(table["task"]) == ["realtalk/listener-retrieval", "seamless/facial-motion"]
-    assert sum("counted once" in n for n in notes) == 2 and any("human_eval.json: skipped" in n for n in notes)
+    # other JSON under the folders (a study's human_eval.json) is counted in one note, never read
+    assert sum("counted once" in n for n in notes) == 2 and any("1 other .json file(s)" in n for n in notes)
     assert table["low"].dtype.kind == "f" and table.loc[table["system"] == "mirror", "high"].item() == 0.9
     wide = per_task(table)
     assert list(wide["seamless/facial-motion"].columns) == ["system", "ffd"]  # no other task's columns

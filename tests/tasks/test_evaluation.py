@@ -57,7 +57,7 @@ def test_report_has_intervals_slices_and_group_sizes(seamless_root, tmp_path):
     assert report["schema"] == "dyadbench.report/1" and report["n_items"] == 4
     l2 = report["metrics"]["l2"]
     assert l2["low"] <= l2["value"] <= l2["high"] and l2["n"] == 4
-    assert {"label", "vendor"} <= set(report["slices"])
+    assert "label" in report["slices"]  # first in the keep order; vendor splits these 4 items as label does
     from dyadbench.runner.items import GROUP_COLUMNS, motion_items
 
     partition = lambda col: sorted(sorted(i.id for i in items if i.groups[col] == v) for v in {i.groups[col] for i in items})

@@ -124,31 +124,43 @@ def fit_sample_size(plans: list[Planned], default: int) -> int:
     return max([int(p.conv.params.get("fit_frames") or default) for p in fits], default=0)
 
 
-def item_outputs(plans: list[Planned], inputs: dict, shared: dict, seconds: dict | None = None) -> dict:
+def item_outputs(plans: list[Planned], inputs: dict, shared: dict, seconds: dict | None = None,
+                 known_refs: dict | None = None) -> dict:
     """One item's contribution to every metric (computed in a worker): a value (``item``), additive
     statistics (``sums``), or nothing (``set``); ``{"error": why}`` when the metric cannot score it.
-    ``seconds`` (optional) accumulates each metric's time: where an evaluation's time goes."""
+    ``seconds`` (optional) accumulates each metric's time: where an evaluation's time goes.
+    ``known_refs``: the ground truth's own values (``ref``/``ref_stats``) by metric name, from an
+    earlier evaluation of the same data — they depend on the data alone, so they are not recomputed."""
     out = {}
+    known_refs = known_refs or {}
     for p in plans:
         if p.mode == "set":
             continue
         t0 = time.perf_counter()
         refs = p.spec.reference_inputs
         params = dict(p.conv.params)
+        fn = p.conv.fn if p.mode == "item" else p.conv.stream.item_stats
+        key = ("ref", "value") if p.mode == "item" else ("ref_stats", "stats")
         try:
-            if p.mode == "item":
-                fn = p.conv.fn
-                out[p.name] = {"value": call_by_name(fn, p.spec, inputs, shared, params),
-                               "ref": call_by_name(fn, p.spec, inputs, shared, params, refs) if refs else None}
+            value = call_by_name(fn, p.spec, inputs, shared, params)
+            if not refs:
+                ref = None
+            elif p.name in known_refs:
+                ref = known_refs[p.name]
             else:
-                fn = p.conv.stream.item_stats
-                out[p.name] = {"stats": call_by_name(fn, p.spec, inputs, shared, params),
-                               "ref_stats": call_by_name(fn, p.spec, inputs, shared, params, refs) if refs else None}
+                ref = call_by_name(fn, p.spec, inputs, shared, params, refs)
+            out[p.name] = {key[1]: value, key[0]: ref}
         except ValueError as exc:
             out[p.name] = {"error": str(exc)}
         if seconds is not None:
             seconds[p.name] = seconds.get(p.name, 0.0) + time.perf_counter() - t0
     return out
+
+
+def plan_signature(plans: list[Planned]) -> str:
+    """What the ground truth's own values depend on besides the data: each metric's convention."""
+    return ";".join(f"{p.name}={p.conv_name}:{p.conv.fn.__module__}.{p.conv.fn.__qualname__}:"
+                    f"{sorted((k, repr(v)) for k, v in p.conv.params.items())}" for p in plans)
 
 
 def recentred(values: np.ndarray, value: float, confidence: float) -> tuple[float, float, float]:

@@ -254,11 +254,13 @@ def lagged_correlations(x: np.ndarray, y: np.ndarray, lags: np.ndarray) -> np.nd
     x, y = x - x.mean(0), y - y.mean(0)
     t = x.shape[0]
     lags = np.asarray([int(v) for v in lags])
-    size = sp_fft.next_fast_len(2 * t - 1, real=True)
+    m = int(np.max(np.abs(lags))) if len(lags) else 0
+    # Circular correlation of zero-padded series has no wrap-around for |lag| <= m once the FFT is
+    # at least t + m long (not 2t − 1): half the FFT work for REACT's ±49 lags on long items.
+    size = sp_fft.next_fast_len(min(2 * t - 1, t + m), real=True)
     xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)  # FFTs along contiguous rows: 3x faster
     cross = sp_fft.irfft(sp_fft.rfft(xt, size, axis=1) * np.conj(sp_fft.rfft(yt, size, axis=1)), size, axis=1)
     sab = cross[:, lags % size].T  # Σ_t x[t + lag] y[t], negative lags wrapped to the end
-    m = int(np.max(np.abs(lags))) if len(lags) else 0
     zero = np.zeros((1, x.shape[1]))
     head = lambda z: np.concatenate([zero, np.cumsum(z[:m], 0)])  # sums of the first k rows, k = 0..m
     tail = lambda z: np.concatenate([zero, np.cumsum(z[::-1][:m], 0)])  # sums of the last k rows

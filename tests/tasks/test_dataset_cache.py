@@ -30,3 +30,28 @@ def test_onsets_are_computed_once_per_audio_file(tmp_path):
     os.utime(wav, ns=(wav.stat().st_atime_ns, wav.stat().st_mtime_ns + 10**9))  # the file changed: a new key
     evaluate(TASK, root, sub, n_boot=0, slice_boot=0, cache_root=str(tmp_path / "cache"))
     assert len(list((tmp_path / "cache" / "audio_onsets").rglob("*.npz"))) == len(entries) + 1
+
+
+def test_the_ground_truths_own_values_are_reused_only_on_the_same_data(tmp_path):
+    """FRSyn, variance and SI-diversity of the ground truth itself depend on the data (manifest),
+    seed and conventions alone: a second system's evaluation reads them back, numbers unchanged;
+    other data never shares them."""
+    task = "seamless/facial-motion"
+    root = tmp_path / "data"
+    write_seamless_sample(root, dyads=3, seconds=2.0, seed=2, layout="files", video=False, splits=("train", "test"))
+    subs = [run_baseline(task, name, root, tmp_path / name) for name in ("mirror", "mean")]
+    cache = str(tmp_path / "cache")
+    first = evaluate(task, root, subs[0], n_boot=20, slice_boot=0, cache_root=cache)
+    entries = sorted((tmp_path / "cache" / "reference_outputs").rglob("*.npz"))
+    assert len(entries) == first["n_items"]
+    second = evaluate(task, root, subs[1], n_boot=20, slice_boot=0, cache_root=cache)  # reads the ground truth's values
+    fresh = evaluate(task, root, subs[1], n_boot=20, slice_boot=0, cache_root=str(tmp_path / "other-cache"))
+    assert sorted((tmp_path / "cache" / "reference_outputs").rglob("*.npz")) == entries
+    for name, m in fresh["metrics"].items():
+        for key in ("value", "low", "high", "reference"):
+            if m.get(key) is not None:
+                assert second["metrics"][name][key] == pytest.approx(m[key], rel=1e-12, abs=1e-15), (name, key)
+    other = tmp_path / "other"
+    write_seamless_sample(other, dyads=3, seconds=2.0, seed=9, layout="files", video=False, splits=("train", "test"))
+    evaluate(task, other, run_baseline(task, "mirror", other, tmp_path / "o"), n_boot=0, slice_boot=0, cache_root=cache)
+    assert len(list((tmp_path / "cache" / "reference_outputs").rglob("*.npz"))) == 2 * len(entries)
