@@ -31,9 +31,6 @@ def _init_lane(queue) -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from . import cli
-
-    cli.QUIET = True  # the parent prints; two lanes' progress bars would garble one terminal
     torch.set_num_threads(1)
     threadpool_limits(1)
 
@@ -61,7 +58,7 @@ class _Lane:
     def task(self, task, root: Path, face_stride: int | None = None, learned: bool = True) -> None:
         """Every declared baseline (and, when ``learned``, a briefly trained model) written and evaluated."""
         from .baselines import LEARNED, run_baseline
-        from .cli import _evaluate_to
+        from .runner.to_folder import evaluate_to_folder
         from .training.trainer import TrainConfig, train
 
         folder = task.name.replace("/", "__")
@@ -72,8 +69,9 @@ class _Lane:
         for name in (*task.baselines, *([LEARNED] if learned else [])):
             sub = self.out / "submissions" / folder / name
             self.step(f"{task.name}: baselines", run_baseline, task.name, name, root, sub, self.seed, run)
-            report = self.step(f"{task.name}: evaluate", _evaluate_to, task.name, root, sub, self.out / "runs" / folder / name,
-                               name, self.bootstrap, self.slice_bootstrap, self.seed, "local", 1, "cpu", face_stride=face_stride)
+            report = self.step(f"{task.name}: evaluate", evaluate_to_folder, task.name, root, sub, self.out / "runs" / folder / name,
+                               system=name, n_boot=self.bootstrap, slice_boot=self.slice_bootstrap, seed=self.seed,
+                               engine="local", workers=1, device="cpu", face_stride=face_stride)
             self.reports.append((task.name, name, report))
 
 

@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from .humaneval.study import DEFAULT_QUESTION
+from .common import app, console
+
+from ..humaneval.study import DEFAULT_QUESTION
 
 study_app = typer.Typer(help="2AFC human evaluation: create a study, serve the rating app, export results.",
                         no_args_is_help=True)
-console = Console()
+app.add_typer(study_app, name="study")
 
 
 def _default_db(study: Path) -> str:
@@ -54,8 +55,8 @@ def create(
 
     import numpy as np
 
-    from .humaneval.design import balanced_design
-    from .humaneval.study import check_in_sync, system_clips, write_study
+    from ..humaneval.design import balanced_design
+    from ..humaneval.study import check_in_sync, system_clips, write_study
 
     systems, retrieval = _named(system, "--system", "FOLDER"), _named(from_retrieval, "--from-retrieval", "SUBMISSION")
     if bool(systems) == bool(retrieval):
@@ -65,7 +66,7 @@ def create(
     contexts, item_goals, questions = None, None, None
     with tempfile.TemporaryDirectory(prefix="study-build-") as work:
         if retrieval:
-            from .humaneval.from_retrieval import question_for, retrieval_study_inputs
+            from ..humaneval.from_retrieval import question_for, retrieval_study_inputs
 
             if data is None:
                 raise typer.BadParameter("--from-retrieval needs --data (the RealTalk root)", param_hint="--data")
@@ -106,9 +107,9 @@ def serve(
     invites.csv and admin_token (owner-only files in the study folder); tokens are never printed."""
     import uvicorn
 
-    from .humaneval.app import create_app
-    from .humaneval.db import connect, load_study
-    from .humaneval.study import read_study, write_secrets
+    from ..humaneval.app import create_app
+    from ..humaneval.db import connect, load_study
+    from ..humaneval.study import read_study, write_secrets
 
     folder = read_study(study)
     engine = connect(db or _default_db(study))
@@ -131,13 +132,13 @@ def export(
 ):
     """Votes -> votes.csv + human_eval.json (preference %, binomial test, Wilson interval, agreement,
     attention-check failures)."""
-    from .humaneval.analysis import analyze
-    from .humaneval.db import connect, export_rows
-    from .humaneval.study import read_study, votes_csv
+    from ..humaneval.analysis import analyze
+    from ..humaneval.db import connect, export_rows
+    from ..humaneval.study import read_study, votes_csv
 
     folder = read_study(study)
     rows = export_rows(connect(db or _default_db(study)), folder.id)
-    from .report.output import claim_folder
+    from ..report.output import claim_folder
 
     out = claim_folder(out or study / "results", "study export", legacy_names=("votes.csv", "human_eval.json"),
                        protect=() if out is None else (study / "study.json", study / "media"))
@@ -163,8 +164,8 @@ def export(
 
 
 def _attach(report_path: Path, result: dict) -> None:
-    from .report.files import load_report
-    from .report.html import render
+    from ..report.files import load_report
+    from ..report.html import render
 
     report = load_report(report_path)
     report["human_eval"] = result

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
+
+from .common import app, console, df_table
 
 weights_app = typer.Typer(help="Model weights: where they are, whether they verify.", no_args_is_help=True)
-console = Console()
+app.add_typer(weights_app, name="weights")
 
 
 @weights_app.command("list")
@@ -16,10 +17,9 @@ def weights_list():
     """Every registered weights file, its SHA-256, official source and local status."""
     import pandas as pd
 
-    from .cli import _table
-    from .features.weights import status
+    from ..features.weights import status
 
-    console.print(_table("weights", pd.DataFrame(status())))
+    console.print(df_table("weights", pd.DataFrame(status())))
 
 
 @weights_app.command("verify")
@@ -27,8 +27,8 @@ def weights_verify(name: str = typer.Argument(None, help="One weights name (defa
                    path: Path = typer.Option(None, help="Verify this file instead of the search path")):
     """Check local weights: SHA-256, and that each loads into its network with finite outputs; exit 1
     when any is missing or does not verify."""
-    from .features.models import PROBES, load_network
-    from .features.weights import REGISTRY, WeightsError, resolve
+    from ..features.models import PROBES, load_network
+    from ..features.weights import REGISTRY, WeightsError, resolve
 
     if name and name not in REGISTRY:
         raise ValueError(f"weights: unknown name {name!r}; registered: {', '.join(sorted(REGISTRY))}")
@@ -49,7 +49,7 @@ def weights_verify(name: str = typer.Argument(None, help="One weights name (defa
 @weights_app.command("forget")
 def weights_forget(name: str = typer.Argument(..., help="Weights name whose pinned SHA-256 to drop")):
     """Unpin weights that have no published SHA-256 (the next file that loads into the network is pinned)."""
-    from .features.weights import forget
+    from ..features.weights import forget
 
     old = forget(name)
     console.print(f"{name}: {'unpinned ' + old if old else 'nothing was pinned'}")
@@ -60,7 +60,7 @@ def weights_where():
     """The folders searched for weights files, in order."""
     import os
 
-    from .features.weights import weights_dir
+    from ..features.weights import weights_dir
 
     for label, folder in (("$DYADBENCH_WEIGHTS", os.environ.get("DYADBENCH_WEIGHTS")), ("cache", str(weights_dir()))):
         console.print(f"{label}: {folder or '(unset)'}")

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-console = Console()
+from .common import app, console
 
 
+
+@app.command("download")
 def download_cmd(
     dataset: str = typer.Argument(..., help="seamless (RealTalk is one Hugging Face dataset: huggingface-cli download scottgeng00/realtalk)"),
     task: str = typer.Option(..., "--task", help="Task whose files to fetch, e.g. seamless/facial-motion"),
@@ -26,9 +27,9 @@ def download_cmd(
     """Fetch only the files TASK reads (features, masks, audio where a metric reads it, metadata;
     tars only for the video task), resumably, sizes and MD5s checked; prints the total size first and
     the data manifest's hash at the end."""
-    from .datasets import download as dl
-    from .runner.manifest import task_manifest
-    from .tasks.registry import get_task
+    from ..datasets import download as dl
+    from ..runner.manifest import task_manifest
+    from ..tasks.registry import get_task
 
     if dataset != "seamless":
         raise ValueError(f"download: only 'seamless' (got {dataset!r}); RealTalk is one Hugging Face dataset (scottgeng00/realtalk)")
