@@ -262,3 +262,33 @@ def test_every_command_that_writes_a_folder_refuses_one_it_did_not_write(monkeyp
 
     items = motion_items(get_task("seamless/facial-motion"), data)
     assert sorted(p.stem for p in sub.glob("*.npz")) == sorted(it.id for it in items) and (sub / ".dyadbench-result").is_file()
+
+
+def test_a_symlink_loop_and_a_full_disk_are_one_line_and_leave_nothing_half_written(monkeypatch, capsys, tmp_path):
+    import errno
+
+    import dyadbench.report.files as files
+    from dyadbench.baselines import run_baseline
+    from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
+
+    data = tmp_path / "data"
+    write_seamless_sample(data, dyads=2, seconds=1.0, seed=0, layout="files", video=False, splits=("test",))
+    sub = run_baseline("seamless/facial-motion", "mirror", data, tmp_path / "sub")
+    looped = sorted(sub.glob("*.npz"))[0]
+    looped.unlink()
+    looped.symlink_to(looped.name)  # a link to itself
+    code, text = run_main(monkeypatch, capsys, "evaluate", "seamless/facial-motion", "--data", str(data), "--submission", str(sub),
+                          "--out", str(tmp_path / "out"), "--bootstrap", "0")
+    flat = text.replace("\n", "")  # the console wraps long paths
+    assert code == 2 and "Traceback" not in text and looped.name in flat and "symbolic links" in flat
+    looped.unlink()
+    run_baseline("seamless/facial-motion", "mirror", data, tmp_path / "sub")  # whole again
+
+    def full_disk(*_, **__):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_report", full_disk)
+    code, text = run_main(monkeypatch, capsys, "evaluate", "seamless/facial-motion", "--data", str(data), "--submission", str(sub),
+                          "--out", str(tmp_path / "out"), "--bootstrap", "0")
+    assert code == 2 and "Traceback" not in text and "No space left on device" in text.replace("\n", " ")
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))  # no result, no partial folder

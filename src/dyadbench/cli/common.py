@@ -68,8 +68,8 @@ def main() -> None:
     from ..features.weights import WeightsError
     from ..report.output import OutputBusy
 
-    known = (DatasetError, WeightsError, OutputBusy, ValueError, KeyError, FileNotFoundError, PermissionError,
-             NotADirectoryError)
+    # OSError: what the system says (a full disk, a symlink loop, a read error) is one line too.
+    known = (DatasetError, WeightsError, OutputBusy, ValueError, KeyError, OSError)
     from ..native_logs import restore
 
     try:

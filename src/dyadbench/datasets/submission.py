@@ -94,6 +94,8 @@ def check_motion_submission(folder: Path, keys: tuple[str, ...], per_frame_shape
                 headers = npz_headers(f, str(path))
         except DatasetError as exc:
             raise SubmissionError(path, f"not a readable npz ({exc.problem})") from exc
+        except OSError as exc:  # a symlink loop, a dangling link, a file that vanished or cannot be read
+            raise SubmissionError(path, f"cannot be opened ({exc.strerror or exc})") from exc
         m = _check_motion_shapes(path, {k: v[0] for k, v in headers.items()}, keys, per_frame_shapes, frames[item_id])
         for key in keys:
             _check_motion_dtype(path, key, headers[key][1])
