@@ -86,6 +86,12 @@ def test_tasks_lists_full_names_and_json(monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "60")  # a narrow terminal must not cut the names a user types
     code, out = run_main(monkeypatch, capsys, "tasks")
     assert code == 0 and all(t.name in out for t in list_tasks())
+    from dyadbench.baselines import baseline_names
+
+    words = set(out.replace(",", " ").split())  # every metric and baseline name whole, learned and clip_text included
+    for t in list_tasks():
+        assert set(t.metrics) <= words and set(baseline_names(t)) <= words, t.name
+    assert "clip_text" in words and "learned" in words
 
 
 def test_sample_refuses_zero_dyads_and_weights_verify_an_unknown_name(monkeypatch, capsys, tmp_path):

@@ -10,6 +10,12 @@ LEARNED = "learned"
 CLIP_TEXT = "clip_text"
 
 
+def baseline_names(task) -> list[str]:
+    """Every baseline ``run_baseline`` takes for ``task``: its declared ones, ``learned`` (with a
+    checkpoint) and, for retrieval, ``clip_text`` (with CLIP weights)."""
+    return [*task.baselines, LEARNED] + ([CLIP_TEXT] if task.protocol == "retrieval" else [])
+
+
 def run_baseline(task_name: str, baseline: str, root: Path, out_dir: Path, seed: int = 0, checkpoint: Path | None = None,
                  clip: Path | None = None) -> Path:
     """Write baseline ``baseline``'s submission for ``task_name`` into ``out_dir``.
@@ -33,8 +39,7 @@ def run_baseline(task_name: str, baseline: str, root: Path, out_dir: Path, seed:
 
         return write_clip_text_baseline(root, out_dir, clip, goals)
     if baseline not in task.baselines:
-        choices = [*task.baselines, LEARNED] + ([CLIP_TEXT] if task.protocol == "retrieval" else [])
-        raise ValueError(f"baseline: {baseline!r} is not declared for {task_name}; choose from {choices}")
+        raise ValueError(f"baseline: {baseline!r} is not declared for {task_name}; choose from {baseline_names(task)}")
     if task.protocol == "motion":
         from .motion import write_motion_baseline
 

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from .common import app, console, df_table, progress_bar
 
@@ -19,13 +18,14 @@ def tasks_cmd(as_json: bool = typer.Option(False, "--json", help="Print the task
     if as_json:
         print(json.dumps([t.declaration() for t in list_tasks()], indent=2))
         return
-    table = Table(title="tasks")
-    table.add_column("task", no_wrap=True)  # the name a user types: never cut
-    for col in ("protocol", "split", "metrics", "baselines"):
-        table.add_column(col)
-    for t in list_tasks():
-        table.add_row(t.name, t.protocol, t.split, ", ".join(t.metrics), ", ".join(t.baselines))
-    console.print(table)
+    from ..baselines import baseline_names
+
+    for t in list_tasks():  # one block per task: names wrap between words, never cut mid-name
+        console.print(f"[bold]{t.name}[/bold]  ({t.protocol}, split {t.split})", highlight=False)
+        console.print(f"  metrics:   {', '.join(t.metrics)}", highlight=False)
+        console.print(f"  baselines: {', '.join(baseline_names(t))}  (learned needs --checkpoint"
+                      + (", clip_text CLIP weights)" if t.protocol == "retrieval" else ")"), highlight=False)
+        console.print(f"  {t.description}", highlight=False, style="dim")
 
 
 @app.command("metrics")
