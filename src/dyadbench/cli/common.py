@@ -3,6 +3,7 @@ the progress bar, table rendering and the entry point's error handling."""
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from enum import Enum
 
@@ -24,8 +25,16 @@ _display_type = typer.core.TyperOption.display_type_rich
 
 def _no_flag_type(self, ctx):
     """Flags take no value: typer shows them a "<bool>" value hint (with click >= 8.2), which a
-    user then types and is refused. Show no type for flags."""
-    return None if self.is_flag else _display_type(self, ctx)
+    user then types and is refused. Show no type for flags; a repeatable option shows its item's
+    type (``<text>``, not ``<list[str]>``)."""
+    if self.is_flag:
+        return None
+    shown = _display_type(self, ctx)
+    text = str(shown) if shown is not None else ""
+    match = re.fullmatch(r"<list\[(\w+)\]>", text.strip())
+    if match:
+        return f"<{match.group(1).lower()}, repeatable>"
+    return shown
 
 
 typer.core.TyperOption.display_type_rich = _no_flag_type

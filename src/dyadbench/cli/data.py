@@ -13,7 +13,7 @@ from .common import DatasetName, app, console, data_app, df_table, progress_bar
 
 @app.command()
 def sample(
-    dataset: DatasetName = typer.Argument(..., help="seamless or realtalk"),
+    dataset: DatasetName = typer.Argument(..., metavar="DATASET", help="seamless or realtalk"),
     out: Path = typer.Option(..., "--out", help="Folder to write the sample into"),
     dyads: int = typer.Option(None, min=1, help="Seamless: interactions per label and split (default 1); RealTalk: videos (default 2)"),
     seconds: float = typer.Option(None, help="Length of each recording (default 4 s Seamless, 32 s RealTalk)"),
@@ -49,7 +49,7 @@ def sample(
 
 @data_app.command("inspect")
 def inspect_cmd(
-    root: Path = typer.Argument(..., exists=True, file_okay=False, help="Dataset root"),
+    root: Path = typer.Argument(..., metavar="ROOT", exists=True, file_okay=False, help="Dataset root"),
     dataset: DatasetName = typer.Option(None, help="Force the layout (default: detect)"),
     deep: bool = typer.Option(False, help="Also load arrays to check NaN/inf (slower)"),
     as_json: Path = typer.Option(None, "--json", help="Also write the inventory as JSON here"),
@@ -100,7 +100,7 @@ def inspect_cmd(
 
 @data_app.command("manifest")
 def manifest_cmd(
-    root: Path = typer.Argument(..., exists=True, file_okay=False, help="Dataset root"),
+    root: Path = typer.Argument(..., metavar="ROOT", exists=True, file_okay=False, help="Dataset root"),
     task: str = typer.Option(..., "--task", help="Task name, e.g. seamless/facial-motion"),
     out: Path = typer.Option(None, "--out", help="Write the manifest (JSON) here; default: print its hash and counts only"),
     workers: int = typer.Option(None, help="Parallel workers (default: by the number of items)"),
@@ -135,7 +135,7 @@ def _print_faults(faults) -> None:
 
 @app.command()
 def extract(
-    root: Path = typer.Argument(..., exists=True, help="Dataset root (Seamless or RealTalk), or a text file of video paths"),
+    root: Path = typer.Argument(..., metavar="ROOT", exists=True, help="Dataset root (Seamless or RealTalk), or a text file of video paths"),
     extractors: str = typer.Option("face_motion,gesture,face_identity,face_boxes", help="Comma-separated extractor names"),
     cache: Path = typer.Option(None, help="Feature cache folder (default $DYADBENCH_CACHE/features); shared storage on a cluster"),
     device: str = typer.Option("cpu", help="cpu, cuda or auto (neural extractors; cuda/auto on Ray: GPU actors)"),

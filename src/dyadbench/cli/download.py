@@ -13,7 +13,7 @@ from .common import app, console
 
 @app.command("download")
 def download_cmd(
-    dataset: str = typer.Argument(..., help="seamless (RealTalk is one Hugging Face dataset: huggingface-cli download scottgeng00/realtalk)"),
+    dataset: str = typer.Argument(..., metavar="DATASET", help="seamless (RealTalk is one Hugging Face dataset: huggingface-cli download scottgeng00/realtalk)"),
     task: str = typer.Option(..., "--task", help="Task whose files to fetch, e.g. seamless/facial-motion"),
     split: str = typer.Option(None, "--split", help="Split (default: the task's)"),
     to: Path = typer.Option(..., "--to", help="Dataset root to download into (the release's layout; resumable)"),

@@ -50,8 +50,8 @@ def metrics_cmd(markdown: bool = typer.Option(False, "--markdown", help="Print t
 
 @app.command()
 def baseline(
-    task: str = typer.Argument(..., help="Task name, e.g. seamless/facial-motion"),
-    name: str = typer.Argument(..., help="Baseline name (see `dyadbench tasks`)"),
+    task: str = typer.Argument(..., metavar="TASK", help="Task name, e.g. seamless/facial-motion"),
+    name: str = typer.Argument(..., metavar="NAME", help="Baseline name (see `dyadbench tasks`)"),
     data: Path = typer.Option(..., exists=True, file_okay=False, help="Dataset root"),
     out: Path = typer.Option(..., help="Folder to write the submission into"),
     seed: int = typer.Option(0, help="Random seed of the baseline (the same seed writes the same submission)"),
@@ -68,7 +68,7 @@ def baseline(
 
 @app.command()
 def train(
-    task: str = typer.Argument(..., help="Task name, e.g. seamless/facial-motion"),
+    task: str = typer.Argument(..., metavar="TASK", help="Task name, e.g. seamless/facial-motion"),
     data: Path = typer.Option(..., exists=True, file_okay=False, help="Dataset root (its train split; dev if present)"),
     out: Path = typer.Option(..., help="Run folder: checkpoints, run.json, curves.png (an existing run resumes)"),
     seed: int = typer.Option(0, help="Seed of the initial weights and the window order (same seed, same checkpoint on CPU)"),
@@ -108,7 +108,7 @@ def train(
 
 @app.command()
 def evaluate(
-    task: str = typer.Argument(..., help="Task name (see `dyadbench tasks`)"),
+    task: str = typer.Argument(..., metavar="C", help="Task name (see `dyadbench tasks`)"),
     data: Path = typer.Option(..., exists=True, file_okay=False, help="Dataset root"),
     submission: Path = typer.Option(..., exists=True, help="Submission folder (or scores.npz)"),
     out: Path = typer.Option(..., help="Output folder for report.json and report.html"),
@@ -176,7 +176,7 @@ def print_paired(report: dict) -> None:
 
 @app.command("leaderboard")
 def leaderboard_cmd(
-    paths: list[Path] = typer.Argument(..., help="report.json files or folders holding them"),
+    paths: list[Path] = typer.Argument(..., metavar="WHAT", help="report.json files or folders holding them"),
     html_out: Path = typer.Option(None, "--html", help="Also write one HTML page with every report"),
     csv_out: Path = typer.Option(None, "--csv", help="Also write the table as CSV"),
     compare_to: str = typer.Option("random", "--compare-to", help="System whose paired differences to every other "

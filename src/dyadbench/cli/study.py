@@ -34,7 +34,7 @@ def _named(specs: list[str] | None, option: str, what: str) -> dict[str, Path]:
 
 @study_app.command("create")
 def create(
-    out: Path = typer.Argument(..., help="New folder for the study"),
+    out: Path = typer.Argument(..., metavar="OUT", help="New folder for the study"),
     system: list[str] = typer.Option(None, "--system", help="NAME=FOLDER of <item_id>.mp4 clips (generation submissions); two or more"),
     from_retrieval: list[str] = typer.Option(None, "--from-retrieval", help="NAME=SUBMISSION (scores.npz or its folder) of a "
                                              "RealTalk retrieval system: its top-1 listener per query and goal; two or more"),
@@ -46,9 +46,9 @@ def create(
     attention_checks: int = typer.Option(2, help="Catch trials per rater (reference clip vs the same clip frozen)"),
     attention_system: str = typer.Option(None, help="System whose clips the catch trials use (default: the first)"),
     max_items: int = typer.Option(None, help="A seeded random subset of N items (--from-retrieval: N queries, e.g. 30 speakers)"),
-    seed: int = typer.Option(0),
-    title: str = typer.Option("Video comparison study"),
-    question: str = typer.Option(DEFAULT_QUESTION),
+    seed: int = typer.Option(0, help="Seed of the design (rater order, sides, catch-trial places) and of --max-items"),
+    title: str = typer.Option("Video comparison study", help="Title raters see on the study page"),
+    question: str = typer.Option(DEFAULT_QUESTION, help="Question raters answer for each pair (--from-retrieval: one per goal)"),
 ):
     """Build a balanced, counterbalanced design over the systems' clips and copy the clips in."""
     import tempfile
@@ -97,7 +97,7 @@ def create(
 
 @study_app.command("serve")
 def serve(
-    study: Path = typer.Argument(..., exists=True, file_okay=False, help="Study folder (from `study create`)"),
+    study: Path = typer.Argument(..., metavar="STUDY", exists=True, file_okay=False, help="Study folder (from `study create`)"),
     db: str = typer.Option(None, help="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db (default: SQLite in the study folder)"),
     host: str = typer.Option("127.0.0.1", help="Address to listen on (127.0.0.1: this machine only)"),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port to listen on"),
@@ -124,7 +124,7 @@ def serve(
 
 @study_app.command("export")
 def export(
-    study: Path = typer.Argument(..., exists=True, file_okay=False, help="Study folder"),
+    study: Path = typer.Argument(..., metavar="STUDY", exists=True, file_okay=False, help="Study folder"),
     db: str = typer.Option(None, help="SQLAlchemy URL (default: SQLite in the study folder)"),
     out: Path = typer.Option(None, help="Output folder (default: <study>/results)"),
     max_failed_checks: int = typer.Option(0, help="Exclude raters failing more attention checks than this"),

@@ -23,7 +23,7 @@ def weights_list():
 
 
 @weights_app.command("verify")
-def weights_verify(name: str = typer.Argument(None, help="One weights name (default: every registered one)"),
+def weights_verify(name: str = typer.Argument(None, metavar="NAME", help="One weights name (default: every registered one)"),
                    path: Path = typer.Option(None, help="Verify this file instead of the search path")):
     """Check local weights: SHA-256, and that each loads into its network with finite outputs; exit 1
     when any is missing or does not verify."""
@@ -47,7 +47,7 @@ def weights_verify(name: str = typer.Argument(None, help="One weights name (defa
 
 
 @weights_app.command("forget")
-def weights_forget(name: str = typer.Argument(..., help="Weights name whose pinned SHA-256 to drop")):
+def weights_forget(name: str = typer.Argument(..., metavar="NAME", help="Weights name whose pinned SHA-256 to drop")):
     """Unpin weights that have no published SHA-256 (the next file that loads into the network is pinned)."""
     from ..features.weights import forget
 
