@@ -78,3 +78,17 @@ def test_runs_on_different_data_manifests_are_kept_apart_and_say_so(tmp_path):
     assert sorted(next(t for t in wide.values() if len(t) == 2)["system"]) == ["a", "b"]
     titles = " | ".join(wide)
     assert "manifest 111111111111" in titles and "manifest 222222222222" in titles and "not comparable" in titles
+
+
+def test_html_page_is_one_ranked_table_per_comparable_group(tmp_path):
+    from dyadbench.report.leaderboard_html import render_leaderboard
+
+    for name, value in (("b", 0.7), ("a", 0.2), ("c", 0.5)):
+        write(tmp_path / name / "report.json", report("seamless/facial-motion", name, value, value - 0.1, value + 0.1))
+    write(tmp_path / "r" / "report.json", report("realtalk/listener-retrieval", "random", 0.26, 0.2, 0.3))
+    _, reports, _ = leaderboard([tmp_path])
+    page = render_leaderboard(reports)
+    assert page.count("<table class='metrics'>") == 2 and "<svg" not in page
+    facial = page[page.index("seamless/facial-motion"):]
+    assert facial.index(">a<") < facial.index(">c<") < facial.index(">b<")  # lower is better: ranked ascending
+    assert "[0.10, 0.30]" in facial  # each value with its interval

@@ -183,8 +183,8 @@ def leaderboard_cmd(
                                                                    "system are shown (same task and items)"),
 ):
     """Merge reports into one table (and optionally one HTML page)."""
-    from ..report.html import render
     from ..report.leaderboard import leaderboard, per_task
+    from ..report.leaderboard_html import render_leaderboard
 
     from ..report.leaderboard import comparable_groups
     from ..report.paired import compared_to
@@ -205,5 +205,5 @@ def leaderboard_cmd(
     if html_out:
         from ..report.output import write_report_file
 
-        write_report_file(html_out, render(reports, title="dyadbench leaderboard", compare_to=compare_to))
+        write_report_file(html_out, render_leaderboard(reports))  # one compact table per comparable group
         console.print(f"html: {html_out}")
