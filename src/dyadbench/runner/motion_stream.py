@@ -118,7 +118,6 @@ class MotionWorker:
         out["seconds"] = seconds
         return out
 
-
     def _ref_entry(self, item_id: str) -> str:
         import hashlib
 
