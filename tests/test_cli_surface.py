@@ -1,6 +1,7 @@
 """What a user meets first: one-line errors (--debug for the traceback), --version, safe outputs."""
 
 import json
+import re
 import os
 import sys
 from pathlib import Path
@@ -129,6 +130,34 @@ def test_flags_show_no_value_hint_and_every_option_has_help(monkeypatch, capsys,
     for name in command:
         cmd = cmd.commands[name]
     assert all(p.help for p in cmd.params if p.param_type_name == "option"), [p.name for p in cmd.params if not p.help]
+
+
+def _commands(cmd, path=()):
+    subs = getattr(cmd, "commands", None)
+    if not subs:
+        yield path, cmd
+        return
+    for name, sub in subs.items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_every_usage_line_names_its_arguments_as_the_readme_writes_them():
+    import click
+    from typer.main import get_command
+
+    from dyadbench.cli import app
+
+    seen = 0
+    for path, cmd in _commands(get_command(app)):
+        args = [p for p in cmd.params if p.param_type_name == "argument"]
+        usage = " ".join(cmd.collect_usage_pieces(click.Context(cmd, info_name=" ".join(path))))
+        assert "{" not in usage and "}" not in usage, (path, usage)  # typer's braces read like a set to pick from
+        for a in args:
+            # a name a person understands (TASK, ROOT, ...), never a single letter or a Python name
+            assert a.metavar and re.fullmatch(r"[A-Z][A-Z_]+", a.metavar), (path, a.name, a.metavar)
+            assert a.metavar in usage, (path, usage)
+        seen += len(args)
+    assert seen >= 10  # the walk reached the commands that take arguments
 
 
 def test_native_log_lines_go_to_the_log_file_and_python_output_stays(tmp_path):

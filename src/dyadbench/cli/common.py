@@ -38,6 +38,19 @@ def _no_flag_type(self, ctx):
 
 
 typer.core.TyperOption.display_type_rich = _no_flag_type
+_argument_usage = getattr(typer.core.TyperArgument, "_usage_display_name", None)
+
+
+def _plain_argument_usage(self):
+    """Usage lines read ``dyadbench baseline [OPTIONS] TASK NAME`` as the README writes them:
+    typer >= 0.26 wraps required arguments in braces (``{TASK}``), which reads like a set to
+    choose from."""
+    text = _argument_usage(self)
+    return re.sub(r"^\{(.*)\}(\.\.\.)?$", r"\1\2", text)
+
+
+if _argument_usage is not None:
+    typer.core.TyperArgument._usage_display_name = _plain_argument_usage
 app = typer.Typer(help="Run the Seamless Interaction and RealTalk benchmarks end to end.", no_args_is_help=True)
 data_app = typer.Typer(help="Look at dataset roots.", no_args_is_help=True)
 app.add_typer(data_app, name="data")

@@ -108,7 +108,7 @@ def train(
 
 @app.command()
 def evaluate(
-    task: str = typer.Argument(..., metavar="C", help="Task name (see `dyadbench tasks`)"),
+    task: str = typer.Argument(..., metavar="TASK", help="Task name (see `dyadbench tasks`)"),
     data: Path = typer.Option(..., exists=True, file_okay=False, help="Dataset root"),
     submission: Path = typer.Option(..., exists=True, help="Submission folder (or scores.npz)"),
     out: Path = typer.Option(..., help="Output folder for report.json and report.html"),
