@@ -16,7 +16,8 @@ def seamless_root(tmp_path_factory) -> Path:
     from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
 
     root = tmp_path_factory.mktemp("seamless")
-    write_seamless_sample(root, dyads=1, seconds=2.0, seed=0, width=320, height=240)
+    # a listener that fully follows its partner (mimicry 1): tests that the paired metrics see the coupling
+    write_seamless_sample(root, dyads=1, seconds=2.0, seed=0, width=320, height=240, mimicry=1.0)
     return root
 
 
@@ -31,11 +32,13 @@ def realtalk_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def goal_root(tmp_path_factory) -> Path:
-    """RealTalk at a tiny raster with enough clips for retrieval statistics (about 44 clips, 10 queries)."""
+    """RealTalk at a tiny raster with enough clips for retrieval statistics (about 55 clips, 12
+    queries); listeners fully follow their speakers' affect, so goal contrasts are testable on 12
+    queries (the sample's realistic default is tested in test_sample_hardness)."""
     from dyadbench.datasets.sample.realtalk_sample import write_realtalk_sample
 
     root = tmp_path_factory.mktemp("realtalk-goals")
-    write_realtalk_sample(root, videos=14, seconds=62.0, seed=3, width=64, height=36)
+    write_realtalk_sample(root, videos=14, seconds=62.0, seed=3, width=64, height=36, mimicry=1.0)
     return root
 
 

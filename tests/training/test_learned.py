@@ -21,7 +21,8 @@ TASK = "seamless/facial-motion"
 @pytest.fixture(scope="module")
 def features_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("learned")
-    write_seamless_sample(root, dyads=6, seconds=10.0, seed=2, layout="files", video=False, splits=("train", "test"))
+    # listeners fully follow their partners (mimicry 1): a model that learns must find it on 6 dyads
+    write_seamless_sample(root, dyads=6, seconds=10.0, seed=2, layout="files", video=False, splits=("train", "test"), mimicry=1.0)
     return root
 
 

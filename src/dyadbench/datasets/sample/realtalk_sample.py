@@ -22,6 +22,7 @@ import numpy as np
 from ..media import write_video, write_wav
 from .faces import FACE_NAMES, compose_frame, head_boxes, load_face
 from .speech import (
+    MIMICRY,
     conversation,
     envelope_per_frame,
     head_track,
@@ -50,9 +51,11 @@ def _add(tf: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def write_realtalk_sample(
     root: Path, *, videos: int = 2, seconds: float = 32.0, seed: int = 0, width: int = 640, height: int = 360,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, mimicry: float = MIMICRY,
 ) -> dict:
-    """Write ``videos`` conversation videos of ``seconds`` each; returns counts."""
+    """Write ``videos`` conversation videos of ``seconds`` each; returns counts. ``mimicry``: how
+    much a listener's affect follows its speaker's (1: fully, a listener recoverable from its
+    speaker — for tests of what the metrics can see, not a stand-in for the real task)."""
     if videos < 1 or seconds < 16:
         raise ValueError("videos must be >= 1 and seconds >= 16 (one 15.36 s clip)")
     root = Path(root)
@@ -66,6 +69,7 @@ def write_realtalk_sample(
     shapes = {name: np.random.default_rng(200 + i).normal(0, 1, 100).astype(np.float32) for i, name in enumerate(FACE_NAMES)}
     for v in range(videos):
         vid = _video_id(rng)
+        own = np.random.default_rng([seed, v, 1])  # each person's own behaviour; `rng` draws the conversation as before
         faces = (FACE_NAMES[v % 2], FACE_NAMES[(v + 1) % 2])
         segments = conversation(seconds, rng, turn_range=(8.0, 17.0))
         audio = [synthesize(segments, who, seconds, AUDIO_SR, 110.0 + 100.0 * (FACE_NAMES.index(faces[who])), rng) for who in (0, 1)]
@@ -87,7 +91,8 @@ def write_realtalk_sample(
         small["audio"].append((f"audio/{vid}.wav", wav.getvalue()))
         small["asr"].append((f"asr/{vid}.json", json.dumps(_asr(segments)).encode()))
         small["annotations"].append((f"annotations/{vid}.json", json.dumps(_annotations(n, width, height, speaking, poses)).encode()))
-        small["emoca"].append((f"emoca/{vid}.pkl", pickle.dumps(_emoca(n, mouth, speaking, poses, [shapes[f] for f in faces], rng, shared_affect(n, FPS, rng)))))
+        affect = shared_affect(n, FPS, rng, coupling=mimicry, own_rng=own)
+        small["emoca"].append((f"emoca/{vid}.pkl", pickle.dumps(_emoca(n, mouth, speaking, poses, [shapes[f] for f in faces], rng, affect, own))))
         emb = io.BytesIO()
         np.savez(emb, **{role: (identity[faces[w]] + 0.05 * rng.normal(0, 1, (n, 512))).astype(np.float32) for w, role in enumerate(ROLES)})
         small["embeddings"].append((f"embeddings/{vid}.npz", emb.getvalue()))
@@ -126,11 +131,13 @@ def _annotations(n: int, width: int, height: int, speaking, poses) -> dict:
     return out
 
 
-def _emoca(n, mouth, speaking, poses, shapes, rng, affect) -> dict:
+def _emoca(n, mouth, speaking, poses, shapes, rng, affect, own) -> dict:
     proj = np.random.default_rng(7).normal(0, 0.5, (5, 50))
     per_role = []
     for w in (0, 1):
-        drive = np.hstack([np.stack([mouth[w], speaking[w].astype(float), np.sin(np.arange(n) / FPS)], 1), 1.5 * affect[w]])
+        # each person's own slow rhythm (period 4-9 s, own phase): shared by nobody, so it tells no clip apart
+        rhythm = np.sin(2 * np.pi * np.arange(n) / FPS / own.uniform(4.0, 9.0) + own.uniform(0, 2 * np.pi))
+        drive = np.hstack([np.stack([mouth[w], speaking[w].astype(float), rhythm], 1), 1.5 * affect[w]])
         expr = (drive @ proj + rng.normal(0, 0.05, (n, 50))).astype(np.float32)
         rot = np.deg2rad(np.stack([poses[w]["pitch"], poses[w]["yaw"], poses[w]["roll"]], 1))
         jaw = np.stack([0.3 * mouth[w], np.zeros(n), np.zeros(n)], 1)

@@ -34,6 +34,7 @@ from ..seamless_format import (
 )
 from .faces import FACE_NAMES, compose_frame, head_boxes, load_face
 from .speech import (
+    MIMICRY,
     conversation,
     envelope_per_frame,
     head_track,
@@ -144,7 +145,7 @@ NO_MOVEMENT_VENDOR = "02"
 def write_seamless_sample(
     root: Path, *, dyads: int = 1, seconds: float = 4.0, seed: int = 0, width: int = 320, height: int = 240,
     progress: Callable[[str], None] | None = None, layout: str = "bundles", video: bool = True,
-    splits: tuple[str, ...] | None = None, faults: bool = False,
+    splits: tuple[str, ...] | None = None, faults: bool = False, mimicry: float = MIMICRY,
 ) -> dict:
     """Write the sample; returns counts. Deterministic for a given (dyads, seconds, seed, size);
     a split's data does not depend on which other splits are written. ``faults=True`` then writes
@@ -174,7 +175,7 @@ def write_seamless_sample(
                 session, inter = f"{809 + k:04d}", f"{582 + k:08d}"
                 pids = [f"{947 + 2 * k:04d}", f"{948 + 2 * k:04d}" + ("A" if k == 1 else "")]
                 segments = conversation(seconds, rng)
-                affect = shared_affect(n, FEATURE_FPS, rng)
+                affect = shared_affect(n, FEATURE_FPS, rng, coupling=mimicry, own_rng=np.random.default_rng([seed, k, 1]))
                 for who, pid in enumerate(pids):
                     plan = ParticipantPlan(f"V{vendor}_S{session}_I{inter}_P{pid}", label, split, 0, 1 if (i == 0 and who == 1) else 0,
                                            FACE_NAMES[(k + who) % 2], 120.0 + 90.0 * ((k + who) % 2), who)

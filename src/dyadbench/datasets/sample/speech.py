@@ -17,6 +17,11 @@ from scipy.signal import lfilter
 
 VOCABULARY = ["so", "I", "think", "the", "main", "thing", "is", "that", "we", "never", "really", "talked", "about", "it", "and", "honestly", "it", "was", "a", "surprise", "when", "you", "called", "me", "last", "week", "because", "I", "thought", "you", "were", "still", "travelling", "with", "your", "family", "in", "the", "mountains", "where", "the", "weather", "is", "always", "strange"]
 BACKCHANNELS = ("yeah", "mhm", "right", "okay", "wow")
+# How much a listener's slow affect follows its partner's (their correlation). Real listeners
+# mirror partly; at 1 (the samples before) a listener was recoverable from its partner: median
+# rank 1 for RealTalk's speaker nearest neighbour, a learned facial-motion model at 0.4x the mean
+# baseline's L2 — sample data easier than the task it stands for.
+MIMICRY = 0.5
 # (F1, F2, F3) Hz of a few vowels.
 VOWELS = np.array([[730, 1090, 2440], [270, 2290, 3010], [300, 870, 2240], [530, 1840, 2480], [570, 840, 2410]], float)
 
@@ -142,10 +147,22 @@ def head_track(n_frames: int, fps: float, speaking: np.ndarray, rng: np.random.G
     }
 
 
-def shared_affect(n_frames: int, fps: float, rng: np.random.Generator, *, lag_s: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
+def shared_affect(n_frames: int, fps: float, rng: np.random.Generator, *, lag_s: float = 0.4,
+                  coupling: float = 1.0, own_rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A slowly varying 2-d affect both people share, the second following the first with a lag
-    (mimicry): the dyadic coupling that paired metrics and retrieval baselines can exploit."""
+    (mimicry): the dyadic coupling that paired metrics and retrieval baselines can exploit.
+
+    ``coupling`` < 1: the follower's affect is only that correlated with the leader's (the rest
+    its own, drawn from ``own_rng``), as real listeners mirror a speaker partly — a listener is then
+    not recoverable from its speaker. ``rng`` is drawn from as before, so everything else a sample
+    generator draws after it (turns, words, the clips they make) stays as it was."""
     lag = int(round(lag_s * fps))
-    raw = gaussian_filter1d(rng.normal(0, 1, (n_frames + lag, 2)), 0.8 * fps, axis=0)
+    smooth = lambda g: gaussian_filter1d(g.normal(0, 1, (n_frames + lag, 2)), 0.8 * fps, axis=0)
+    raw = smooth(rng)
     raw /= raw.std(axis=0, keepdims=True) + 1e-9
-    return raw[lag:], raw[:n_frames]
+    follower = raw[:n_frames]
+    if coupling < 1.0:
+        own = smooth(own_rng if own_rng is not None else rng)[:n_frames]
+        own /= own.std(axis=0, keepdims=True) + 1e-9
+        follower = coupling * follower + np.sqrt(1.0 - coupling**2) * own
+    return raw[lag:], follower
