@@ -85,3 +85,36 @@ def test_rendered_report_has_header_best_marks_and_glossary():
     assert "class='best'" in page and "★" in page
     assert "Paired differences to random" in page and "-8 " in page  # mine − random, its interval of width 0
     assert "Glossary" in page and "Fréchet distance on face-motion features" in page and "ref-code" in page
+
+
+def test_console_summary_is_one_ranked_table_that_fits_a_terminal():
+    import numpy as np
+    from rich.console import Console
+
+    from dyadbench.report.console import summary_table
+
+    rng = np.random.default_rng(1)
+    base = rng.normal(30, 8, 40)
+    ranks = {"speaker_nearest_neighbour": base * 0.4, "random": base, "affect": base * 0.8 + 0.5}
+
+    def run(system, r):
+        return {"system": system, "n_items": 40, "per_item": {"median_rank": _infl(r)}, "metrics": {
+            "recall_at_500": m(0.5, 0.3, 0.7, "higher", k=25), "median_rank": m(float(np.median(r)), r.min(), r.max()),
+            "mrr": m(0.1, 0.05, 0.2, "higher"), "mean_rank": m(float(r.mean()), 1.0, 90.0)}}
+
+    runs = [run(s, r) for s, r in ranks.items()] + [{"system": "ground_truth", "n_items": 40, "per_item": {}, "metrics": {
+        "recall_at_500": m(1.0, 1.0, 1.0, "higher", k=25, tolerance=1e-12), "median_rank": m(1.0, 1.0, 1.0, tolerance=1e-12),
+        "mrr": m(1.0, 1.0, 1.0, "higher", tolerance=1e-12)}}]
+    runs[0]["metrics"]["recall_at_500"]["value"] = 0.6  # ranked by the first metric, higher first
+    console = Console(width=80, record=True)
+    console.print(summary_table("realtalk/listener-retrieval", runs))
+    text = console.export_text()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for name in ranks:
+        assert name in text  # never cut ("speaker_nearest_neighb…")
+    assert "k=25 here" in text and "mean_rank" not in text  # the k used; three metrics, not every one
+    order = [next(i for i, line in enumerate(lines) if line.startswith(f"│ {s} ")) for s in
+             ("ground_truth", "speaker_nearest_neighbour", "affect", "random")]
+    assert order == sorted(order), order  # 1.0, 0.6, 0.5, 0.5 (ties by name)
+    assert "1 †" in text  # the ground truth: degenerate by construction, never starred

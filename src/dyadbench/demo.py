@@ -47,12 +47,13 @@ class _Lane:
         self.reports: list[tuple[str, str, dict]] = []
         self.timings: dict[str, float] = {}
 
-    def step(self, label: str, fn: Callable, *args, **kwargs):
+    def step(self, label: str, fn: Callable, *args, about: str = "", **kwargs):
+        """``label`` keys the time summary (summed over calls); ``about`` (e.g. the baseline) is only said."""
         t = time.perf_counter()
         result = fn(*args, **kwargs)
         dt = time.perf_counter() - t
         self.timings[label] = self.timings.get(label, 0.0) + dt
-        _say(self.name, label, dt)
+        _say(self.name, f"{label} {about}".rstrip(), dt)
         return result
 
     def task(self, task, root: Path, face_stride: int | None = None, learned: bool = True) -> None:
@@ -68,8 +69,9 @@ class _Lane:
                       TrainConfig(task=task.name, seed=self.seed, **DEMO_TRAIN[task.name]))
         for name in (*task.baselines, *([LEARNED] if learned else [])):
             sub = self.out / "submissions" / folder / name
-            self.step(f"{task.name}: baselines", run_baseline, task.name, name, root, sub, self.seed, run)
+            self.step(f"{task.name}: baselines", run_baseline, task.name, name, root, sub, self.seed, run, about=name)
             report = self.step(f"{task.name}: evaluate", evaluate_to_folder, task.name, root, sub, self.out / "runs" / folder / name,
+                               about=name,
                                system=name, n_boot=self.bootstrap, slice_boot=self.slice_bootstrap, seed=self.seed,
                                engine="local", workers=1, device="cpu", face_stride=face_stride)
             self.reports.append((task.name, name, report))

@@ -9,7 +9,6 @@ from pathlib import Path
 import typer
 
 from .common import app, console
-from .scoring import print_metrics
 
 @app.command()
 def demo(
@@ -28,9 +27,13 @@ def demo(
     console.print("demo: two lanes in parallel (seamless motion | realtalk, then video); steps as they finish:")
     reports, timings = run_demo(out, seed, bootstrap, slice_bootstrap,
                                 on_step=lambda lane, what, s: console.print(f"  [{time.perf_counter() - t0:5.0f} s] {lane}: {what} ({s:.1f} s)"))
-    for report in reports:
-        print_metrics(report)
+    from ..report.console import summary_table
+    from ..report.leaderboard import comparable_groups
+
+    for group, runs in comparable_groups(reports).items():  # one table per task; every metric is in report.html
+        console.print(summary_table(group, runs))
     (out / "report.json").write_text(json.dumps({"schema": "dyadbench.demo/1", "reports": reports}, indent=2))
     (out / "report.html").write_text(render(reports, title="dyadbench demo: every baseline on every task (sample data)"))
     console.print("time per step (summed over its calls): " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
-    console.print(f"[bold green]demo finished[/bold green] in {time.perf_counter() - t0:.0f} s: report at {out / 'report.html'}")
+    console.print(f"[bold green]demo finished[/bold green] in {time.perf_counter() - t0:.0f} s: every metric of every run in "
+                  f"{out / 'report.html'} (one run's report.json and report.html under {out / 'runs'}/<task>/<system>)")

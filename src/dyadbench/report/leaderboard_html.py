@@ -10,20 +10,8 @@ import html
 from .html import CSS
 from .leaderboard import comparable_groups
 from .output import GENERATOR
-from .readable import best_systems
+from .readable import best_systems, ranked_by
 from .readable import fmt_metric as _fmt
-
-
-def _ranked(runs: list[dict], headline: str) -> list[dict]:
-    better = next((r["metrics"][headline].get("better") for r in runs if headline in r["metrics"]), None)
-    if better not in ("lower", "higher"):
-        return sorted(runs, key=lambda r: r["system"])
-
-    def key(r):
-        v = (r["metrics"].get(headline) or {}).get("value")
-        return (v is None, (v if better == "lower" else -v) if v is not None else 0.0, r["system"])
-
-    return sorted(runs, key=key)
 
 
 def render_leaderboard(reports: list[dict], title: str = "dyadbench leaderboard") -> str:
@@ -42,7 +30,7 @@ def render_leaderboard(reports: list[dict], title: str = "dyadbench leaderboard"
         head = "".join(f"<th>{esc(n)}<br><span class='ci'>{esc(str(next(r['metrics'][n] for r in runs if n in r['metrics']).get('better', '')))}</span></th>"
                        for n in names)
         rows = []
-        for r in _ranked(runs, names[0]):
+        for r in ranked_by(runs, names[0]):
             cells = []
             for n in names:
                 b = best.get(n) or {}

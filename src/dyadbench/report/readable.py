@@ -74,6 +74,20 @@ def degenerate(system: str, m: dict) -> str | None:
     return None
 
 
+def ranked_by(runs: list[dict], headline: str) -> list[dict]:
+    """Runs best first by ``headline`` in its better direction (runs without it last; ties and
+    metrics without a direction by system name)."""
+    better = next((r["metrics"][headline].get("better") for r in runs if headline in r["metrics"]), None)
+    if better not in ("lower", "higher"):
+        return sorted(runs, key=lambda r: r["system"])
+
+    def key(r):
+        v = shown(r["metrics"].get(headline))
+        return (v is None, (v if better == "lower" else -v) if v is not None else 0.0, r["system"])
+
+    return sorted(runs, key=key)
+
+
 def _distance_to_reference(entry: dict, ref: float) -> dict:
     """The linearisation of |v − ref| (ref fixed: the ground truth's value, the same for every system)."""
     lin = entry.get("linear")
