@@ -85,6 +85,16 @@ def test_rendered_report_has_header_best_marks_and_glossary():
     assert "class='best'" in page and "★" in page
     assert "Paired differences to random" in page and "-8 " in page  # mine − random, its interval of width 0
     assert "Glossary" in page and "Fréchet distance on face-motion features" in page and "ref-code" in page
+    assert "<details class='glossary' open>" in page  # open: the reader should not have to find it
+
+
+def test_every_metric_is_explained_in_a_sentence_not_by_its_own_name():
+    from dyadbench.metrics.registry import METRICS
+
+    for name, spec in METRICS.items():
+        words = spec.description
+        assert len(words.split()) >= 5, (name, words)
+        assert not words.lower().startswith(name.replace("_", " ") + " "), (name, words)  # "mrr of the true listener ..."
 
 
 def test_console_summary_is_one_ranked_table_that_fits_a_terminal():

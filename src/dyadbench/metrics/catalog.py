@@ -190,7 +190,8 @@ register_metric(MetricSpec(
     "react", reference_inputs={"generated": "reference_samples"}))
 
 register_metric(MetricSpec(
-    "beat_consistency", "Beat consistency of kinematic beats with audio onsets", "higher",
+    "beat_consistency", "How close each kinematic beat (a minimum of joint speed) lies to the nearest audio onset, "
+                        "averaged as a Gaussian of the gap: gestures that land on the speech rhythm score near 1", "higher",
     {"generated": "generated", "onsets": "onsets", "fps": "fps"},
     {"beat": Convention(MM.beat_consistency_item, True, "motion→audio, σ = 0.1 s",
                         "BEAT (Liu et al. 2022) / Bailando BeatAlign")},
@@ -264,9 +265,17 @@ for _k in (500, 1000):
                                 "RealTalk (Geng et al. 2023), Table 1", {"k": _k})}, "realtalk", annotate=_recall_notes(_k),
         lower=0.0, upper=1.0))
 
+_RANK_WORDS = {
+    "median_rank": "Median over queries of the true listener's rank among the bank's listener clips "
+                   "(1 = ranked first; chance is half the bank, 948 of 1,896 on the release)",
+    "mean_rank": "Mean over queries of the true listener's rank in the bank (pulled up by the few queries "
+                 "a method gets badly wrong; chance is half the bank)",
+    "mrr": "Mean reciprocal rank: the average of 1/rank of the true listener (1 when it is always ranked "
+           "first; rewards getting it to the very top)",
+}
 for _name, _fn, _dir in (("median_rank", median_rank, "lower"), ("mean_rank", mean_rank, "lower"), ("mrr", mrr, "higher")):
     register_metric(MetricSpec(
-        _name, f"{_name.replace('_', ' ')} of the true listener in the bank", _dir, {"ranks": "ranks"},
+        _name, _RANK_WORDS[_name], _dir, {"ranks": "ranks"},
         {"realtalk": Convention(_fn, False, "1-based ranks, ties counted against the method", "RealTalk (Geng et al. 2023)")},
         "realtalk", annotate=(lambda shared: {"chance": (shared["bank_size"] + 1) / 2}) if _name == "median_rank" else None,
         lower=0.0 if _name == "mrr" else 1.0, upper=1.0 if _name == "mrr" else None))

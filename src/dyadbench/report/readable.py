@@ -211,6 +211,6 @@ def glossary(runs: list[dict], names: list[str]) -> str:
             what = f"{what} On this bank: top {m['k']} (the published k = {published_k} scaled to the bank's size)."
         rows.append(f"<tr><td class='l'><b>{ESC(shown_name)}</b></td><td class='l'>{ESC(what)}</td><td>{ESC(str(m.get('better', '')))}</td>"
                     f"<td class='l'>{ESC(str(m.get('convention', '')))}</td><td class='l'>{ESC(str(m.get('reference_code', '')))}</td></tr>")
-    return ("<details class='glossary'><summary>Glossary: what each metric measures</summary><table><tr><th class='l'>metric</th>"
+    return ("<details class='glossary' open><summary>Glossary: what each metric measures</summary><table><tr><th class='l'>metric</th>"
             "<th class='l'>measures</th><th>better</th><th class='l'>convention</th><th class='l'>follows</th></tr>"
             + "".join(rows) + "</table></details>")
