@@ -9,7 +9,7 @@ import typer
 
 from .common import app, console
 
-from ..humaneval.study import DEFAULT_QUESTION
+from ..humaneval.study import DEFAULT_INSTRUCTIONS, DEFAULT_QUESTION
 
 study_app = typer.Typer(help="2AFC human evaluation: create a study, serve the rating app, export results.",
                         no_args_is_help=True)
@@ -48,7 +48,11 @@ def create(
     max_items: int = typer.Option(None, help="A seeded random subset of N items (--from-retrieval: N queries, e.g. 30 speakers)"),
     seed: int = typer.Option(0, help="Seed of the design (rater order, sides, catch-trial places) and of --max-items"),
     title: str = typer.Option("Video comparison study", help="Title raters see on the study page"),
-    question: str = typer.Option(DEFAULT_QUESTION, help="Question raters answer for each pair (--from-retrieval: one per goal)"),
+    question: str = typer.Option(None, help="Question raters answer for each pair (default: one that fits the design; "
+                                            "--from-retrieval: one per goal)"),
+    mismatched: bool = typer.Option(False, "--mismatched", help="GENEA 2023's appropriateness test: each system's listener "
+                                    "beside its own speaker vs beside another dialogue's speaker (needs --context, or "
+                                    "--from-retrieval); the export gives each system's matched-preference rate"),
 ):
     """Build a balanced, counterbalanced design over the systems' clips and copy the clips in."""
     import tempfile
@@ -61,7 +65,7 @@ def create(
     systems, retrieval = _named(system, "--system", "FOLDER"), _named(from_retrieval, "--from-retrieval", "SUBMISSION")
     if bool(systems) == bool(retrieval):
         raise typer.BadParameter("give either --system NAME=FOLDER (two or more) or --from-retrieval NAME=SUBMISSION (two or more)")
-    if len(systems or retrieval) < 2:
+    if len(systems or retrieval) < (1 if mismatched else 2):  # --mismatched compares pairings of one system's listener
         raise typer.BadParameter("a comparison needs two or more systems", param_hint="--system/--from-retrieval")
     contexts, item_goals, questions = None, None, None
     with tempfile.TemporaryDirectory(prefix="study-build-") as work:
@@ -84,14 +88,30 @@ def create(
             if max_items and max_items < len(items):
                 rng = np.random.default_rng(seed)
                 items = sorted(rng.choice(items, size=max_items, replace=False).tolist())
+        extra, instructions = None, DEFAULT_INSTRUCTIONS
+        if mismatched:
+            from ..humaneval import mismatched as MM
+
+            if not contexts:
+                raise typer.BadParameter("--mismatched needs the speakers: --context FOLDER of <item_id>.mp4 "
+                                         "(or --from-retrieval)", param_hint="--context")
+            generated = {name: {i: per[i] for i in items} for name, per in clips.items()}
+            clips, item_systems, donors = MM.mismatched_inputs(generated, contexts, Path(work) / "pairings", seed=seed)
+            extra = {"design": MM.DESIGN, "playback": "sequential", "item_systems": item_systems, "donors": donors,
+                     "generated_systems": list(generated)}
+            items, contexts, item_goals, questions = sorted(item_systems), None, None, None
+            question, instructions = question or MM.QUESTION, MM.INSTRUCTIONS
+            attention_system = attention_system or "matched"
         names = list(clips)
         trials = balanced_design(items, names, raters_per_pair=raters_per_pair, n_raters=raters,
                                  attention_checks=attention_checks, attention_system=attention_system, seed=seed)
         settings = {"raters_per_pair": raters_per_pair, "raters": raters or raters_per_pair,
                     "attention_checks": attention_checks, "seed": seed}
-        path = write_study(out, clips, trials, title=title, question=question, settings=settings, contexts=contexts,
-                           item_goals=item_goals, questions=questions)
-    console.print(f"[green]wrote[/green] {path}: {len(items)} items, {len(names)} systems, "
+        path = write_study(out, clips, trials, title=title, question=question or DEFAULT_QUESTION, instructions=instructions,
+                           settings=settings, contexts=contexts, item_goals=item_goals, questions=questions, extra=extra)
+    what = (f"{len(extra['generated_systems'])} systems' listeners x matched/mismatched speaker" if extra
+            else f"{len(names)} systems")
+    console.print(f"[green]wrote[/green] {path}: {len(items)} items, {what}, "
                   f"{settings['raters']} raters, {len(trials)} trials" + (", speaker shown in sync" if contexts else ""))
 
 
@@ -144,7 +164,9 @@ def export(
                        protect=() if out is None else (study / "study.json", study / "media"))
     (out / "votes.csv").write_text(votes_csv(rows))
     result = {"study": folder.id, "title": folder.doc["title"], "question": folder.doc["question"],
-              **analyze(rows, max_failed_checks=max_failed_checks, item_goals=folder.doc.get("goals"))}
+              "design": folder.doc.get("design", "systems side by side"),
+              **analyze(rows, max_failed_checks=max_failed_checks, item_goals=folder.doc.get("goals"),
+                        item_systems=folder.doc.get("item_systems"))}
     (out / "human_eval.json").write_text(json.dumps(result, indent=2))
     for name, c in result["comparisons"].items():
         if c["judgements"]:
@@ -155,6 +177,11 @@ def export(
             if c["judgements"]:
                 console.print(f"  goal {g}: {name}: {c['preference_a']:.1%} prefer {c['system_a']} [{c['low']:.1%}, "
                               f"{c['high']:.1%}], p = {c['p_value']:.3g}, n = {c['judgements']}")
+    for system, per in (result.get("per_system") or {}).items():  # mismatched-interlocutor: one rate per system
+        for c in per.values():
+            if c["judgements"]:
+                console.print(f"  {system}: matched speaker preferred in {c['preference_a']:.1%} [{c['low']:.1%}, "
+                              f"{c['high']:.1%}] of {c['judgements']} judgements, binomial p = {c['p_value']:.3g} (vs 50 %)")
     att = result["attention"]
     console.print(f"{result['answered']}/{result['trials']} trials answered; attention checks failed: "
                   f"{att['failed']}/{att['checks']}; excluded raters: {att['excluded_raters']}")

@@ -211,5 +211,23 @@ def read_audio(src: Source, label: str | None = None) -> tuple[np.ndarray, int]:
     return data.mean(axis=1), int(sr)
 
 
+def read_video_audio(src: Source, label: str | None = None) -> tuple[np.ndarray, int] | None:
+    """A video file's first audio track as float32 mono samples and its rate; ``None`` when it has
+    none (soundfile reads no mp4, so the track is decoded with PyAV)."""
+    name = _label(src, label)
+    try:
+        with av.open(_open(src)) as container:
+            if not container.streams.audio:
+                return None
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=stream.rate)
+            chunks = [f.to_ndarray().reshape(-1) for frame in container.decode(stream) for f in resampler.resample(frame)]
+            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+            rate = int(stream.rate)
+    except av.FFmpegError as exc:
+        raise DatasetError(name, f"cannot decode its audio track ({exc})") from exc
+    return (np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)), rate
+
+
 def write_wav(path_or_buffer, samples: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> None:
     sf.write(path_or_buffer, np.clip(samples, -1.0, 1.0), sample_rate, subtype=subtype, format="WAV")

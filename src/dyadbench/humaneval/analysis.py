@@ -18,9 +18,11 @@ from ..metrics import human as H
 
 
 def analyze(rows: list[dict], *, max_failed_checks: int = 0, confidence: float = 0.95,
-            item_goals: dict[str, str] | None = None) -> dict:
+            item_goals: dict[str, str] | None = None, item_systems: dict[str, str] | None = None) -> dict:
     """``item_goals`` (a study built for several goals): ``per_goal`` repeats every comparison on
-    each goal's items alone (same exclusions)."""
+    each goal's items alone (same exclusions). ``item_systems`` (a mismatched-interlocutor study:
+    matched vs mismatched pairings of each system's listener): ``per_system`` does the same per
+    generating system — its matched-preference rate, Wilson interval and binomial test."""
     answered = [r for r in rows if r.get("choice") is not None]
     checks = [r for r in answered if r["attention"]]
     failed_by_rater: dict[int, int] = defaultdict(int)
@@ -45,6 +47,9 @@ def analyze(rows: list[dict], *, max_failed_checks: int = 0, confidence: float =
     if item_goals:
         out["per_goal"] = {goal: _comparisons([r for r in rated if item_goals.get(r["item"]) == goal], excluded, confidence)
                            for goal in sorted(set(item_goals.values()))}
+    if item_systems:
+        out["per_system"] = {name: _comparisons([r for r in rated if item_systems.get(r["item"]) == name], excluded, confidence)
+                             for name in sorted(set(item_systems.values()))}
     return out
 
 

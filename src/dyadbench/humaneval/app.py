@@ -149,7 +149,8 @@ def create_app(engine: Engine, study: StudyFolder, *, rater_rate: float = 20.0, 
         if trial is None:
             return {"trial": None, "total": total, "done": done}
         return {"trial": {"id": trial.id, "position": trial.position, "context": study.context_of(trial.item) is not None,
-                          "question": study.question_of(trial.item)}, "total": total, "done": done}
+                          "question": study.question_of(trial.item),
+                          "sequential": study.doc.get("playback") == "sequential"}, "total": total, "done": done}
 
     @app.get("/api/trials/{trial_id}/{side}")
     def clip(side: Literal["left", "right", "context"], trial_id: int = PathParam(ge=1), who: Rater = Depends(rater)):

@@ -85,12 +85,14 @@ def _frozen_copy(src: Path, dst: Path) -> None:
 
 def write_study(out: Path, clips: dict[str, dict[str, Path]], trials: list, *, title: str, question: str = DEFAULT_QUESTION,
                 instructions: str = DEFAULT_INSTRUCTIONS, settings: dict | None = None, contexts: dict[str, Path] | None = None,
-                item_goals: dict[str, str] | None = None, questions: dict[str, str] | None = None) -> Path:
+                item_goals: dict[str, str] | None = None, questions: dict[str, str] | None = None,
+                extra: dict | None = None) -> Path:
     """Copy the clips the trials use into ``out/media`` under content names; write study.json.
 
     ``contexts``: per item, the clip shown above the pair (the speaker, with sound) in sync with
     both; ``item_goals`` and ``questions``: per item its goal, per goal the question raters see
-    (the export then reports each goal)."""
+    (the export then reports each goal). ``extra``: further study.json fields (a design's own:
+    ``design``, ``playback`` "sequential" when each clip carries its own sound, ``item_systems``)."""
     from ..storage import content_hash
     from .design import CATCH
 
@@ -129,6 +131,7 @@ def write_study(out: Path, clips: dict[str, dict[str, Path]], trials: list, *, t
     if item_goals:
         doc["goals"] = {item: goal for item, goal in sorted(item_goals.items()) if item in used}
         doc["questions"] = questions or {}
+    doc.update(extra or {})
     (out / "study.json").write_text(json.dumps(doc, indent=1))
     return out / "study.json"
 

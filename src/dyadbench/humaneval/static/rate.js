@@ -32,12 +32,21 @@
   }
 
   const left = () => $("video-left"), right = () => $("video-right"), context = () => $("video-context");
-  let withContext = false;
+  let withContext = false, sequential = false, current = "left";
   // The clock every shown clip follows: the speaker (context) when the trial has one, else the left clip.
   // It alone carries sound; the others are muted and pulled back to it when they drift.
-  const master = () => (withContext ? context() : left());
-  const shown = () => (withContext ? [context(), left(), right()] : [left(), right()]);
+  // Sequential trials (each clip with its own sound, e.g. matched vs mismatched speaker): the left
+  // clip plays, then the right one; only the one playing is "shown" to the clock.
+  const active = () => (current === "right" ? right() : left());
+  const master = () => (withContext ? context() : sequential ? active() : left());
+  const shown = () => (withContext ? [context(), left(), right()] : sequential ? [active()] : [left(), right()]);
   function playBoth(fromStart) {
+    if (sequential && fromStart) {
+      current = "left";
+      [left(), right()].forEach((v) => { v.pause(); v.currentTime = 0; });
+      left().play().catch(() => {});
+      return;
+    }
     shown().forEach((v) => { if (fromStart) v.currentTime = 0; v.play().catch(() => {}); });
   }
   function pauseBoth() { shown().forEach((v) => v.pause()); }
@@ -71,9 +80,13 @@
     refreshButtons();
     $("status").textContent = "Loading...";
     withContext = !!trial.context;
+    sequential = !withContext && !!trial.sequential;
     $("context-figure").hidden = !withContext;
     if (trial.question) $("question").textContent = trial.question;
-    left().muted = withContext; right().muted = true; context().muted = false;
+    left().muted = withContext; right().muted = !sequential; context().muted = false;
+    $("play").textContent = sequential ? "Play (Space)" : "Play both (Space)";
+    $("watch-hint").textContent = sequential ? "The two videos play one after the other; watch both to answer."
+                                             : "Watch both to the end to answer.";
     const loads = [loadClip(left(), "left"), loadClip(right(), "right")];
     if (withContext) loads.push(loadClip(context(), "context")); else context().removeAttribute("src");
     await Promise.all(loads);
@@ -129,7 +142,10 @@
     if (e.target === master() && !master().ended) shown().forEach((v) => { if (v !== master()) v.pause(); });
   }
   [left(), context()].forEach((v) => { v.addEventListener("timeupdate", follow); v.addEventListener("pause", masterPaused); });
-  left().addEventListener("ended", () => { ended.left = true; refreshButtons(); });
+  left().addEventListener("ended", () => {
+    ended.left = true; refreshButtons();
+    if (sequential) { current = "right"; right().currentTime = 0; right().play().catch(() => {}); }  // then the second video
+  });
   right().addEventListener("ended", () => { ended.right = true; refreshButtons(); });
   [left(), right(), context()].forEach((v) => v.addEventListener("click", togglePlay));
   $("start").addEventListener("click", guard(async () => { show("trial"); await nextTrial(); }));
