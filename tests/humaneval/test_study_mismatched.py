@@ -89,3 +89,7 @@ def test_export_statistics_per_system_are_wilson_and_binomial():
     z, p = 1.959963984540054, 17 / 20  # Wilson score interval, re-derived
     centre, half = (p + z * z / 40) / (1 + z * z / 20), z * np.sqrt(p * (1 - p) / 20 + z * z / 1600) / (1 + z * z / 20)
     assert abs(good["low"] - (centre - half)) < 1e-9 and abs(good["high"] - (centre + half)) < 1e-9
+    from dyadbench.report.html import _human_eval
+
+    section = _human_eval({"question": "q", **out})  # the report shows one row per generating system
+    assert "good: matched vs mismatched" in section and "85.0%" in section and "blind: matched vs mismatched" in section

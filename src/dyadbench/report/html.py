@@ -193,7 +193,10 @@ def _human_eval(h: dict) -> str:
     """The 2AFC study section: preference for A with Wilson interval, binomial P, agreement."""
     esc = html.escape
     rows = []
-    for name, c in h["comparisons"].items():
+    labelled = [(name, c) for name, c in h["comparisons"].items()]
+    # a mismatched-interlocutor study: one row per generating system (its matched-preference rate)
+    labelled += [(f"{system}: {name}", c) for system, per in (h.get("per_system") or {}).items() for name, c in per.items()]
+    for name, c in labelled:
         if not c["judgements"]:
             continue
         ag = c["agreement"]
