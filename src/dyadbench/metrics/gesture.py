@@ -22,7 +22,6 @@ import numpy as np
 from scipy.signal import argrelextrema
 
 from ._validation import as_float_array, resolve_rng
-from .frechet import frechet_distance_from_features
 
 __all__ = ["beat_consistency", "diversity_pairs", "kinematic_beats", "random_pair_diversity", "velocities"]
 

@@ -30,8 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import fft as sp_fft
 
-from ._validation import as_float_array, resolve_rng, same_shape
-from .frechet import frechet_distance_from_features
+from ._validation import as_float_array, same_shape
 
 __all__ = [
     "REACT_DIM_GROUPS",
