@@ -91,7 +91,7 @@ def test_participant_suffix_is_kept():
 def test_sample_is_deterministic(tmp_path, seamless_root):
     from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
 
-    write_seamless_sample(tmp_path, dyads=1, seconds=2.0, seed=0, width=320, height=240)
+    write_seamless_sample(tmp_path, dyads=1, seconds=2.0, seed=0, width=320, height=240, mimicry=1.0)  # as the fixture
     for path in sorted(seamless_root.rglob("*.npz"))[:3] + sorted(seamless_root.rglob("*.json"))[:3]:
         assert (tmp_path / path.relative_to(seamless_root)).read_bytes() == path.read_bytes()
     other = tmp_path / "other"
