@@ -54,6 +54,41 @@ def export_study(study: Path, db: str, out: Path) -> tuple[dict, list[dict]]:
     return json.loads((out / "human_eval.json").read_text()), list(csv.DictReader((out / "votes.csv").open()))
 
 
+def rate_in_browser(browser, study: Path, db: str, *, on_trial, playback_rate: float = 2.0, on_intro=None) -> None:
+    """One rater (the first invite link) answers every trial of ``study`` through the rating page:
+    ``on_trial(page, trial)`` checks what the page shows and returns the side to choose (answers
+    are enabled only after the clips played to the end). Fails on any page error."""
+    import csv
+    import json
+
+    from dyadbench.humaneval.loadtest import LoadRun
+
+    doc = json.loads((study / "study.json").read_text())
+    run = LoadRun(study, db)
+    run.start()
+    try:
+        link = next(csv.DictReader((study / "invites.csv").open()))["invite_link"]
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(link)
+        page.wait_for_selector("#view-intro:not([hidden])")
+        if on_intro:
+            on_intro(page)
+        page.evaluate("['video-context','video-left','video-right'].forEach(id => "
+                      f"document.getElementById(id).defaultPlaybackRate = {playback_rate})")
+        page.click("#start")
+        for trial in sorted(doc["trials"], key=lambda t: t["position"]):
+            page.wait_for_selector("#view-trial:not([hidden])")
+            side = on_trial(page, trial)
+            page.wait_for_selector("#choose-left:not([disabled])", timeout=30000)
+            page.click(f"#choose-{side}")
+        page.wait_for_selector("#view-done:not([hidden])")
+        assert not errors, errors
+    finally:
+        run.stop()
+
+
 def make_clips(folder: Path, items: list[str], seed: int, frames: int = 12, size: tuple[int, int] = (64, 48)) -> Path:
     """Tiny H.264 clips ``<item>.mp4`` (30 fps) with seeded moving content."""
     import numpy as np

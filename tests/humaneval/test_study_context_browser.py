@@ -1,18 +1,16 @@
 """A listener study built straight from two RealTalk retrieval submissions: the speaker plays with
 its sound above the two muted listeners, all in sync; the export reports each goal."""
 
-import csv
 import json
 import subprocess
 import sys
 import time
 
 import pytest
-from conftest import export_study
+from conftest import export_study, rate_in_browser
 
 pytest.importorskip("fastapi")
 from dyadbench.baselines.retrieval import write_retrieval_baseline
-from dyadbench.humaneval.loadtest import LoadRun
 
 pytestmark = pytest.mark.slow
 GOALS = ("appropriate", "rude")
@@ -34,52 +32,35 @@ def test_speaker_in_sync_with_both_listeners_and_per_goal_export(browser, goal_r
     doc = json.loads((study / "study.json").read_text())
     assert set(doc["goals"].values()) == set(GOALS) and len(doc["contexts"]) == 4  # 2 speakers x 2 goals
     db = f"sqlite:///{tmp_path / 'study.db'}"
-    run = LoadRun(study, db)
-    run.start()
-    try:
-        link = next(csv.DictReader((study / "invites.csv").open()))["invite_link"]
-        trials = sorted(doc["trials"], key=lambda t: t["position"])
-        page = browser.new_page()
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(link)
-        page.wait_for_selector("#view-intro:not([hidden])")
-        page.evaluate("['video-context','video-left','video-right'].forEach(id => document.getElementById(id).defaultPlaybackRate = 2)")
-        page.click("#start")
-        for trial in trials:
-            page.wait_for_selector("#view-trial:not([hidden])")
-            deadline = time.monotonic() + 20  # (wait_for_function evals a string: the page's CSP forbids it)
-            while not page.evaluate("() => { const v = document.getElementById('video-context'); return !v.paused && v.currentTime > 2; }"):
-                assert time.monotonic() < deadline, "the speaker clip did not start playing"
-                page.wait_for_timeout(100)
-            state = page.evaluate("""() => {
-                const v = (id) => document.getElementById(id);
-                return {visible: !v('context-figure').hidden && v('video-context').videoWidth > 0,
-                        contextMuted: v('video-context').muted, leftMuted: v('video-left').muted, rightMuted: v('video-right').muted,
-                        audioBytes: v('video-context').webkitAudioDecodedByteCount,
-                        times: ['video-context', 'video-left', 'video-right'].map((id) => v(id).currentTime),
-                        question: document.getElementById('question').textContent};
-            }""")
-            assert state["visible"] and not state["contextMuted"] and state["leftMuted"] and state["rightMuted"], state
-            assert state["audioBytes"] > 0, state  # the speaker is audible: its audio track decodes
-            assert max(state["times"]) - min(state["times"]) < 0.35, state["times"]  # one clock for all three
-            if trial["position"] == 0:  # what a rater sees: speaker on top, the two listeners below
-                shot = tmp_path / "trial.png"
-                page.screenshot(path=str(shot))
-                assert shot.stat().st_size > 10_000
-            goal = doc["goals"][trial["item"]]
-            assert ("rudely" in state["question"]) == (goal == "rude")
-            page.wait_for_selector("#choose-left:not([disabled])", timeout=30000)
-            if trial["attention"]:
-                side = trial["expected"]
-            else:  # prefer affect's listener for the appropriate goal, random's for the rude one
-                wanted = "affect" if goal == "appropriate" else "random"
-                side = "left" if trial["left"] == wanted else "right"
-            page.click(f"#choose-{side}")
-        page.wait_for_selector("#view-done:not([hidden])")
-        assert not errors, errors
-    finally:
-        run.stop()
+
+    def on_trial(page, trial):
+        deadline = time.monotonic() + 20  # (wait_for_function evals a string: the page's CSP forbids it)
+        while not page.evaluate("() => { const v = document.getElementById('video-context'); return !v.paused && v.currentTime > 2; }"):
+            assert time.monotonic() < deadline, "the speaker clip did not start playing"
+            page.wait_for_timeout(100)
+        state = page.evaluate("""() => {
+            const v = (id) => document.getElementById(id);
+            return {visible: !v('context-figure').hidden && v('video-context').videoWidth > 0,
+                    contextMuted: v('video-context').muted, leftMuted: v('video-left').muted, rightMuted: v('video-right').muted,
+                    audioBytes: v('video-context').webkitAudioDecodedByteCount,
+                    times: ['video-context', 'video-left', 'video-right'].map((id) => v(id).currentTime),
+                    question: document.getElementById('question').textContent};
+        }""")
+        assert state["visible"] and not state["contextMuted"] and state["leftMuted"] and state["rightMuted"], state
+        assert state["audioBytes"] > 0, state  # the speaker is audible: its audio track decodes
+        assert max(state["times"]) - min(state["times"]) < 0.35, state["times"]  # one clock for all three
+        if trial["position"] == 0:  # what a rater sees: speaker on top, the two listeners below
+            shot = tmp_path / "trial.png"
+            page.screenshot(path=str(shot))
+            assert shot.stat().st_size > 10_000
+        goal = doc["goals"][trial["item"]]
+        assert ("rudely" in state["question"]) == (goal == "rude")
+        if trial["attention"]:
+            return trial["expected"]
+        wanted = "affect" if goal == "appropriate" else "random"  # affect's listener when appropriate, random's when rude
+        return "left" if trial["left"] == wanted else "right"
+
+    rate_in_browser(browser, study, db, on_trial=on_trial)
     result, votes = export_study(study, db, tmp_path / "results")
     votes = [v for v in votes if v["attention"] in ("False", "0", "false")]
     for goal in GOALS:  # brute force: count the votes of this goal's items

@@ -3,21 +3,23 @@ a speaker beside the system's top-1 listener, with that speaker's sound; the two
 the other; a rater who always picks the listener's own speaker gives a matched-preference rate of
 1 with its Wilson interval and binomial test in the export."""
 
-import csv
 import json
 import subprocess
 import sys
 import time
 
 import pytest
-from conftest import export_study
+from conftest import export_study, rate_in_browser
 from scipy.stats import binomtest
 
 pytest.importorskip("fastapi")
 from dyadbench.baselines.retrieval import write_retrieval_baseline
-from dyadbench.humaneval.loadtest import LoadRun
 
 pytestmark = pytest.mark.slow
+
+
+def assert_sequential_instructions(page):
+    assert "one after the other" in page.text_content("#instructions")
 
 
 def _wait(page, script, what, seconds=30):
@@ -37,42 +39,28 @@ def test_matched_vs_mismatched_speaker_plays_in_turn_and_exports_each_systems_ra
     doc = json.loads((study / "study.json").read_text())
     assert doc["design"] == "mismatched-interlocutor" and set(doc["item_systems"].values()) == {"nn"}
     db = f"sqlite:///{tmp_path / 'study.db'}"
-    run = LoadRun(study, db)
-    run.start()
-    try:
-        link = next(csv.DictReader((study / "invites.csv").open()))["invite_link"]
-        page = browser.new_page()
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(link)
-        page.wait_for_selector("#view-intro:not([hidden])")
-        assert "one after the other" in page.text_content("#instructions")
-        page.evaluate("['video-left','video-right'].forEach(id => document.getElementById(id).defaultPlaybackRate = 4)")
-        page.click("#start")
-        for trial in sorted(doc["trials"], key=lambda t: t["position"]):
-            page.wait_for_selector("#view-trial:not([hidden])")
-            _wait(page, "() => { const v = document.getElementById('video-left'); return !v.paused && v.currentTime > 0.5; }",
-                  "the first video did not start")
-            first = page.evaluate("""() => { const v = (id) => document.getElementById(id);
-                return {leftMuted: v('video-left').muted, rightPaused: v('video-right').paused, rightAt: v('video-right').currentTime,
-                        question: v('question').textContent, hidden: v('context-figure').hidden}; }""")
-            assert not first["leftMuted"] and first["rightPaused"] and first["rightAt"] == 0, first  # one at a time
-            assert first["hidden"] and "appropriately" not in first["question"] and "speaker" in first["question"]
-            _wait(page, "() => { const v = document.getElementById('video-right'); return !v.paused && v.currentTime > 0.5; }",
-                  "the second video did not follow the first")
-            second = page.evaluate("""() => { const v = (id) => document.getElementById(id);
-                return {leftEnded: v('video-left').ended, rightMuted: v('video-right').muted,
-                        audio: v('video-right').webkitAudioDecodedByteCount}; }""")
-            assert second["leftEnded"] and not second["rightMuted"], second
-            if not trial["attention"]:  # a catch clip is frozen and silent; a pairing carries its speaker's sound
-                assert second["audio"] > 0, second
-            page.wait_for_selector("#choose-left:not([disabled])", timeout=30000)
-            side = trial["expected"] if trial["attention"] else ("left" if trial["left"] == "matched" else "right")
-            page.click(f"#choose-{side}")
-        page.wait_for_selector("#view-done:not([hidden])")
-        assert not errors, errors
-    finally:
-        run.stop()
+
+    def on_trial(page, trial):
+        _wait(page, "() => { const v = document.getElementById('video-left'); return !v.paused && v.currentTime > 0.5; }",
+              "the first video did not start")
+        first = page.evaluate("""() => { const v = (id) => document.getElementById(id);
+            return {leftMuted: v('video-left').muted, rightPaused: v('video-right').paused, rightAt: v('video-right').currentTime,
+                    question: v('question').textContent, hidden: v('context-figure').hidden}; }""")
+        assert not first["leftMuted"] and first["rightPaused"] and first["rightAt"] == 0, first  # one at a time
+        assert first["hidden"] and "appropriately" not in first["question"] and "speaker" in first["question"]
+        _wait(page, "() => { const v = document.getElementById('video-right'); return !v.paused && v.currentTime > 0.5; }",
+              "the second video did not follow the first")
+        second = page.evaluate("""() => { const v = (id) => document.getElementById(id);
+            return {leftEnded: v('video-left').ended, rightMuted: v('video-right').muted,
+                    audio: v('video-right').webkitAudioDecodedByteCount}; }""")
+        assert second["leftEnded"] and not second["rightMuted"], second
+        if trial["attention"]:  # a catch clip is frozen and silent
+            return trial["expected"]
+        assert second["audio"] > 0, second  # a pairing carries its speaker's sound
+        return "left" if trial["left"] == "matched" else "right"
+
+    rate_in_browser(browser, study, db, on_trial=on_trial, playback_rate=4,
+                    on_intro=lambda page: assert_sequential_instructions(page))
     result, votes = export_study(study, db, tmp_path / "results")
     assert result["design"] == "mismatched-interlocutor"
     entry = result["per_system"]["nn"]["matched vs mismatched"]
