@@ -22,7 +22,7 @@ import numpy as np
 
 from ..datasets import media
 from ..datasets.errors import DatasetError
-from ..datasets.ids import FILE_ID_RE
+from ..datasets.ids import FILE_ID_RE, FileId
 
 DESIGN = "mismatched-interlocutor"
 SYSTEMS = ("matched", "mismatched")
@@ -40,9 +40,8 @@ def dialogue_of(item: str) -> str:
     """The dialogue an item belongs to: a Seamless file id's interaction (V…_S…_I…), a RealTalk
     clip's video (``<video id>_<start>``, optionally ``@goal``), else the item itself."""
     base = item.split("@", 1)[0]
-    match = FILE_ID_RE.match(base)
-    if match:
-        return f"V{match['vendor']}_S{match['session']}_I{match['interaction']}"
+    if FILE_ID_RE.match(base):
+        return FileId.parse(base).interaction_key
     head, sep, tail = base.rpartition("_")
     return head if sep and tail.isdigit() else base
 
