@@ -39,6 +39,17 @@ def test_dtw_matches_brute_force():
     assert dtw_distance(x, np.repeat(x, 2, axis=0)) == pytest.approx(0.0)  # time-warp invariant
 
 
+def test_batched_dtw_equals_the_brute_force_pair_by_pair_across_batches():
+    from dyadbench.metrics.listener import DTW_BATCH, dtw_distances
+
+    rng = np.random.default_rng(1)
+    s = DTW_BATCH + 3  # more pairs than one recursion takes: split in batches, results in order
+    a, b = rng.standard_normal((s, 7, 2)), rng.standard_normal((s, 5, 2))
+    got = dtw_distances(a, b)
+    assert got.shape == (s,)
+    assert got == pytest.approx([dtw_brute(a[k], b[k]) for k in range(s)], rel=1e-12)
+
+
 def test_ccc_against_formula_and_perfect_agreement():
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((100, 3)), rng.standard_normal((100, 3))
