@@ -63,14 +63,20 @@ def donors(items: list[str], *, seed: int = 0) -> dict[str, str]:
     return {i: str(rng.choice([j for j in items if dialogue_of(j) != dialogue_of(i)])) for i in items}
 
 
-def _pairing(speaker: Path, listener: Path, out: Path, frames: int) -> Path:
-    """``speaker | listener`` side by side (the listener resized to the speaker's height), the
-    first ``frames`` frames, with the speaker's sound cut to the same length."""
-    info = media.probe_video(speaker)
-    s = media.read_frames(speaker, stop=frames)
-    v = media.read_frames(listener, stop=frames)
-    if len(s) < frames or len(v) < frames:
-        raise DatasetError(speaker if len(s) < frames else listener, f"fewer than {frames} frames")
+def _speaker(path: Path, frames: int):
+    """A speaker clip's first ``frames`` frames, its sound (or None) and its frame rate."""
+    s = media.read_frames(path, stop=frames)
+    if len(s) < frames:
+        raise DatasetError(path, f"fewer than {frames} frames")
+    return s, media.read_video_audio(path), Fraction(media.probe_video(path).fps).limit_denominator(1001)
+
+
+def _pairing(speaker, listener: np.ndarray, out: Path) -> Path:
+    """``speaker | listener`` side by side (the listener resized to the speaker's height), as long
+    as ``listener``, with the speaker's sound cut to the same length."""
+    frames, sound, fps = speaker
+    n = len(listener)
+    s, v = frames[:n], listener
     height = s.shape[1]
     if v.shape[1] != height:  # nearest-neighbour resize: no image library needed for a study clip
         rows = np.arange(height) * v.shape[1] // height
@@ -78,10 +84,8 @@ def _pairing(speaker: Path, listener: Path, out: Path, frames: int) -> Path:
         v = v[:, rows][:, :, cols]
     both = np.concatenate([s, v], axis=2)
     both = both[:, : both.shape[1] // 2 * 2, : both.shape[2] // 2 * 2]  # H.264 with yuv420p wants even sizes
-    sound = media.read_video_audio(speaker)
-    fps = Fraction(info.fps).limit_denominator(1001)
     if sound is not None:
-        sound = (sound[0][: int(round(frames / float(fps) * sound[1]))], sound[1])
+        sound = (sound[0][: int(round(n / float(fps) * sound[1]))], sound[1])
     out.parent.mkdir(parents=True, exist_ok=True)
     media.write_video(out, both, fps=fps, audio=sound)
     return out
@@ -90,21 +94,26 @@ def _pairing(speaker: Path, listener: Path, out: Path, frames: int) -> Path:
 def mismatched_inputs(clips: dict[str, dict[str, Path]], contexts: dict[str, Path], work: Path, *, seed: int = 0):
     """``(pair clips {"matched"|"mismatched": {item|system: mp4}}, item_system {item|system: system},
     donors {item: donor item})`` written under ``work``: every system's listener beside its own
-    speaker and beside the donor item's speaker."""
+    speaker and beside the donor item's speaker. Each clip is decoded once per item (both speakers
+    once, each system's listener once), one item's frames in memory at a time."""
     items = sorted(next(iter(clips.values())))
     missing = sorted(set(items) - set(contexts))
     if missing:
         raise DatasetError(Path(work), f"no speaker clip for items {missing[:5]} (--context FOLDER of <item_id>.mp4)")
     donor = donors(items, seed=seed)
-    frames = {i: media.probe_video(p).frames for i, p in contexts.items() if i in donor}
+    frames = {i: media.probe_video(contexts[i]).frames for i in items}
     out = {name: {} for name in SYSTEMS}
     item_system = {}
-    for system, per_item in clips.items():
-        for item in items:
-            n = min(frames[item], frames[donor[item]], media.probe_video(per_item[item]).frames)
+    for item in items:
+        n = min(frames[item], frames[donor[item]])  # both pairings equally long: duration tells nothing
+        own, lent = _speaker(contexts[item], n), _speaker(contexts[donor[item]], n)
+        for system, per_item in clips.items():
+            listener = media.read_frames(per_item[item], stop=n)
+            if len(listener) < n:
+                raise DatasetError(per_item[item], f"{len(listener)} frames, but its speakers have {n}")
             key = f"{item}|{system}"
             stem = key.replace("|", "__").replace("/", "_").replace("@", "_at_")
-            out["matched"][key] = _pairing(contexts[item], per_item[item], Path(work) / "matched" / f"{stem}.mp4", n)
-            out["mismatched"][key] = _pairing(contexts[donor[item]], per_item[item], Path(work) / "mismatched" / f"{stem}.mp4", n)
+            out["matched"][key] = _pairing(own, listener, Path(work) / "matched" / f"{stem}.mp4")
+            out["mismatched"][key] = _pairing(lent, listener, Path(work) / "mismatched" / f"{stem}.mp4")
             item_system[key] = system
     return out, item_system, donor
