@@ -39,6 +39,20 @@ def test_wilson_interval_closed_form_and_coverage():
     assert 0.93 <= hits / 2000 <= 0.97
 
 
+def test_wilson_interval_always_contains_its_estimate_and_covers_exactly_computed():
+    # every k of every n up to 200: round-off once put the k = 0 lower end at 6e-17 (> 0 = k/n)
+    for n in range(1, 201):
+        for k in range(n + 1):
+            lo, hi = wilson_interval(k, n)
+            assert 0.0 <= lo <= k / n <= hi <= 1.0, (k, n, lo, hi)
+    # coverage computed exactly (binomial pmf, no simulation) at study sizes, over p in [0.3, 0.95]
+    for n in (8, 30, 120):
+        ps = np.linspace(0.3, 0.95, 27)
+        cover = [sum(stats.binom.pmf(k, n, p) * (wilson_interval(k, n)[0] <= p <= wilson_interval(k, n)[1])
+                     for k in range(n + 1)) for p in ps]
+        assert 0.94 <= np.mean(cover) <= 0.96 and min(cover) >= 0.88, (n, np.mean(cover), min(cover))
+
+
 def test_preference_summary_and_groups():
     choices = np.array([1] * 90 + [0] * 30)
     res = preference_summary(choices)

@@ -64,7 +64,11 @@ def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     denom = 1.0 + z * z / n
     centre = (phat + z * z / (2 * n)) / denom
     half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+    # At k = 0 (k = n) the exact lower (upper) end is 0 (1); in floating point centre − half came
+    # out as 6e-17 (and 1 − 1e-16 at k = n): an interval that excluded its own estimate.
+    low = 0.0 if k == 0 else min(phat, max(0.0, centre - half))
+    high = 1.0 if k == n else max(phat, min(1.0, centre + half))
+    return float(low), float(high)
 
 
 def preference_summary(choices, *, confidence: float = 0.95, p0: float = 0.5) -> dict:
