@@ -36,15 +36,15 @@ def video_refs(root: Path, source: str = "auto") -> list[VideoRef]:
 
 
 def build_extractors(names: list[str], device: str = "auto", weights: dict | None = None):
-    from .video import EXTRACTORS
+    from .video import EXTRACTORS, VIDEO_FD_EXTRACTORS
 
     unknown = [n for n in names if n not in EXTRACTORS]
     if unknown:
         raise ValueError(f"extractors: unknown {unknown}; choose from {sorted(EXTRACTORS)}")
     out = []
-    for name in names:
+    for name in names:  # the networks with weights (FID's Inception, FVD's I3D) take a path and a device
         cls = EXTRACTORS[name]
-        out.append(cls(path=(weights or {}).get(name), device=device) if name.startswith("fid_inception") else cls())
+        out.append(cls(path=(weights or {}).get(name), device=device) if name in VIDEO_FD_EXTRACTORS else cls())
     return out
 
 

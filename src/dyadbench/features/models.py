@@ -15,8 +15,10 @@ import numpy as np
 
 from .weights import REGISTRY, WeightsError, pin, resolve, verify
 
-BATCH_SIZES = {"cpu": {"syncnet": 16, "fid_inception": 16, "facenet512": 32, "vggface": 16, "deepface": 32, "facenet128": 32},
-               "cuda": {"syncnet": 128, "fid_inception": 128, "facenet512": 256, "vggface": 128, "deepface": 256, "facenet128": 256}}
+BATCH_SIZES = {"cpu": {"syncnet": 16, "fid_inception": 16, "facenet512": 32, "vggface": 16, "deepface": 32, "facenet128": 32,
+                       "i3d": 2},  # i3d: 16-frame clips
+               "cuda": {"syncnet": 128, "fid_inception": 128, "facenet512": 256, "vggface": 128, "deepface": 256, "facenet128": 256,
+                        "i3d": 32}}
 
 
 def pick_device(device: str = "auto") -> str:
@@ -33,6 +35,7 @@ def pick_device(device: str = "auto") -> str:
 
 def _builders() -> dict[str, Callable]:
     from .nets.facenet import InceptionResnetV1
+    from .nets.i3d import I3D
     from .nets.inception_fid import FIDInceptionV3
     from .nets.syncnet import SyncNet
     from .nets.deepface_net import DeepFaceNet
@@ -40,7 +43,7 @@ def _builders() -> dict[str, Callable]:
     from .nets.vggface import VGGFace
 
     return {"syncnet": SyncNet, "fid_inception": FIDInceptionV3, "facenet512": InceptionResnetV1, "vggface": VGGFace,
-            "deepface": DeepFaceNet, "facenet128": facenet128}
+            "deepface": DeepFaceNet, "facenet128": facenet128, "i3d": I3D}
 
 
 def read_state_dict(name: str, path: Path) -> dict:
@@ -103,6 +106,7 @@ PROBES = {
     "facenet128": (lambda n: n(_probe(1, 3, 160, 160)),),
     "vggface": (lambda n: n(_probe(1, 3, 224, 224)),),
     "deepface": (lambda n: n(_probe(1, 3, 152, 152)),),
+    "i3d": (lambda n: n(_probe(1, 3, 16, 224, 224) - 0.5),),
 }
 
 
@@ -274,3 +278,45 @@ class FaceNet128Features(_NetFeatures):
         mean = x.mean(axis=(1, 2, 3), keepdims=True)
         std = x.std(axis=(1, 2, 3), keepdims=True)
         return ((x - mean) / np.maximum(std, 1e-12)).astype(np.float32)
+
+
+I3D_SIZE, I3D_CLIP = 224, 16
+
+
+def videogpt_preprocess(frames: np.ndarray, size: int = I3D_SIZE):
+    """VideoGPT's I3D input (``videogpt/data.py: preprocess``): RGB uint8 frames (T, H, W, 3) ->
+    float32 (3, T, size, size) in [-0.5, 0.5]. Divided by 255 first, the shorter side resized to
+    ``size`` (the longer to ``ceil(side * size / shorter)``) bilinearly without antialiasing
+    (``align_corners=False``), the centre cropped (offset ``(side - size) // 2``), minus 0.5 —
+    not the [-1, 1] of the TF original, VideoGPT's own choice. One frame at a time: a 1080p clip
+    in float32 would be 400 MB, and the resize treats frames independently."""
+    import math
+
+    import torch
+    import torch.nn.functional as F
+
+    h, w = frames.shape[1:3]
+    scale = size / min(h, w)
+    target = (size, math.ceil(w * scale)) if h < w else (math.ceil(h * scale), size)
+    top, left = (target[0] - size) // 2, (target[1] - size) // 2
+    out = torch.empty((3, len(frames), size, size), dtype=torch.float32)
+    for t, frame in enumerate(frames):
+        x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float() / 255.0
+        x = F.interpolate(x, size=target, mode="bilinear", align_corners=False)
+        out[:, t] = x[0, :, top : top + size, left : left + size] - 0.5
+    return out
+
+
+class I3DFeatures(_NetFeatures):
+    """FVD features as VideoGPT computes them: 400 I3D logits per 16-frame clip.
+    ``__call__(clips)``: uint8 (N, 16, H, W, 3) -> (N, 400); ``preprocess`` is ``videogpt_preprocess``."""
+
+    name, dim = "i3d", 400
+
+    def preprocess(self, clips: np.ndarray) -> np.ndarray:
+        if clips.ndim != 5 or clips.shape[1] != I3D_CLIP or clips.shape[-1] != 3:
+            raise ValueError(f"clips: expected (N, {I3D_CLIP}, H, W, 3) uint8, got {clips.shape}")
+        import torch
+
+        return torch.stack([videogpt_preprocess(c) for c in clips]).numpy() if len(clips) else \
+            np.zeros((0, 3, I3D_CLIP, I3D_SIZE, I3D_SIZE), np.float32)

@@ -178,9 +178,55 @@ class InceptionPoolFace(InceptionPool):
     name, resize, face = "fid_inception_face", "antialias", True
 
 
+class I3DClips:
+    """FVD features, VideoGPT's recipe: 400 I3D logits (T', 400) for each run of 16 consecutive
+    frames (frames 0-15, 16-31, ...; a last run shorter than 16 is left out). VideoGPT scores 256
+    clips drawn at random from the test videos; here every clip of every video counts, so the
+    number does not depend on a draw. Frames are resized as they arrive: at most one clip of
+    224x224 frames and one batch of clips is held, whatever the video's resolution or length."""
+
+    name, version = "i3d_videogpt", 1
+    stats_key = "logits"
+
+    def __init__(self, path=None, device: str = "auto"):
+        from .models import I3DFeatures
+
+        self.model = I3DFeatures(path, device)
+
+    def stream(self):
+        import torch
+
+        from .models import I3D_CLIP, batched, videogpt_preprocess
+
+        pending: dict[str, list] = {"frames": [], "clips": []}
+        empty = np.zeros((0, self.model.dim), np.float32)
+
+        def run(flush: bool = False) -> np.ndarray:
+            if not pending["clips"] or (len(pending["clips"]) < self.model.batch_size and not flush):
+                return empty
+            clips, pending["clips"] = torch.stack(pending["clips"]).numpy(), []
+            return batched(self.model.forward, clips, self.model.batch_size, self.model.device)
+
+        def fn(frames):
+            out = []
+            for frame in frames:
+                pending["frames"].append(videogpt_preprocess(frame[None])[:, 0])
+                if len(pending["frames"]) == I3D_CLIP:
+                    pending["clips"].append(torch.stack(pending["frames"], 1))
+                    pending["frames"] = []
+                    out.append(run())
+            return {"logits": np.concatenate([empty, *out])}
+
+        def finish(arrays):
+            return {"logits": np.concatenate([arrays.get("logits", empty), run(flush=True)]).astype(np.float32)}
+
+        return _Collect(fn, finish=finish)
+
+
 FID_EXTRACTORS = {c.name: c for c in (InceptionPool, InceptionPoolClean, InceptionPoolAntialias, InceptionPoolFace)}
+VIDEO_FD_EXTRACTORS = {**FID_EXTRACTORS, I3DClips.name: I3DClips}
 EXTRACTORS = {"face_motion": FaceMotion, "gesture": Gesture, "face_identity": FaceIdentity, "face_boxes": FaceBoxes,
-              **FID_EXTRACTORS}
+              **VIDEO_FD_EXTRACTORS}
 
 
 def extract_video(source: media.Source, extractors: Iterable[FrameExtractor], *, cache: FeatureCache | None = None,

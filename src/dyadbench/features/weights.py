@@ -87,6 +87,12 @@ register(WeightsSpec(
     "(unzip it; the file deepface downloads)",
     "DeepFace (Taigman et al. 2014) trained on VGGFace2, Keras weights of deepface (F7, 4096-d)", size=None))
 register(WeightsSpec(
+    "i3d", "i3d_pretrained_400.pt", None,
+    "VideoGPT's i3d_pretrained_400.pt, Google Drive file id 1mQK8KD8G6UWRa5t87SRMm5PVXtlpneJT "
+    "(wilson1yan/VideoGPT, videogpt/download.py: _I3D_PRETRAINED_ID; `gdown --id 1mQK8KD8G6UWRa5t87SRMm5PVXtlpneJT`)",
+    "I3D Inception-v1 on Kinetics-400 in the piergiaj/pytorch-i3d layout: the FVD network of VideoGPT (400 logits a clip)",
+    size=None))
+register(WeightsSpec(
     "dlib_face_recognition", "dlib_face_recognition_resnet_model_v1.dat", None, "PyPI face-recognition-models",
     "dlib ResNet face descriptor (128-d)", package="face-recognition-models"))
 register(WeightsSpec(

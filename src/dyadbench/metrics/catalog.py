@@ -30,6 +30,8 @@ LML = "sanjayss34/lm-listener @ 53ce4ec, evaluate_listener.py"
 DIM = "Boese0601/Dyadic-Interaction-Modeling @ 9fc92f7, code/metrics/eval_utils.py + code/test_l2l.py"
 REACT = "reactmultimodalchallenge/baseline_react2023 @ c5a8ff8 (= baseline_react2024 @ 0c3ce58), metric/"
 A2P = "facebookresearch/audio2photoreal @ 449761e, utils/eval.py"
+VIDEOGPT_FVD = ("wilson1yan/VideoGPT @ 733d2b1, videogpt/fvd/fvd.py (get_fvd_logits, frechet_distance), "
+                "videogpt/fvd/pytorch_i3d.py, videogpt/data.py (preprocess)")
 PYTORCH_FID = "mseitzer/pytorch-fid, fid_score.py (pooled pool3 statistics)"
 SYNCNET = "joonson/syncnet_python @ 6efbb1c, SyncNetInstance.py (calc_pdist + evaluate)"
 GENEA = "Svito-zar/genea_numerical_evaluations"
@@ -75,6 +77,15 @@ register_metric(MetricSpec(
      "face-crop": Convention(MM.fd_set, False, "square face crops (1.5x the detected box) instead of whole frames",
                              interval="frechet", frechet_rows=MM.fd_set_rows, features={"extractor": "fid_inception_face"})},
     "pytorch-fid", lower=0.0))
+
+register_metric(MetricSpec(
+    "fvd", "Fréchet video distance: FD between the I3D logits of generated and true 16-frame clips", "lower",
+    {"generated": "i3d_generated", "reference": "i3d_reference", "valid": "i3d_valid"},
+    {"videogpt": Convention(MM.fd_set, False, "every 16-frame clip (frames 0-15, 16-31, ...), VideoGPT's I3D input "
+                            "([-0.5, 0.5], shorter side bilinear to 224, centre crop), 400 logits; FD in float64 "
+                            "(VideoGPT's own is float32: 1.4e-5 relative apart on 400-d logits)", VIDEOGPT_FVD,
+                            interval="frechet", frechet_rows=MM.fd_set_rows, features={"extractor": "i3d_videogpt"})},
+    "videogpt", lower=0.0))
 
 register_metric(MetricSpec(
     "paired_fd", "FD on [partner ‖ generated] vs [partner ‖ true] frames: does the reaction fit the partner?", "lower",

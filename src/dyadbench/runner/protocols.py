@@ -113,6 +113,10 @@ def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dic
     return Scored(ids, [items[order[i]].groups for i in ids], compute, metric_skips, extras, excluded=excluded)
 
 
+# The video task's set-level features: metric -> (the weights its network needs, the extractor's array).
+VIDEO_FD_FEATURES = {"fid": ("fid_inception", "pool3"), "fvd": ("i3d", "logits")}
+
+
 def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "local", workers: int | None = None,
           device: str = "cpu", cache_root: str | None = None, address: str | None = None,
           conventions: dict | None = None, **_) -> Scored:
@@ -127,13 +131,16 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
     except SubmissionError as exc:
         raise _blame_dataset(exc, root, skipped) from exc
     skipped, extractors = {}, ["face_motion"]
-    fid_features = get_metric("fid").conventions[(conventions or {}).get("fid", get_metric("fid").default)].features["extractor"]
-    if "fid" in task.metrics:
-        try:
-            resolve("fid_inception")
-            extractors.append(fid_features)
-        except WeightsError as exc:
-            skipped["fid"] = str(exc)
+    fd_extractors = {}  # metric -> the extractor its convention names
+    for metric, (weights, _) in VIDEO_FD_FEATURES.items():
+        if metric in task.metrics:
+            spec = get_metric(metric)
+            fd_extractors[metric] = spec.conventions[(conventions or {}).get(metric, spec.default)].features["extractor"]
+            try:
+                resolve(weights)
+                extractors.append(fd_extractors[metric])
+            except WeightsError as exc:
+                skipped[metric] = str(exc)
     refs = {}
     for it in items:
         refs[("gt", it.id)], refs[("partner", it.id)] = it.target.video_ref(), it.partner.video_ref()
@@ -157,12 +164,15 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
               "partner": [fill(face[("partner", it.id)], n_of[it.id]) for it in items], "valid": valid,
               "detected": [detected[("gen", it.id)] for it in items]}
     data = ItemSet([it.id for it in items], inputs, {"fps": 30.0})
-    if fid_features in extractors:
-        pool3 = {role: [arr[((role, it.id), fid_features)]["pool3"].astype(np.float64) for it in items] for role in ("gen", "gt")}
-        n_fid = [min(len(g), len(r)) for g, r in zip(pool3["gen"], pool3["gt"])]
-        data.items.update({"pool3_generated": [g[None, :n] for g, n in zip(pool3["gen"], n_fid)],
-                           "pool3_reference": [r[:n] for r, n in zip(pool3["gt"], n_fid)],
-                           "pool3_valid": [np.ones(n, bool) for n in n_fid]})
+    for metric, extractor in fd_extractors.items():
+        if metric in skipped:
+            continue
+        key, names = VIDEO_FD_FEATURES[metric][1], get_metric(metric).consumes
+        rows = {role: [arr[((role, it.id), extractor)][key].astype(np.float64) for it in items] for role in ("gen", "gt")}
+        n_rows = [min(len(g), len(r)) for g, r in zip(rows["gen"], rows["gt"])]  # frames (FID) or clips (FVD)
+        data.items.update({names["generated"]: [g[None, :n] for g, n in zip(rows["gen"], n_rows)],
+                           names["reference"]: [r[:n] for r, n in zip(rows["gt"], n_rows)],
+                           names["valid"]: [np.ones(n, bool) for n in n_rows]})
     if "sync" in task.metrics:
         emb = _sync_embeddings(items, gen_paths, device, skipped)
         if emb is not None:

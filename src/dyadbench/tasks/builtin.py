@@ -37,8 +37,8 @@ register(Task(
     dataset="seamless",
     protocol="video",
     split="test",
-    description="Generate one participant's video (30 fps mp4) given the other; FID on frames, Sync-C/Sync-D, FFD on extracted face motion.",
-    metrics=("ffd", "paired_fd", "face_detection_rate", "fid", "sync"),
+    description="Generate one participant's video (30 fps mp4) given the other; FID on frames, FVD on 16-frame clips, Sync-C/Sync-D, FFD on extracted face motion.",
+    metrics=("ffd", "paired_fd", "face_detection_rate", "fid", "fvd", "sync"),
     baselines=("mirror", "ground_truth"),
 ))
 
