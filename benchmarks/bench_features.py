@@ -9,7 +9,13 @@
    same SyncNet). SyncNet uses random weights of the official architecture: timing does not
    depend on the weights' values.
 
+4. ``--networks [--device cuda]``: each network the video and retrieval tasks run (random weights
+   of the official architecture: time does not depend on their values), one batch of its own batch
+   size for that device, and the 1080p resize the FID and FVD recipes do before it: ms per input
+   (frame, SyncNet 5-frame window, I3D 16-frame clip) and per video frame.
+
 Run: .venv/bin/python benchmarks/bench_features.py [--seconds 8] [--width 640 --height 360]
+     .venv/bin/python benchmarks/bench_features.py --networks [--device cuda] [--threads 1]
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _timing import timed
+from _timing import best_of, timed
 from PIL import Image
 
 
@@ -28,7 +34,12 @@ def main():
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=360)
+    ap.add_argument("--networks", action="store_true", help="time the networks alone (section 4)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
+    if args.networks:
+        return networks(args.device, args.threads)
 
     import torch
 
@@ -129,6 +140,53 @@ def main():
     print("\n| Sync pipeline | seconds | ratio |\n|---|---|---|")
     print(f"| in memory (ours) | {t_ours:.2f} | 1.0x |")
     print(f"| frames to JPEG files | {t_jpeg:.2f} | {t_jpeg / t_ours:.2f}x slower |")
+
+
+# network -> (input shape without the batch axis, video frames one input stands for, forward method)
+NETWORK_INPUTS = {
+    "fid_inception": ((3, 299, 299), 1, "forward"), "syncnet": ((3, 5, 224, 224), 1, "forward_lip"),
+    "facenet512": ((3, 160, 160), 1, "forward"), "facenet128": ((3, 160, 160), 1, "forward"),
+    "vggface": ((3, 224, 224), 1, "forward"), "deepface": ((3, 152, 152), 1, "forward"),
+    "i3d": ((3, 16, 224, 224), 16, "forward"),
+}
+
+
+def networks(device: str, threads: int) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    from dyadbench.features.models import BATCH_SIZES, _builders, pick_device, videogpt_preprocess
+
+    device = pick_device(device)
+    torch.set_num_threads(threads)
+    sizes = BATCH_SIZES["cuda" if device.startswith("cuda") else "cpu"]
+    sync = (lambda: torch.cuda.synchronize()) if device.startswith("cuda") else (lambda: None)
+    print(f"device {device}, {threads} CPU thread(s)\n")
+    print("| network | batch | ms / input | ms / video frame | video frames / s |\n|---|---:|---:|---:|---:|")
+    for name, (shape, frames_per_input, method) in NETWORK_INPUTS.items():
+        torch.manual_seed(0)
+        net = _builders()[name]().eval().to(device)
+        batch = sizes[name]
+        x = torch.rand((batch, *shape), device=device)
+        fn = getattr(net, method)
+
+        def run():
+            with torch.inference_mode():
+                fn(x)
+            sync()
+
+        seconds, _ = best_of(run, repeats=2)
+        per_input = 1000 * seconds / batch
+        per_frame = per_input / frames_per_input
+        print(f"| {name} | {batch} | {per_input:.1f} | {per_frame:.1f} | {1000 / per_frame:.0f} |")
+    frame = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), np.uint8)
+    resize_fid = lambda: F.interpolate(torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255, size=(299, 299),
+                                       mode="bilinear", align_corners=False)
+    print("\n| 1080p frame preprocessing (CPU) | ms / frame |\n|---|---:|")
+    for label, fn in (("FID: to float, bilinear to 299", resize_fid),
+                      ("FVD: VideoGPT recipe (shorter side to 224, crop)", lambda: videogpt_preprocess(frame[None]))):
+        seconds, _ = best_of(fn, repeats=5)
+        print(f"| {label} | {1000 * seconds:.1f} |")
 
 
 if __name__ == "__main__":
