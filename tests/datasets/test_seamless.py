@@ -98,3 +98,18 @@ def test_sample_is_deterministic(tmp_path, seamless_root):
     write_seamless_sample(other, dyads=1, seconds=2.0, seed=1, width=320, height=240)
     first = sorted(seamless_root.rglob("*.json"))[0].relative_to(seamless_root)
     assert json.loads((other / first).read_text()) != json.loads((seamless_root / first).read_text())
+
+
+def test_a_one_second_sample_has_only_finite_features(tmp_path):
+    """The shortest sample the generator allows: its shared affect is shorter than its smoothing
+    window (it once blew up to values in the hundreds and NaN emotion scores)."""
+    from dyadbench.datasets.sample.seamless_sample import write_seamless_sample
+
+    write_seamless_sample(tmp_path, dyads=2, seconds=1.0, seed=0, video=False, layout="files")
+    arrays = sorted(tmp_path.rglob("*.npy"))
+    assert any("emotion_scores" in str(p) for p in arrays)
+    for path in arrays:
+        values = np.load(path)
+        if values.dtype.kind == "f":
+            assert np.isfinite(values).all(), path.relative_to(tmp_path)
+            assert np.abs(values).max() < 1e4, path.relative_to(tmp_path)

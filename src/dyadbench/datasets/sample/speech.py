@@ -147,6 +147,17 @@ def head_track(n_frames: int, fps: float, speaking: np.ndarray, rng: np.random.G
     }
 
 
+def _unit_scale(x: np.ndarray) -> np.ndarray:
+    """``x`` divided by its standard deviation per column — or by its root mean square where the
+    series is all offset (std under 2 % of the RMS: a series shorter than the smoothing window,
+    as in a 1-second sample, whose std of 1e-3 under an offset of 0.3 made values in the hundreds
+    and NaN emotion scores after the softmax). Every series that did not blow up keeps its
+    values: the samples' data are unchanged for them."""
+    std = x.std(axis=0, keepdims=True)
+    rms = np.sqrt((x * x).mean(axis=0, keepdims=True))
+    return x / np.where(std > 0.02 * rms, std + 1e-9, rms + 1e-9)
+
+
 def shared_affect(n_frames: int, fps: float, rng: np.random.Generator, *, lag_s: float = 0.4,
                   coupling: float = 1.0, own_rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A slowly varying 2-d affect both people share, the second following the first with a lag
@@ -158,11 +169,9 @@ def shared_affect(n_frames: int, fps: float, rng: np.random.Generator, *, lag_s:
     generator draws after it (turns, words, the clips they make) stays as it was."""
     lag = int(round(lag_s * fps))
     smooth = lambda g: gaussian_filter1d(g.normal(0, 1, (n_frames + lag, 2)), 0.8 * fps, axis=0)
-    raw = smooth(rng)
-    raw /= raw.std(axis=0, keepdims=True) + 1e-9
+    raw = _unit_scale(smooth(rng))
     follower = raw[:n_frames]
     if coupling < 1.0:
-        own = smooth(own_rng if own_rng is not None else rng)[:n_frames]
-        own /= own.std(axis=0, keepdims=True) + 1e-9
+        own = _unit_scale(smooth(own_rng if own_rng is not None else rng)[:n_frames])
         follower = coupling * follower + np.sqrt(1.0 - coupling**2) * own
     return raw[lag:], follower
