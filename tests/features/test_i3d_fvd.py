@@ -128,9 +128,11 @@ def short_root(tmp_path_factory):
     return root
 
 
-def test_evaluate_reports_fvd_on_every_clip_with_its_interval(i3d_weights, short_root, tmp_path):
+def test_evaluate_reports_fvd_on_every_clip_with_its_interval(i3d_weights, short_root, tmp_path, monkeypatch):
     """A submission whose videos are the true ones played backwards: evaluate's FVD is fd_set on the
-    I3D logits of every 16-frame clip, extracted here straight from the decoded files."""
+    I3D logits of every 16-frame clip, extracted here straight from the decoded files. Each distinct
+    video goes to the extractors once (a partner is another item's target)."""
+    from dyadbench import engine
     from dyadbench.baselines import run_baseline
     from dyadbench.datasets import media
     from dyadbench.metrics.registry import get_metric
@@ -142,8 +144,14 @@ def test_evaluate_reports_fvd_on_every_clip_with_its_interval(i3d_weights, short
     backwards.mkdir()
     for path in sorted(truth.glob("*.mp4")):
         media.write_video(backwards / path.name, media.read_frames(path)[::-1], fps=30)
+    jobs = []
+    run_actors = engine.run_actors
+    monkeypatch.setattr(engine, "run_actors", lambda cls, kw, batch, **opts: jobs.append(list(batch)) or run_actors(cls, kw, batch, **opts))
     report = evaluate("seamless/video", short_root, backwards, n_boot=50, slice_boot=0, seed=0, workers=1,
                       cache_root=str(tmp_path / "cache"))
+    videos = [ref for batch in jobs for ref in batch]
+    n_items = len(list(truth.glob("*.mp4")))
+    assert len(videos) == len(set(videos)) == 2 * n_items  # generated + true; the partners are true videos already
     fvd = report["metrics"]["fvd"]
 
     model = I3DFeatures(device="cpu")

@@ -148,7 +148,12 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
     keys = list(refs)
     cache = FeatureCache(cache_root)
     extractor = {"names": extractors, "cache_root": cache_root, "device": device, "batch_size": 32}
-    rows = dict(run_actors(VideoExtractor, extractor, [refs[k] for k in keys], engine=engine, workers=workers, address=address))
+    # A partner is usually another item's target: each distinct video is decoded and run through
+    # the networks once (two workers given the same video at once would both compute it).
+    unique = list(dict.fromkeys(refs[k] for k in keys))
+    done = dict(run_actors(VideoExtractor, extractor, unique, engine=engine, workers=workers, address=address))
+    row_of = {ref: done[j] for j, ref in enumerate(unique)}
+    rows = [row_of[refs[k]] for k in keys]
     for i, k in enumerate(keys):
         if k[0] == "gen":  # decode counts, not header counts: a cut file must not be scored
             check_decoded_frames(gen_paths[k[1]], rows[i]["face_motion_frames"])
@@ -168,10 +173,10 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
         if metric in skipped:
             continue
         key, names = VIDEO_FD_FEATURES[metric][1], get_metric(metric).consumes
-        rows = {role: [arr[((role, it.id), extractor)][key].astype(np.float64) for it in items] for role in ("gen", "gt")}
-        n_rows = [min(len(g), len(r)) for g, r in zip(rows["gen"], rows["gt"])]  # frames (FID) or clips (FVD)
-        data.items.update({names["generated"]: [g[None, :n] for g, n in zip(rows["gen"], n_rows)],
-                           names["reference"]: [r[:n] for r, n in zip(rows["gt"], n_rows)],
+        feats = {role: [arr[((role, it.id), extractor)][key].astype(np.float64) for it in items] for role in ("gen", "gt")}
+        n_rows = [min(len(g), len(r)) for g, r in zip(feats["gen"], feats["gt"])]  # frames (FID) or clips (FVD)
+        data.items.update({names["generated"]: [g[None, :n] for g, n in zip(feats["gen"], n_rows)],
+                           names["reference"]: [r[:n] for r, n in zip(feats["gt"], n_rows)],
                            names["valid"]: [np.ones(n, bool) for n in n_rows]})
     if "sync" in task.metrics:
         emb = _sync_embeddings(items, gen_paths, device, skipped)
