@@ -139,6 +139,7 @@ class InceptionPool:
 
     name, version = "fid_inception", 1
     stats_key = "pool3"
+    weights = "fid_inception"  # the registry's weights file its network needs
     resize, face = "pytorch-fid", False
 
     def __init__(self, path=None, device: str = "auto", stride: int = 1):
@@ -187,6 +188,7 @@ class I3DClips:
 
     name, version = "i3d_videogpt", 1
     stats_key = "logits"
+    weights = "i3d"
 
     def __init__(self, path=None, device: str = "auto"):
         from .models import I3DFeatures

@@ -113,16 +113,13 @@ def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dic
     return Scored(ids, [items[order[i]].groups for i in ids], compute, metric_skips, extras, excluded=excluded)
 
 
-# The video task's set-level features: metric -> (the weights its network needs, the extractor's array).
-VIDEO_FD_FEATURES = {"fid": ("fid_inception", "pool3"), "fvd": ("i3d", "logits")}
-
-
 def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "local", workers: int | None = None,
           device: str = "cpu", cache_root: str | None = None, address: str | None = None,
           conventions: dict | None = None, **_) -> Scored:
     from ..engine import run_actors
     from ..features.cache import FeatureCache
     from ..features.jobs import VideoExtractor, VideoRef
+    from ..features.video import VIDEO_FD_EXTRACTORS
 
     excluded_ids: set = set()
     items, excluded, skipped = _items(task, root, excluded_ids)
@@ -131,16 +128,18 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
     except SubmissionError as exc:
         raise _blame_dataset(exc, root, skipped) from exc
     skipped, extractors = {}, ["face_motion"]
-    fd_extractors = {}  # metric -> the extractor its convention names
-    for metric, (weights, _) in VIDEO_FD_FEATURES.items():
-        if metric in task.metrics:
-            spec = get_metric(metric)
-            fd_extractors[metric] = spec.conventions[(conventions or {}).get(metric, spec.default)].features["extractor"]
-            try:
-                resolve(weights)
-                extractors.append(fd_extractors[metric])
-            except WeightsError as exc:
-                skipped[metric] = str(exc)
+    fd_extractors = {}  # metric -> the network extractor its convention names (FID's Inception, FVD's I3D)
+    for metric in task.metrics:
+        spec = get_metric(metric)
+        name = spec.conventions[(conventions or {}).get(metric, spec.default)].features.get("extractor")
+        if name is None:
+            continue
+        fd_extractors[metric] = VIDEO_FD_EXTRACTORS[name]
+        try:
+            resolve(fd_extractors[metric].weights)
+            extractors.append(name)
+        except WeightsError as exc:
+            skipped[metric] = str(exc)
     refs = {}
     for it in items:
         refs[("gt", it.id)], refs[("partner", it.id)] = it.target.video_ref(), it.partner.video_ref()
@@ -172,8 +171,9 @@ def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "lo
     for metric, extractor in fd_extractors.items():
         if metric in skipped:
             continue
-        key, names = VIDEO_FD_FEATURES[metric][1], get_metric(metric).consumes
-        feats = {role: [arr[((role, it.id), extractor)][key].astype(np.float64) for it in items] for role in ("gen", "gt")}
+        names = get_metric(metric).consumes
+        feats = {role: [arr[((role, it.id), extractor.name)][extractor.stats_key].astype(np.float64) for it in items]
+                 for role in ("gen", "gt")}
         n_rows = [min(len(g), len(r)) for g, r in zip(feats["gen"], feats["gt"])]  # frames (FID) or clips (FVD)
         data.items.update({names["generated"]: [g[None, :n] for g, n in zip(feats["gen"], n_rows)],
                            names["reference"]: [r[:n] for r, n in zip(feats["gt"], n_rows)],
