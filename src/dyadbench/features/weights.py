@@ -93,6 +93,18 @@ register(WeightsSpec(
     "I3D Inception-v1 on Kinetics-400 in the piergiaj/pytorch-i3d layout: the FVD network of VideoGPT (400 logits a clip)",
     size=None))
 register(WeightsSpec(
+    "smplx_neutral_2020", "SMPLX_NEUTRAL_2020.npz", None,
+    "https://huggingface.co/spaces/H-Liu1997/EMAGE/resolve/main/EMAGE/smplx_models/smplx/SMPLX_NEUTRAL_2020.npz "
+    "(the file EMAGE's evaluation downloads; the SMPL-X model, under its licence at https://smpl-x.is.tue.mpg.de)",
+    "SMPL-X 2020 neutral body model: its template's joints (J_regressor @ v_template) and kinematic tree pose "
+    "EMAGE's joint positions (only those three arrays are read; nothing is unpickled)", size=None))
+register(WeightsSpec(
+    "emage_mean_velocity", "mean_vel_smplxflame_30.npy", "53b5e48f2a7bf78c41a6de6395d6bb4f29018465ca5d0ee2820a2be3eebb7137",
+    "https://huggingface.co/spaces/H-Liu1997/EMAGE/resolve/main/EMAGE/test_sequences/weights/mean_vel_smplxflame_30.npy "
+    "(also PantoMatrix/PantoMatrix @ 0bbb03d, emage_evaltools/mean_vel_smplxflame_30.npy)",
+    "EMAGE's per-joint mean speeds of SMPL-X at 30 fps (55 float32): beat consistency's speed normaliser; "
+    "SHA-256 of the file in the PantoMatrix repository", size=348))
+register(WeightsSpec(
     "dlib_face_recognition", "dlib_face_recognition_resnet_model_v1.dat", None, "PyPI face-recognition-models",
     "dlib ResNet face descriptor (128-d)", package="face-recognition-models"))
 register(WeightsSpec(

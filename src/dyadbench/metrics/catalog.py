@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import emage_beats as EB
 from . import genea_emage as GE
 from . import motion as MM
 from .embedding import perceptual_l2_item
@@ -204,8 +205,16 @@ register_metric(MetricSpec(
     "beat_consistency", "How close each kinematic beat (a minimum of joint speed) lies to the nearest audio onset, "
                         "averaged as a Gaussian of the gap: gestures that land on the speech rhythm score near 1", "higher",
     {"generated": "generated", "onsets": "onsets", "fps": "fps"},
-    {"beat": Convention(MM.beat_consistency_item, True, "motion→audio, σ = 0.1 s",
-                        "BEAT (Liu et al. 2022) / Bailando BeatAlign")},
+    {"beat": Convention(MM.beat_consistency_item, True, "motion→audio, σ = 0.1 s; minima of mean speed over all "
+                        "values of the task's features; spectral-flux onsets", "BEAT (Liu et al. 2022) / Bailando BeatAlign",
+                        features={"onsets": "spectral_flux"}),
+     "emage": Convention(EB.emage_beat_set, False, "audio→motion per upper-body joint (3, 6, 9, 12-21), σ = 0.3 s, on "
+                         "SMPL-X joint positions (body_pose; root, jaw, eyes zero; no betas); minima of order 7 where the "
+                         "speed ÷ EMAGE's mean speed > 0.10; librosa onsets at 16 kHz, hop 512; 2 s cut at each end; "
+                         "items weighted by frames − 4 s. Needs SMPLX_NEUTRAL_2020.npz and mean_vel_smplxflame_30.npy",
+                         f"{EMAGE} (BC) + train_emage_audio.py (its test loop)",
+                         features={"onsets": "emage", "body_model": "smplx_neutral_2020"},
+                         stream=Streaming(EB.emage_beat_stats, EB.emage_beat_finish))},
     "beat", reference_inputs={"generated": "reference_samples"}))
 
 for _order, _name, _what, _nth in ((3, "jerk", "Average jerk", "third"), (2, "acceleration", "Average acceleration", "second")):

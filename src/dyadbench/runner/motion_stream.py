@@ -53,7 +53,7 @@ class MotionWorker:
 
     def __init__(self, task: str, root: str, seed: int, submission: str | None = None, conventions: dict | None = None,
                  shared: dict | None = None, gt_sample: int = 0, score_sample: int = 0, threads: int | None = 1,
-                 cache_root: str | None = None, ref_key: str | None = None):
+                 cache_root: str | None = None, ref_key: str | None = None, skip=()):
         if threads:
             from threadpoolctl import threadpool_limits
 
@@ -62,7 +62,8 @@ class MotionWorker:
         self.items = {it.id: it for it in motion_items(self.task, Path(root))}
         self.seed, self.shared = seed, shared or {}
         self.submission = Path(submission) if submission else None
-        self.plans = plan(self.task.metrics, conventions)
+        self.plans = [p for p in plan(self.task.metrics, conventions) if p.name not in skip]
+        self.onset_kinds = {p.conv.features["onsets"] for p in self.plans if "onsets" in p.conv.features}
         self.gt_sample, self.score_sample = gt_sample, score_sample
         self.cache_root = cache_root
         self.ref_key = ref_key  # the data manifest's hash, seed and conventions: the ground truth's values are a function of them
@@ -103,10 +104,14 @@ class MotionWorker:
         inputs = {"generated": gen, "reference": ref, "reference_samples": ref[None], "valid": valid,
                   "partner": align_length(features(item.partner, self.task), n)}
         seconds = {"read": time.perf_counter() - t0}
-        if "beat_consistency" in self.task.metrics:
+        if "spectral_flux" in self.onset_kinds:
             t1 = time.perf_counter()
             inputs["onsets"] = self._onsets(item.target)
             seconds["audio onsets (read + spectral flux)"] = time.perf_counter() - t1
+        if "emage" in self.onset_kinds:
+            t1 = time.perf_counter()
+            inputs["emage_onsets"] = self._emage_onsets(item.target, n)
+            seconds["audio onsets (read + librosa's, EMAGE)"] = time.perf_counter() - t1
         known = self._known_refs(item.id)
         outputs = item_outputs(self.plans, inputs, self.shared, seconds, known)
         self._keep_refs(item.id, known, outputs)
@@ -162,18 +167,52 @@ class MotionWorker:
         return FeatureCache(self.cache_root).get_or_compute(key, "audio_onsets", ONSETS_VERSION, compute)["onsets"]
 
 
-ONSETS_VERSION = 1  # bump when features.audio.onsets changes its numbers
+    def _emage_onsets(self, participant, n_frames: int) -> np.ndarray:
+        """EMAGE's onsets of the participant's audio cut to an item of ``n_frames`` (cached per audio
+        file and length): librosa's detector at 16 kHz (``features.librosa_onsets``)."""
+        import hashlib
+
+        from ..features.cache import FeatureCache
+        from ..features.librosa_onsets import emage_onsets
+
+        key = hashlib.blake2b(f"{participant.audio_identity()}|{n_frames}|{self.task.fps}".encode(), digest_size=16).hexdigest()
+        compute = lambda: {"onsets": emage_onsets(*participant.audio(), n_frames, self.task.fps)}
+        return FeatureCache(self.cache_root).get_or_compute(key, "audio_onsets_emage", ONSETS_VERSION, compute)["onsets"]
+
+
+ONSETS_VERSION = 1  # bump when features.audio.onsets or features.librosa_onsets changes its numbers
 REFS_VERSION = 1  # bump when a metric's numbers change without its convention's name or parameters changing
 
 
 def _add_seconds(total: dict, part: dict, metric_prefix: str = "") -> None:
     """Sum per-item seconds by stage; metric names (not the fixed stage names) get a prefix."""
-    stages = ("read", "audio onsets (read + spectral flux)", "frame sample for set-level metrics",
+    stages = ("read", "audio onsets (read + spectral flux)", "audio onsets (read + librosa's, EMAGE)", "frame sample for set-level metrics",
               "ground-truth pass (moments, manifest hashes, frame sample)")
     for k, v in part.items():
         key = k if k in stages else metric_prefix + k
         key = "read (ground truth + submission + partner)" if k == "read" else key
         total[key] = total.get(key, 0.0) + v
+
+
+def _convention_files(plans) -> tuple[dict, dict]:
+    """Shared inputs read from files a convention names (EMAGE's body model and mean speeds), and
+    ``{metric: why}`` for those whose files are missing or wrong: that metric is skipped with the
+    reason (where to get the file), never the evaluation."""
+    from ..features.weights import WeightsError
+
+    shared, skipped = {}, {}
+    for p in plans:
+        body = p.conv.features.get("body_model")
+        if body is None:
+            continue
+        from ..features.body_model import load_body_model, load_mean_velocity
+
+        try:
+            shared.update(load_body_model(name=body))
+            shared["mean_velocity"] = load_mean_velocity()
+        except WeightsError as exc:
+            skipped[p.name] = str(exc)
+    return shared, skipped
 
 
 def _jobs(kind: str, ids: list[str], workers: int) -> list:
@@ -210,6 +249,8 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
 
     submission_ids(submission, MOTION_EXT, [it.id for it in items], ignore)  # a wrong folder fails before any reading
     plans = plan(task.metrics, conventions)
+    convention_inputs, skipped_metrics = _convention_files(plans)
+    plans = [p for p in plans if p.name not in skipped_metrics]
     ids = sorted(it.id for it in items)
     groups = {it.id: [(col, val) for col, val in it.groups.items()] for it in items}
     if workers is None and engine == "local":  # starting a process costs ~1 s: one per ITEMS_PER_WORKER items
@@ -217,7 +258,8 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     n_workers = workers
     fits = [p for p in plans if p.mode == "sums" and p.conv.stream.prepare is not None]
     gt_k = fit_sample_size(plans, GT_SAMPLE_FRAMES)
-    base = {"task": task.name, "root": str(root), "seed": seed, "threads": threads, "cache_root": cache_root}
+    base = {"task": task.name, "root": str(root), "seed": seed, "threads": threads, "cache_root": cache_root,
+            "skip": sorted(skipped_metrics)}
     tick = progress or (lambda done, total, what: None)
     gt_rows, gt_sample, seconds = [], FrameSample(gt_k), {}
     for _, batch in run_actors(MotionWorker, {**base, "gt_sample": gt_k}, _jobs("gt", ids, n_workers or 2), engine=engine,
@@ -231,7 +273,7 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     mean, std, counts = _merge_moments(gt_rows)
     frames = {r["id"]: r["frames"] for r in gt_rows}
     check_motion_submission(submission, task.feature_keys, per_frame_shapes(task), frames, ignore)
-    shared = {"mean": mean, "std": std, "fps": task.fps, "si_clusters": task.si_clusters}
+    shared = {"mean": mean, "std": std, "fps": task.fps, "si_clusters": task.si_clusters, **convention_inputs}
     t_fit = time.perf_counter()
     prepared = prepare(plans, gt_sample.rows.get("reference", np.empty((0, len(mean)))), shared)
     main_seconds = {"fits on the ground-truth frame sample (k-means)": time.perf_counter() - t_fit}
@@ -262,7 +304,7 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     extras = {"samples_per_item": samples.pop() if samples else None, **counts,
               "worker_seconds": {k: round(v, 3) for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])},
               "main_seconds": main_seconds,
-              "manifest": manifest}
+              "manifest": manifest, "metric_skips": skipped_metrics}
     return combiner, shared, extras
 
 

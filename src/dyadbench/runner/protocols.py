@@ -104,6 +104,7 @@ def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dic
     except SubmissionError as exc:
         raise _blame_dataset(exc, root, skipped) from exc
     metric_skips = {name: f"could not be computed: {why}" for name, why in combiner.errors.items()}
+    metric_skips.update(extras.pop("metric_skips", {}))
     order = {it.id: i for i, it in enumerate(items)}
     ids = sorted(order)
 
