@@ -43,11 +43,12 @@ def write_smplx_npz(path: Path, seed: int = 0, n_vertices: int = CORE_VERTICES) 
         regressor[j, members] = w / w.sum()
     kintree = np.stack([np.array(SMPLX_PARENTS, np.int64), np.arange(n_joints, dtype=np.int64)])
     kintree[0, 0] = 4294967295
+    hands_mean = rng.normal(scale=0.3, size=(2, 45))  # smplx adds these to the hand poses: fixed with the joints
     rng = np.random.default_rng([seed, n_vertices])  # what follows does not move the joints
     v_template = np.concatenate([v_template, rng.normal(scale=0.3, size=(n_vertices - core, 3))])
     weights = rng.uniform(size=(n_vertices, n_joints))
     members = {
-        "hands_meanr": rng.normal(scale=0.1, size=45), "hands_meanl": rng.normal(scale=0.1, size=45),
+        "hands_meanr": hands_mean[1], "hands_meanl": hands_mean[0],
         "lmk_bary_coords": rng.dirichlet(np.ones(3), 51), "vt": rng.uniform(size=(n_vertices, 2)),
         "posedirs": rng.normal(scale=1e-3, size=(n_vertices, 3, 486)),
         "part2num": np.array({"global": 0, "head": 1}, dtype=object),

@@ -27,6 +27,8 @@ from dyadbench.metrics.emage_beats import (
     emage_beat_stats,
     emage_motion_beats,
     forward_kinematics,
+    l1div_joints_item_stats,
+    smplx_positions,
 )
 from emage_inputs import FPS, SR, mean_velocity, seamless_body, speech_like
 from smplx_layout import SMPLX_PARENTS, write_smplx_npz
@@ -45,6 +47,11 @@ EMAGE = {0: (360, 0.8305172175506536, 41, [0.096, 0.128, 0.256, 0.64], 150.46399
              {3: 0, 6: 18, 9: 18, 12: 22, 13: 25, 14: 20, 15: 18, 16: 23, 17: 21, 18: 24, 19: 12, 20: 20, 21: 19},
              [0.1841079294681549, 0.2806072533130646, 0.09393446892499924], 3855.3847742439248)}
 EMAGE_AVG = 0.8001005566254155
+# EMAGE's L1div (float32) on get_motion_rep_numpy's 55 joint positions of the same motions: per item,
+# and avg(); positions of left-hand joint 30 (x) and right-hand joint 45 (z) at frame 50 of item 0.
+L1DIV = {0: 11.8338375, 1: 10.1373205}
+L1DIV_AVG = 10.920329
+HAND_JOINTS_FRAME_50 = (0.16627295315265656, 0.3086157739162445)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +59,12 @@ def skeleton(tmp_path_factory):
     z = np.load(write_smplx_npz(tmp_path_factory.mktemp("smplx") / "SMPLX_NEUTRAL_2020.npz", seed=3))
     parents = np.array(SMPLX_PARENTS)
     return z["J_regressor"] @ z["v_template"], parents
+
+
+@pytest.fixture(scope="module")
+def hands_mean(tmp_path_factory):
+    z = np.load(write_smplx_npz(tmp_path_factory.mktemp("smplx") / "SMPLX_NEUTRAL_2020.npz", seed=3))
+    return np.concatenate([z["hands_meanl"], z["hands_meanr"]])
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -110,6 +123,22 @@ def test_joint_positions_equal_smplx(seed, skeleton):
     assert pos.shape == (frames, 22, 3)
     np.testing.assert_allclose(pos[100, 21], wrist, rtol=0, atol=1e-6)  # smplx runs in float32
     assert np.abs(pos).sum() == pytest.approx(abs_sum, rel=1e-6)
+
+
+def test_l1div_on_joints_equals_emages(skeleton, hands_mean):
+    """EMAGE's L1div on all 55 SMPL-X joints: hands posed with the model's mean hand pose added."""
+    pos = smplx_positions(seamless_body(0, 360), *skeleton, hands_mean)
+    assert (pos[50, 30, 0], pos[50, 45, 2]) == pytest.approx(HAND_JOINTS_FRAME_50, abs=1e-6)
+    total = np.zeros(2)
+    for seed, frames in ((0, 360), (1, 420)):
+        stats = l1div_joints_item_stats(seamless_body(seed, frames)[None], np.ones(frames, bool), *skeleton, hands_mean)
+        assert stats[1] == frames and stats[0] / stats[1] == pytest.approx(L1DIV[seed], rel=1e-6)  # EMAGE sums float32
+        total += stats
+    assert emage_beat_finish(total) == pytest.approx(L1DIV_AVG, rel=1e-6)
+    flat = l1div_joints_item_stats(seamless_body(0, 360)[None], np.ones(360, bool), *skeleton, np.zeros(90))
+    assert flat[0] / flat[1] != pytest.approx(L1DIV[0], rel=1e-3)  # the mean hand pose matters
+    with pytest.raises(ValueError, match="needs the SMPL-X model"):
+        l1div_joints_item_stats(seamless_body(0, 360)[None], np.ones(360, bool), skeleton[0][:52], skeleton[1][:52], hands_mean)
 
 
 def test_forward_kinematics_keeps_bones_and_turns_children():
@@ -216,9 +245,10 @@ def test_evaluate_scores_emage_bc_from_the_files_and_skips_it_without_them(eight
     monkeypatch.setenv("DYADBENCH_CACHE", str(tmp_path / "cache"))
     submission = tmp_path / "mirror"  # each item's partner's motion: not the target's, not random
     run_baseline("seamless/gesture", "mirror", eight_second_root, submission)
-    kw = dict(n_boot=50, slice_boot=0, seed=0, workers=1, conventions={"beat_consistency": "emage"})
+    kw = dict(n_boot=50, slice_boot=0, seed=0, workers=1, conventions={"beat_consistency": "emage", "l1div": "emage_joints"})
     report = evaluate("seamless/gesture", eight_second_root, submission, **kw)
-    assert "H-Liu1997/EMAGE" in report["skipped"]["beat_consistency"] and "beat_consistency" not in report["metrics"]
+    for name in ("beat_consistency", "l1div"):
+        assert "H-Liu1997/EMAGE" in report["skipped"][name] and name not in report["metrics"]
     assert "fgd" in report["metrics"]
 
     write_smplx_npz(tmp_path / "w" / "SMPLX_NEUTRAL_2020.npz", seed=3)
@@ -231,7 +261,8 @@ def test_evaluate_scores_emage_bc_from_the_files_and_skips_it_without_them(eight
 
     z = np.load(tmp_path / "w" / "SMPLX_NEUTRAL_2020.npz")
     rest, parents = z["J_regressor"] @ z["v_template"], np.array(SMPLX_PARENTS)
-    generated, reference = np.zeros(2), np.zeros(2)
+    hands = np.concatenate([z["hands_meanl"], z["hands_meanr"]])
+    generated, reference, l1 = np.zeros(2), np.zeros(2), np.zeros(2)
     ids = sorted(p.stem for p in submission.glob("*.npz"))
     assert len(ids) == report["n_items"] >= 2
     for item in ids:
@@ -242,8 +273,13 @@ def test_evaluate_scores_emage_bc_from_the_files_and_skips_it_without_them(eight
         for total, poses in ((generated, np.load(submission / f"{item}.npz")), (reference, truth)):
             frames = np.concatenate([poses[k].reshape(len(poses[k]), -1) for k in keys], axis=1)
             total += emage_beat_stats(frames[None], onsets, rest, parents, mean_velocity(), FPS)
+            if total is generated:
+                valid = np.load(next(eight_second_root.rglob(f"smplh/is_valid/{item}.npy")))
+                l1 += l1div_joints_item_stats(frames[None], valid, rest, parents, hands)
     assert bc["value"] == pytest.approx(emage_beat_finish(generated), rel=1e-9)
     assert bc["reference"] == pytest.approx(emage_beat_finish(reference), rel=1e-9)
     assert bc["value"] != pytest.approx(bc["reference"], rel=1e-3)
     assert bc["low"] <= bc["value"] <= bc["high"] and bc["convention"] == "emage"
     assert "PantoMatrix" in bc["reference_code"] and bc["function"].endswith("emage_beat_set")
+    assert report["metrics"]["l1div"]["value"] == pytest.approx(emage_beat_finish(l1), rel=1e-9)
+    assert report["metrics"]["l1div"]["convention"] == "emage_joints"

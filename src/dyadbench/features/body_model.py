@@ -1,7 +1,7 @@
 """Body-model files a metric convention needs (EMAGE's beat consistency): read, checked, pinned.
 
 * ``SMPLX_NEUTRAL_2020.npz`` (weights ``smplx_neutral_2020``): only ``J_regressor``,
-  ``v_template`` and ``kintree_table`` are read, with ``allow_pickle=False`` — the file's pickled
+  ``v_template``, ``kintree_table`` and the mean hand poses are read, with ``allow_pickle=False`` — the file's pickled
   members (``joint2num``, ``part2num``) are never unpickled. Rest joints = ``J_regressor @
   v_template`` (betas zero: Seamless publishes none), parents = ``kintree_table[0]`` with the root's
   entry (4294967295 in SMPL files) set to −1, as ``smplx`` does. A SMPL-H model (52 joints) in the
@@ -24,7 +24,8 @@ BODY_JOINTS = 22
 
 
 def load_body_model(path: str | Path | None = None, name: str = "smplx_neutral_2020") -> dict:
-    """``{"rest_joints": (J, 3) float64, "parents": (J,) int64}`` of the body model file."""
+    """``{"rest_joints": (J, 3) float64, "parents": (J,) int64}`` of the body model file, and
+    ``"hands_mean"`` (90,) when it has SMPL-X's ``hands_meanl``/``hands_meanr``."""
     spec = REGISTRY[name]
     p = resolve(name, path)
     try:
@@ -35,6 +36,7 @@ def load_body_model(path: str | Path | None = None, name: str = "smplx_neutral_2
             regressor = np.asarray(z["J_regressor"], np.float64)
             template = np.asarray(z["v_template"], np.float64)
             kintree = np.asarray(z["kintree_table"])
+            hands = [np.asarray(z[k], np.float64).reshape(-1) for k in ("hands_meanl", "hands_meanr") if k in z.files]
     except (OSError, ValueError) as exc:
         raise spec.error(f"{p} is not a readable npz body model ({exc})") from exc
     n_joints = regressor.shape[0] if regressor.ndim == 2 else 0
@@ -49,7 +51,10 @@ def load_body_model(path: str | Path | None = None, name: str = "smplx_neutral_2
         raise spec.error(f"{p}: its joints are not finite or its kinematic tree is not in SMPL's parent-first order")
     if not spec.sha256:
         pin(name, verify(spec, p))
-    return {"rest_joints": rest, "parents": parents}
+    out = {"rest_joints": rest, "parents": parents}
+    if len(hands) == 2 and all(h.shape == (45,) for h in hands):
+        out["hands_mean"] = np.concatenate(hands)  # smplx adds these to the hand poses (flat_hand_mean=False)
+    return out
 
 
 def load_mean_velocity(path: str | Path | None = None) -> np.ndarray:

@@ -213,7 +213,7 @@ register_metric(MetricSpec(
                          "speed ÷ EMAGE's mean speed > 0.10; librosa onsets at 16 kHz, hop 512; 2 s cut at each end; "
                          "items weighted by frames − 4 s. Needs SMPLX_NEUTRAL_2020.npz and mean_vel_smplxflame_30.npy",
                          f"{EMAGE} (BC) + train_emage_audio.py (its test loop)",
-                         features={"onsets": "emage", "body_model": "smplx_neutral_2020"},
+                         features={"onsets": "emage", "body_model": "smplx_neutral_2020", "mean_velocity": "emage_mean_velocity"},
                          stream=Streaming(EB.emage_beat_stats, EB.emage_beat_finish))},
     "beat", reference_inputs={"generated": "reference_samples"}))
 
@@ -246,7 +246,13 @@ register_metric(MetricSpec(
     {"generated": "generated", "valid": "valid"},
     {"emage": Convention(GE.l1div_set, False, "Σ over items of Σ abs(x − item mean) over valid frames and values, ÷ total "
                          "frames; sample 0; on the task's features (the reference uses joint positions; no body model ships here)", f"{EMAGE} (L1div)",
-                         stream=Streaming(GE.l1div_item_stats, GE.l1div_finish))},
+                         stream=Streaming(GE.l1div_item_stats, GE.l1div_finish)),
+     "emage_joints": Convention(EB.l1div_joints_set, False, "as emage, on the 55 SMPL-X joint positions EMAGE's test loop "
+                                "computes (body_pose and hands + the model's mean hand pose; root, jaw, eyes zero; no "
+                                "betas; 165 values a frame). Needs SMPLX_NEUTRAL_2020.npz",
+                                f"{EMAGE} (L1div) + emage_utils/motion_rep_transfer.py (get_motion_rep_numpy)",
+                                features={"body_model": "smplx_neutral_2020"},
+                                stream=Streaming(EB.l1div_joints_item_stats, EB.emage_beat_finish))},
     "emage", reference_inputs={"generated": "reference_samples"}, lower=0.0))
 
 register_metric(MetricSpec(

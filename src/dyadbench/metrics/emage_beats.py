@@ -1,4 +1,5 @@
-r"""Beat consistency as EMAGE computes it (PantoMatrix @ 0bbb03d, ``emage_evaltools/mertic.py``, ``BC``).
+r"""EMAGE's metrics on joint positions (PantoMatrix @ 0bbb03d, ``emage_evaltools/mertic.py``): beat
+consistency (``BC``, below) and L1div on SMPL-X joints (``l1div_joints_item_stats``).
 
 Its test loop (``train_emage_audio.py``) turns each generated sequence of t frames into joint
 positions with SMPL-X (global orientation, translation, jaw and eyes zero; the dataset's betas —
@@ -67,6 +68,46 @@ def body_positions(frames, rest_joints, parents) -> np.ndarray:
     return forward_kinematics(rot, rest_joints, parents)
 
 
+SMPLX_JOINTS = 55  # pelvis, body 1-21, jaw 22, eyes 23-24, left hand 25-39, right hand 40-54
+
+
+def smplx_positions(frames, rest_joints, parents, hands_mean) -> np.ndarray:
+    """Positions (T, 55, 3) of every SMPL-X joint as EMAGE's ``get_motion_rep_numpy`` poses them from
+    Seamless's 153 values (body_pose 63, left hand 45, right hand 45): root, jaw and eyes zero, each
+    hand's rotations plus the model's mean hand pose (``hands_mean``: left 45 then right 45; smplx's
+    ``flat_hand_mean=False``, its default)."""
+    x = as_float_array(frames, "generated", ndim=2)
+    if x.shape[1] != 153:
+        raise ValueError(f"generated: expected Seamless's 153 SMPL-H values a frame (body 63, hands 45 + 45), got {x.shape[1]}")
+    means = as_float_array(hands_mean, "hands_mean", ndim=1)
+    if means.shape != (90,):
+        raise ValueError(f"hands_mean: expected 90 values (left then right hand), got {means.shape}")
+    rot = np.zeros((len(x), SMPLX_JOINTS, 3))
+    rot[:, 1:22] = x[:, :63].reshape(-1, 21, 3)
+    rot[:, 25:40] = (x[:, 63:108] + means[:45]).reshape(-1, 15, 3)
+    rot[:, 40:55] = (x[:, 108:153] + means[45:]).reshape(-1, 15, 3)
+    return forward_kinematics(rot, rest_joints, parents)
+
+
+def l1div_joints_item_stats(generated, valid, rest_joints, parents, hands_mean=None) -> np.ndarray:
+    """``[Σ |p − mean p|, frames]`` over one item's valid frames (sample 0) of its 55 SMPL-X joint
+    positions (165 values a frame): EMAGE's ``L1div.compute`` on ``get_motion_rep_numpy``'s positions."""
+    if len(rest_joints) != SMPLX_JOINTS or hands_mean is None:
+        raise ValueError(f"rest_joints: EMAGE's L1div on joints needs the SMPL-X model (55 joints and its mean hand "
+                         f"poses), got {len(rest_joints)} joints{'' if hands_mean is not None else ' without hands_meanl/r'}")
+    pos = smplx_positions(np.asarray(generated)[0], rest_joints, parents, hands_mean)
+    p = pos.reshape(len(pos), -1)[np.asarray(valid, bool)]
+    if not len(p):
+        return np.zeros(2)
+    return np.array([np.abs(p - p.mean(axis=0)).sum(), len(p)], np.float64)
+
+
+def l1div_joints_set(generated, valid, rest_joints, parents, hands_mean=None) -> float:
+    """EMAGE's ``L1div.avg()`` on joint positions: Σ over items ÷ total frames."""
+    return emage_beat_finish(sum(l1div_joints_item_stats(g, v, rest_joints, parents, hands_mean)
+                                 for g, v in zip(generated, valid)))
+
+
 def central_speeds(positions, fps: float) -> np.ndarray:
     """(T, J) speeds: central differences ÷ 2 dt inside, one-sided ÷ dt at both ends."""
     p = np.asarray(positions, np.float64)
@@ -113,7 +154,7 @@ def emage_beat_stats(generated, emage_onsets, rest_joints, parents, mean_velocit
 
 
 def emage_beat_finish(stats) -> float:
-    """``BC.avg()``: the frame-weighted mean of the items' scores."""
+    """``BC.avg()`` / ``L1div.avg()``: a sum over items divided by their summed weights (frames)."""
     return float(stats[0] / stats[1]) if stats[1] else float("nan")
 
 

@@ -209,7 +209,8 @@ def _convention_files(plans) -> tuple[dict, dict]:
 
         try:
             shared.update(load_body_model(name=body))
-            shared["mean_velocity"] = load_mean_velocity()
+            if "mean_velocity" in p.conv.features:
+                shared["mean_velocity"] = load_mean_velocity()
         except WeightsError as exc:
             skipped[p.name] = str(exc)
     return shared, skipped
