@@ -14,6 +14,8 @@ Each draw generates one evaluation's items and scores them through ``metrics.agg
 * ``mean`` (``l2``): per-item values, log-normal with σ = 0.3 (an item's mean over many frames) or
   0.8 (heavily skewed).
 * ``rank`` (``median_rank``): ranks of 407 queries in a bank of 1,896 (RealTalk's sizes), set-level.
+* ``pairs`` (``diversity``): 10,000 random pairs of pooled frames, items with their own offset and
+  scale and AR(1) frames; the engine's frame sample and its pair bootstrap.
 
 The estimator's expectation at that size is Monte-Carlo-computed: the mean of the other draws'
 estimates (leave one out). A draw covers when its 95 % interval contains it. Reported: coverage
@@ -78,6 +80,25 @@ def draw_mean(rng, items, skew, n_boot):
     return agg.results(ALL, {})["l2"]
 
 
+def draw_pairs(rng, items, frames, d, n_boot):
+    """``diversity``: each item's frames AR(1) around its own offset with its own scale; the engine's
+    path — every item's share of the seeded frame sample, then the set-level result with the pair
+    bootstrap (``metrics.bootstrap.pair_replicates``)."""
+    from dyadbench.metrics.streaming import item_sample
+
+    seed = int(rng.integers(1 << 30))
+    agg = Aggregator(plan(["diversity"]), n_boot=n_boot, slice_boot=n_boot, seed=seed)
+    for i in range(items):
+        x = rng.normal(scale=0.7, size=d) + rng.uniform(0.5, 2.0) * _ar1(rng, frames, d)
+        item_id = f"item{i:04d}"
+        valid = np.ones(frames, bool)
+        agg.add(item_id, [], {})
+        truth = rng.normal(scale=0.7, size=d) + _ar1(rng, frames, d)  # the reference value's input only
+        agg.add_sample(item_id, *item_sample(item_id, seed, valid, {"generated": x[None], "reference": truth, "valid": valid},
+                                              agg.sample_frames))
+    return agg.results(ALL, {"mean": np.zeros(d), "std": np.ones(d)})["diversity"]
+
+
 def draw_rank(rng, items, bank, n_boot):
     ranks = np.minimum(bank, 1 + rng.geometric(1 / 400, size=items))  # a model above chance
     data = ItemSet([f"q{i:04d}" for i in range(items)], {"ranks": list(ranks)}, {"bank_size": bank})
@@ -92,8 +113,10 @@ CONFIGS = {
     "mean": [dict(items=2000, skew=0.8), dict(items=400, skew=0.8), dict(items=50, skew=0.8), dict(items=20, skew=0.8),
              dict(items=5, skew=0.8), dict(items=50, skew=0.3), dict(items=20, skew=0.3), dict(items=5, skew=0.3)],
     "rank": [dict(items=407, bank=1896), dict(items=50, bank=1896)],
+    "pairs": [dict(items=200, frames=300, d=20), dict(items=50, frames=300, d=20), dict(items=20, frames=300, d=20),
+              dict(items=5, frames=300, d=20)],
 }
-DRAW = {"frechet": draw_frechet, "entropy": draw_entropy, "mean": draw_mean, "rank": draw_rank}
+DRAW = {"frechet": draw_frechet, "entropy": draw_entropy, "mean": draw_mean, "rank": draw_rank, "pairs": draw_pairs}
 
 
 def run(family: str, config: dict, draws: int, n_boot: int, out: Path) -> dict:
@@ -122,7 +145,18 @@ def main():
     ap.add_argument("--boot", type=int, default=200, help="bootstrap resamples where a family uses them")
     ap.add_argument("--families", nargs="+", default=list(CONFIGS))
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "coverage-engine.jsonl")
+    ap.add_argument("--items", type=int, nargs="+", help="only the configurations with these numbers of items")
+    ap.add_argument("--pairs-by-recomputing", action="store_true",
+                    help="pairs: the plain item bootstrap (diversity recomputed on each resampled set), for comparison")
     args = ap.parse_args()
+    if args.pairs_by_recomputing:
+        import dataclasses
+
+        from dyadbench.metrics.spec import METRICS, get_metric
+
+        spec = get_metric("diversity")
+        METRICS["diversity"] = dataclasses.replace(spec, conventions={k: dataclasses.replace(c, pair_terms=None)
+                                                                      for k, c in spec.conventions.items()})
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)  # as evaluate's workers: small matrix products are slower with more threads
@@ -130,6 +164,8 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     for family in args.families:
         for config in CONFIGS[family]:
+            if args.items and config["items"] not in args.items:
+                continue
             r = run(family, config, args.draws, args.boot, args.out)
             shape = ", ".join(f"{k}={v}" for k, v in config.items() if k != "items")
             print(f"| {family} | {r['items']} | {shape} | {' / '.join(r['methods'])} | {r['coverage']:.1%} "

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bootstrap import bootstrap_mean_ci, percentile_interval
+from .bootstrap import bootstrap_mean_ci, pair_replicates, percentile_interval
 from .frechet_interval import frechet_delta_from_sums, frechet_interval
 from .spec import Convention, MetricResult, MetricSpec, get_metric
 from .streaming import FrameSample, MemoryRows, gaussian_from_sums, gaussian_sums_dim, replicate_sums
@@ -371,16 +371,23 @@ class Aggregator:
                 extra["linear"] = {"kind": "influence", "ids": [ids[int(g)] for g in res["influence"]],
                                    "values": list(res["influence"].values())}
         elif value is not None and len(ids) >= 2 and n_boot >= MIN_RESAMPLES:
-            rng = np.random.default_rng(self.seed)
-            reps = []
-            for _ in range(n_boot):
-                pick = rng.integers(0, len(ids), len(ids))
-                reps.append(fn({k: [v[i] for i in pick] for k, v in items.items()}))
+            if p.conv.pair_terms is not None:
+                terms = call_by_name(p.conv.pair_terms, p.spec, items, shared, params)
+                reps, method = pair_replicates(*terms, len(ids), n_boot, self.seed), PAIR_BOOTSTRAP.format(n_boot=n_boot)
+            else:
+                rng = np.random.default_rng(self.seed)
+                reps, method = [], f"item bootstrap ({n_boot} resamples), re-centred on the estimate"
+                for _ in range(n_boot):
+                    pick = rng.integers(0, len(ids), len(ids))
+                    reps.append(fn({k: [v[i] for i in pick] for k, v in items.items()}))
             reps = np.asarray(reps, float)
             if np.isfinite(reps).sum() >= 2:
                 low, high, bias = recentred(reps[np.isfinite(reps)], value, self.confidence)
-                extra.update(bias=bias, interval_method=f"item bootstrap ({n_boot} resamples), re-centred on the estimate",
+                extra.update(bias=bias, interval_method=method,
                              linear={"kind": "replicates", "seed": self.seed, "ids": ids, "values": reps.tolist()})
+                if p.conv.pair_terms is not None and len(ids) < SMALL_MEAN:
+                    extra["interval_note"] = (f"only {len(ids)} items: this interval covers less than 95 % (85-91 % "
+                                              "measured at 5-20 items; recomputing the diversity per resample: 90.5 % at 20)")
         low, high = self._clip(p, low, high)
         ref = fn(items, p.spec.reference_inputs) if p.spec.reference_inputs else None
         ref = None if ref is None or not np.isfinite(ref) else float(ref)
@@ -391,6 +398,10 @@ class Aggregator:
                          sample_of_frames_seen=self.sample.frames_seen)
         base["extra"] = {**base["extra"], **extra}
         return [MetricResult(p.name, value, low, high, n=len(ids), direction=p.spec.direction, reference=ref, **base)]
+
+
+PAIR_BOOTSTRAP = ("item bootstrap of the pairs ({n_boot} resamples: each pair weighted by its two items' resample "
+                  "counts, the pairs themselves resampled), re-centred on the estimate")
 
 
 def _trace(total: np.ndarray, half: int) -> float:

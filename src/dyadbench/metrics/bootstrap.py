@@ -14,7 +14,7 @@ import numpy as np
 
 from ._validation import as_float_array, check_probability, resolve_rng
 
-__all__ = ["bootstrap_ci", "bootstrap_mean_ci", "percentile_interval"]
+__all__ = ["bootstrap_ci", "bootstrap_mean_ci", "pair_replicates", "percentile_interval"]
 
 
 def percentile_interval(samples, confidence: float = 0.95) -> tuple[float, float]:
@@ -80,3 +80,22 @@ def bootstrap_mean_ci(values, *, n_resamples: int = 1000, confidence: float = 0.
         "n_resamples": int(n_resamples),
         "confidence": confidence,
     }
+
+
+def pair_replicates(distances, items_a, items_b, n_items: int, n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap replicates of a mean over random pairs of frames without recomputing it: a resample
+    of the items (multinomial counts w) makes a pair of frames from items i and j w_i·w_j times as
+    likely, so the replicate is the pairs' distances averaged with weights w_i·w_j; the pairs are
+    resampled too, so the replicates keep the spread that drawing a finite number of pairs adds."""
+    d = np.asarray(distances, np.float64)
+    ia, ib = np.asarray(items_a, np.int64), np.asarray(items_b, np.int64)
+    rng = np.random.default_rng(seed)
+    reps = np.full(n_boot, np.nan)
+    for r in range(n_boot):
+        w = np.bincount(rng.integers(0, n_items, n_items), minlength=n_items).astype(np.float64)
+        c = np.bincount(rng.integers(0, len(d), len(d)), minlength=len(d)).astype(np.float64)
+        weight = c * w[ia] * w[ib]
+        total = weight.sum()
+        if total > 0:
+            reps[r] = weight @ d / total
+    return reps

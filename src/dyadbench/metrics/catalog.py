@@ -162,13 +162,15 @@ register_metric(MetricSpec(
 register_metric(MetricSpec(
     "diversity", "Mean distance of 10,000 random pairs of generated frames", "closer to reference",
     {"generated": "generated", "valid": "valid", **STATS},
-    {"dyadbench": Convention(MM.diversity_set, False, "standardized features, sample 0, 10,000 seeded pairs"),
+    {"dyadbench": Convention(MM.diversity_set, False, "standardized features, sample 0, 10,000 seeded pairs",
+                             pair_terms=MM.diversity_terms),
      "raw": Convention(MM.diversity_set, False, "raw features, sample 0, 10,000 seeded pairs of distinct frames",
-                       params={"standardize": False}),
+                       params={"standardize": False}, pair_terms=MM.diversity_terms),
      "audio2photoreal": Convention(MM.diversity_set, False, "var_g: raw features of every sample pooled; 10,000 first "
                                    "and 10,000 second frames each drawn without replacement (seeded; A2P's are not)",
                                    A2P + " (calculate_diversity, var_g)",
-                                   {"standardize": False, "samples": "all", "pairs": "audio2photoreal"})},
+                                   {"standardize": False, "samples": "all", "pairs": "audio2photoreal"},
+                                   pair_terms=MM.diversity_terms)},
     "dyadbench", reference_inputs={"generated": "reference_samples"}))
 
 register_metric(MetricSpec(

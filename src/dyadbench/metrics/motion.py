@@ -339,17 +339,24 @@ def si_diversity_set(generated, reference, valid, mean, std, n_clusters: int = 4
 def diversity_set(generated, valid, mean, std, *, n_pairs: int = 10_000, seed: int = 0, standardize: bool = True,
                   samples: str = "first", pairs: str = "distinct") -> float:
     """Mean distance of random pairs of pooled (standardized) frames of sample 0, or of every
-    sample (``samples="all"``, Audio2Photoreal's var_g pools all samples' frames).
+    sample (``samples="all"``, Audio2Photoreal's var_g pools all samples' frames)."""
+    distances, _, _ = diversity_terms(generated, valid, mean, std, n_pairs=n_pairs, seed=seed, standardize=standardize,
+                                      samples=samples, pairs=pairs)
+    return float(distances.mean()) if len(distances) else NO_VALUE
+
+
+def diversity_terms(generated, valid, mean, std, *, n_pairs: int = 10_000, seed: int = 0, standardize: bool = True,
+                    samples: str = "first", pairs: str = "distinct") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``diversity_set``'s pairs: each pair's distance and the items its two frames belong to.
 
     The pool (items in order; within an item its samples, then its valid frames) is never built:
     the pairs are drawn by pool position and only those rows gathered, and standardizing a
-    difference is dividing it by ``std`` (the mean cancels), so a bootstrap resample of a large
-    pool costs the 2 x ``n_pairs`` rows it reads."""
+    difference is dividing it by ``std`` (the mean cancels)."""
     items = [(_samples(g, samples), np.flatnonzero(np.asarray(v))) for g, v in zip(generated, valid)]
     sizes = np.array([s.shape[0] * len(idx) for s, idx in items], dtype=np.int64)
     total = int(sizes.sum())
     if total < 2:
-        return NO_VALUE
+        return np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64)
     a, b = diversity_pairs(total, n_pairs=n_pairs, seed=seed, pairs=pairs)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     pos = np.concatenate([a, b])  # both ends of every pair in one pass over the items
@@ -368,7 +375,7 @@ def diversity_set(generated, valid, mean, std, *, n_pairs: int = 10_000, seed: i
     diff = rows[: len(a)] - rows[len(a) :]
     if standardize:
         diff = diff / std
-    return float(np.linalg.norm(diff, axis=1).mean())
+    return np.linalg.norm(diff, axis=1), owner[: len(a)], owner[len(a):]
 
 
 # --- REACT-style appropriateness and synchrony ---------------------------------------------------

@@ -54,6 +54,11 @@ class Convention:
     # "frechet" without a streaming form: (generated rows, their items, reference rows, their items)
     # from the set's arguments, for the delta method on frames.
     frechet_rows: Callable | None = None
+    # "bootstrap" set-level conventions that are a mean over random pairs of frames: (distances, item
+    # index of each pair's first end, of its second end) from the set's arguments. The bootstrap then
+    # reweights those pairs by their items' resample counts (and resamples the pairs) instead of
+    # recomputing the metric on every resampled set.
+    pair_terms: Callable | None = None
 
     def __post_init__(self):
         if self.interval not in INTERVALS:
