@@ -283,3 +283,11 @@ def test_evaluate_scores_emage_bc_from_the_files_and_skips_it_without_them(eight
     assert "PantoMatrix" in bc["reference_code"] and bc["function"].endswith("emage_beat_set")
     assert report["metrics"]["l1div"]["value"] == pytest.approx(emage_beat_finish(l1), rel=1e-9)
     assert report["metrics"]["l1div"]["convention"] == "emage_joints"
+
+    # Another body model (unpinned, then loaded): the ground truth's own values, cached from the
+    # first evaluation, are not reused — they depend on the file.
+    weights.forget("smplx_neutral_2020")
+    write_smplx_npz(tmp_path / "w" / "SMPLX_NEUTRAL_2020.npz", seed=4)
+    again = evaluate("seamless/gesture", eight_second_root, submission, **kw)["metrics"]
+    for name in ("beat_consistency", "l1div"):
+        assert again[name]["reference"] != pytest.approx(report["metrics"][name]["reference"], rel=1e-6), name

@@ -194,26 +194,29 @@ def _add_seconds(total: dict, part: dict, metric_prefix: str = "") -> None:
         total[key] = total.get(key, 0.0) + v
 
 
-def _convention_files(plans) -> tuple[dict, dict]:
-    """Shared inputs read from files a convention names (EMAGE's body model and mean speeds), and
-    ``{metric: why}`` for those whose files are missing or wrong: that metric is skipped with the
-    reason (where to get the file), never the evaluation."""
-    from ..features.weights import WeightsError
+def _convention_files(plans) -> tuple[dict, dict, str]:
+    """Shared inputs read from files a convention names (EMAGE's body model and mean speeds),
+    ``{metric: why}`` for those whose files are missing or wrong (that metric is skipped with the
+    reason, where to get the file; never the evaluation), and the files' SHA-256s: the ground
+    truth's own values depend on them, so they are part of the key those values are cached under."""
+    from ..features.weights import REGISTRY, WeightsError, resolve, verify
 
-    shared, skipped = {}, {}
+    shared, skipped, digests = {}, {}, {}
     for p in plans:
         body = p.conv.features.get("body_model")
         if body is None:
             continue
         from ..features.body_model import load_body_model, load_mean_velocity
 
+        files = [body] + (["emage_mean_velocity"] if "mean_velocity" in p.conv.features else [])
         try:
             shared.update(load_body_model(name=body))
             if "mean_velocity" in p.conv.features:
                 shared["mean_velocity"] = load_mean_velocity()
+            digests.update({name: verify(REGISTRY[name], resolve(name)) for name in files})
         except WeightsError as exc:
             skipped[p.name] = str(exc)
-    return shared, skipped
+    return shared, skipped, ";".join(f"{k}={v}" for k, v in sorted(digests.items()))
 
 
 def _jobs(kind: str, ids: list[str], workers: int) -> list:
@@ -250,7 +253,7 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
 
     submission_ids(submission, MOTION_EXT, [it.id for it in items], ignore)  # a wrong folder fails before any reading
     plans = plan(task.metrics, conventions)
-    convention_inputs, skipped_metrics = _convention_files(plans)
+    convention_inputs, skipped_metrics, file_digests = _convention_files(plans)
     plans = [p for p in plans if p.name not in skipped_metrics]
     ids = sorted(it.id for it in items)
     groups = {it.id: [(col, val) for col, val in it.groups.items()] for it in items}
@@ -286,7 +289,7 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
         combiner.notes[p.name] = {k: v for k, v in prepared.items() if isinstance(v, (int, float))}
     score_k = combiner.sample_frames
     manifest = manifest_doc(task.name, task.split, [r["record"] for r in gt_rows])
-    ref_key = f"{manifest['hash']}|{seed}|{gt_k}|{plan_signature(plans)}"
+    ref_key = f"{manifest['hash']}|{seed}|{gt_k}|{plan_signature(plans)}|{file_digests}"
     kwargs = {**base, "submission": str(submission), "conventions": conventions, "shared": shared, "score_sample": score_k,
               "ref_key": ref_key}
     samples, done = set(), 0
