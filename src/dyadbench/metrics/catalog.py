@@ -254,7 +254,7 @@ register_metric(MetricSpec(
                                 "betas; 165 values a frame). Needs SMPLX_NEUTRAL_2020.npz",
                                 f"{EMAGE} (L1div) + emage_utils/motion_rep_transfer.py (get_motion_rep_numpy)",
                                 features={"body_model": "smplx_neutral_2020"},
-                                stream=Streaming(EB.l1div_joints_item_stats, EB.emage_beat_finish))},
+                                stream=Streaming(EB.l1div_joints_item_stats, GE.l1div_finish))},
     "emage", reference_inputs={"generated": "reference_samples"}, lower=0.0))
 
 register_metric(MetricSpec(

@@ -28,6 +28,7 @@ from scipy.signal import argrelextrema
 from scipy.spatial.transform import Rotation
 
 from ._validation import as_float_array
+from .genea_emage import l1div_finish, l1div_item_stats
 from .gesture import beat_consistency
 
 UPPER_BODY = (3, 6, 9, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21)
@@ -96,16 +97,13 @@ def l1div_joints_item_stats(generated, valid, rest_joints, parents, hands_mean=N
         raise ValueError(f"rest_joints: EMAGE's L1div on joints needs the SMPL-X model (55 joints and its mean hand "
                          f"poses), got {len(rest_joints)} joints{'' if hands_mean is not None else ' without hands_meanl/r'}")
     pos = smplx_positions(np.asarray(generated)[0], rest_joints, parents, hands_mean)
-    p = pos.reshape(len(pos), -1)[np.asarray(valid, bool)]
-    if not len(p):
-        return np.zeros(2)
-    return np.array([np.abs(p - p.mean(axis=0)).sum(), len(p)], np.float64)
+    return l1div_item_stats(pos.reshape(1, len(pos), -1), valid)  # EMAGE's L1div itself, on the positions
 
 
 def l1div_joints_set(generated, valid, rest_joints, parents, hands_mean=None) -> float:
     """EMAGE's ``L1div.avg()`` on joint positions: Σ over items ÷ total frames."""
-    return emage_beat_finish(sum(l1div_joints_item_stats(g, v, rest_joints, parents, hands_mean)
-                                 for g, v in zip(generated, valid)))
+    return l1div_finish(sum(l1div_joints_item_stats(g, v, rest_joints, parents, hands_mean)
+                            for g, v in zip(generated, valid)))
 
 
 def central_speeds(positions, fps: float) -> np.ndarray:
@@ -154,8 +152,9 @@ def emage_beat_stats(generated, emage_onsets, rest_joints, parents, mean_velocit
 
 
 def emage_beat_finish(stats) -> float:
-    """``BC.avg()`` / ``L1div.avg()``: a sum over items divided by their summed weights (frames)."""
-    return float(stats[0] / stats[1]) if stats[1] else float("nan")
+    """``BC.avg()``: the items' weighted scores summed ÷ their summed weights — the same ratio of
+    sums as ``L1div.avg()``, so the one function computes both."""
+    return l1div_finish(stats)
 
 
 def emage_beat_set(generated, emage_onsets, rest_joints, parents, mean_velocity, fps, **params) -> float:
