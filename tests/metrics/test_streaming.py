@@ -13,6 +13,8 @@ from dyadbench.metrics.streaming import (
     frame_priorities,
     gaussian_from_sums,
     gaussian_sums,
+    gaussian_sums_head,
+    gaussian_sums_joined,
     poisson_weights,
     replicate_sums,
 )
@@ -39,6 +41,49 @@ def test_fd_from_item_sums_equals_fd_of_pooled_frames():
     shift = rng.normal(size=5)  # any shift gives the same distance
     stats = sum(MM.fd_item_stats(g, r, v, shift) for g, r, v in zip(gen, ref, valid))
     assert MM.fd_finish(stats, shift) == pytest.approx(want, rel=1e-10)
+
+
+def test_joined_sums_equal_the_sums_of_the_joined_rows_and_the_head_comes_back_out():
+    rng = np.random.default_rng(4)
+    a, b = 3 + rng.normal(size=(300, 4)), -2 + rng.normal(size=(300, 5))
+    sa, sb = rng.normal(size=4), rng.normal(size=5)
+    whole = gaussian_sums(np.hstack([a, b]), np.concatenate([sa, sb]))
+    head = gaussian_sums(a, sa)
+    np.testing.assert_allclose(gaussian_sums_joined(head, a - sa, b, sb), whole, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(gaussian_sums_head(whole, 4), head, rtol=1e-12)
+    with pytest.raises(ValueError, match="same rows"):
+        gaussian_sums_joined(head, a[:-1] - sa, b[:-1], sb)
+
+
+@pytest.mark.parametrize("name", ["ffd", "paired_fd", "fd_kinetic"])
+def test_a_known_reference_part_gives_the_same_item_statistics_and_is_not_recomputed(name):
+    """The data-only half of a Fréchet metric's item statistics (``Streaming.reference_part``):
+    computed and handed back when unknown, taken as given when known (an earlier evaluation of the
+    same data), with the same statistics; a part of the wrong size is refused by name."""
+    from dyadbench.metrics.aggregate import REFERENCE_PART, item_outputs, plan
+
+    rng = np.random.default_rng(5)
+    n, d = 120, 6
+    inputs = {"generated": rng.normal(size=(1, n, d)), "reference": rng.normal(size=(n, d)) + 1,
+              "partner": rng.normal(size=(n, d)), "valid": rng.random(n) > 0.1}
+    shared = {"mean": rng.normal(size=d), "std": np.ones(d), "fps": 30.0}
+    plans = plan([name])
+    first = item_outputs(plans, inputs, shared)[name]
+    part = first.pop("reference_part")
+    want = {"ffd": lambda: MM.fd_reference_sums(inputs["reference"], inputs["valid"], shared["mean"]),
+            "paired_fd": lambda: MM.paired_fd_reference_sums(inputs["reference"], inputs["partner"], inputs["valid"],
+                                                             shared["mean"]),
+            "fd_kinetic": lambda: MM.fd_kinetic_reference_sums(inputs["reference"], inputs["valid"], 30.0)}[name]()
+    np.testing.assert_array_equal(part, want)
+    np.testing.assert_array_equal(first["stats"][len(part):], part)  # one sample: the true half is the part itself
+    again = item_outputs(plans, inputs, shared, known_refs={name + REFERENCE_PART: part})[name]
+    assert "reference_part" not in again
+    np.testing.assert_array_equal(again["stats"], first["stats"])
+    bent = np.concatenate([part[:1], 2 * part[1:]])  # same frame count, other sums
+    other = item_outputs(plans, inputs, shared, known_refs={name + REFERENCE_PART: bent})[name]
+    assert not np.array_equal(other["stats"], first["stats"])  # a known part is used as given
+    wrong = item_outputs(plans, inputs, shared, known_refs={name + REFERENCE_PART: part[:-1]})[name]
+    assert "reference_part" in wrong["error"]
 
 
 def test_poisson_replicates_are_sums_of_each_items_own_weights():

@@ -3,6 +3,7 @@ evaluation reads no audio, with the same numbers; a changed file gets a new entr
 
 import os
 
+import numpy as np
 import pytest
 
 from dyadbench.baselines import run_baseline
@@ -44,6 +45,8 @@ def test_the_ground_truths_own_values_are_reused_only_on_the_same_data(tmp_path)
     first = evaluate(task, root, subs[0], n_boot=20, slice_boot=0, cache_root=cache)
     entries = sorted((tmp_path / "cache" / "reference_outputs").rglob("*.npz"))
     assert len(entries) == first["n_items"]
+    with np.load(entries[0]) as kept:  # the Fréchet distances' true-frame sums are kept too
+        assert {"ffd.reference_part", "paired_fd.reference_part", "fd_kinetic.reference_part"} <= set(kept.files)
     second = evaluate(task, root, subs[1], n_boot=20, slice_boot=0, cache_root=cache)  # reads the ground truth's values
     fresh = evaluate(task, root, subs[1], n_boot=20, slice_boot=0, cache_root=str(tmp_path / "other-cache"))
     assert sorted((tmp_path / "cache" / "reference_outputs").rglob("*.npz")) == entries

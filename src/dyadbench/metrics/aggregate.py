@@ -50,6 +50,7 @@ SAMPLE_FRAMES = 20_000  # frames kept for set-level conventions without a stream
 MIN_DELTA_UNITS = 10  # below this many items the delta method's variance estimate is too rough
 ROUND_OFF = 1e-9  # a Fréchet value below ROUND_OFF x (tr Σ₁ + tr Σ₂) is round-off
 MIN_RESAMPLES = 20  # fewer bootstrap resamples cannot place a 95 % interval: none is reported
+REFERENCE_PART = ".reference_part"  # key suffix of a metric's data-only statistics among the known refs
 SMALL_MEAN = 30  # below this many items a bootstrap of a skewed mean under-covers (benchmarks/bench_coverage.py)
 
 
@@ -129,8 +130,10 @@ def item_outputs(plans: list[Planned], inputs: dict, shared: dict, seconds: dict
     """One item's contribution to every metric (computed in a worker): a value (``item``), additive
     statistics (``sums``), or nothing (``set``); ``{"error": why}`` when the metric cannot score it.
     ``seconds`` (optional) accumulates each metric's time: where an evaluation's time goes.
-    ``known_refs``: the ground truth's own values (``ref``/``ref_stats``) by metric name, from an
-    earlier evaluation of the same data — they depend on the data alone, so they are not recomputed."""
+    ``known_refs``: the ground truth's own values (``ref``/``ref_stats``) by metric name, and the
+    data-only parts of statistics (``Streaming.reference_part``) by metric name + ``REFERENCE_PART``,
+    from an earlier evaluation of the same data — they depend on the data alone, so they are not
+    recomputed. A part computed here is returned under the metric's ``"reference_part"``."""
     out = {}
     known_refs = known_refs or {}
     for p in plans:
@@ -141,7 +144,13 @@ def item_outputs(plans: list[Planned], inputs: dict, shared: dict, seconds: dict
         params = dict(p.conv.params)
         fn = p.conv.fn if p.mode == "item" else p.conv.stream.item_stats
         key = ("ref", "value") if p.mode == "item" else ("ref_stats", "stats")
+        part_fn, new_part = p.conv.stream.reference_part if p.mode == "sums" else None, None
         try:
+            if part_fn is not None:
+                part = known_refs.get(p.name + REFERENCE_PART)
+                if part is None:
+                    part = new_part = call_by_name(part_fn, p.spec, inputs, shared, params)
+                params["reference_part"] = part
             value = call_by_name(fn, p.spec, inputs, shared, params)
             if not refs:
                 ref = None
@@ -150,6 +159,8 @@ def item_outputs(plans: list[Planned], inputs: dict, shared: dict, seconds: dict
             else:
                 ref = call_by_name(fn, p.spec, inputs, shared, params, refs)
             out[p.name] = {key[1]: value, key[0]: ref}
+            if new_part is not None:  # for the caller to keep (the streamed evaluation caches it per item and data)
+                out[p.name]["reference_part"] = new_part
         except ValueError as exc:
             out[p.name] = {"error": str(exc)}
         if seconds is not None:

@@ -43,7 +43,7 @@ MOTION = {"generated": "generated", "reference": "reference", "valid": "valid"}
 STATS = {"mean": "mean", "std": "std"}
 
 
-FD_STREAM = Streaming(MM.fd_item_stats, MM.fd_finish)
+FD_STREAM = Streaming(MM.fd_item_stats, MM.fd_finish, reference_part=MM.fd_reference_sums)
 
 
 def _fd_conventions(pooled_reference: str) -> dict:
@@ -92,11 +92,12 @@ register_metric(MetricSpec(
     "paired_fd", "FD on [partner ‖ generated] vs [partner ‖ true] frames: does the reaction fit the partner?", "lower",
     {**MOTION, "partner": "partner"},
     {"pooled": Convention(MM.paired_fd_set, False, "pooled over all items' valid frames", L2L + " (P-FD, pooled)",
-                          interval="frechet", stream=Streaming(MM.paired_fd_item_stats, MM.paired_fd_finish)),
+                          interval="frechet", stream=Streaming(MM.paired_fd_item_stats, MM.paired_fd_finish,
+                                                          reference_part=MM.paired_fd_reference_sums)),
      "per_clip": Convention(MM.paired_fd_item, True, "per clip, averaged over clips", f"{LML} ('fid2'); {DIM} ('pfid')")},
     "pooled", lower=0.0))
 
-_KINETIC_STREAM = Streaming(MM.fd_kinetic_item_stats, MM.fd_kinetic_finish)
+_KINETIC_STREAM = Streaming(MM.fd_kinetic_item_stats, MM.fd_kinetic_finish, reference_part=MM.fd_kinetic_reference_sums)
 register_metric(MetricSpec(
     "fd_kinetic", "FD on frame-to-frame velocities (FD_k)", "lower", {**MOTION, "fps": "fps"},
     # Default per second: the same motion gives the same number at 25, 29.97, 30 or 240 Hz. At 30 Hz

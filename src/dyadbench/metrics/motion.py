@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .frechet import frechet_distance, frechet_distance_from_features
 from .gesture import beat_consistency, diversity_pairs, kinematic_beats
 from .listener import (
     REACT_DIM_GROUPS,
@@ -32,9 +31,28 @@ from .listener import (
     mse,
     temporal_variance,
 )
-from .streaming import FrameSample, gaussian_from_sums, gaussian_sums, gaussian_sums_dim, item_sample
-
-NO_VALUE = float("nan")  # an item the metric cannot score (reported as items_without_value)
+from .motion_fd import (  # the Fréchet family, re-exported: the catalog and callers name them here too
+    NO_VALUE,
+    _first,
+    _pooled,
+    _samples,
+    fd_finish,
+    fd_item,
+    fd_item_stats,
+    fd_kinetic_finish,
+    fd_kinetic_item_stats,
+    fd_kinetic_reference_sums,
+    fd_kinetic_set,
+    fd_reference_sums,
+    fd_set,
+    fd_set_rows,
+    paired_fd_finish,
+    paired_fd_item,
+    paired_fd_item_stats,
+    paired_fd_reference_sums,
+    paired_fd_set,
+)
+from .streaming import FrameSample, item_sample
 
 
 def standardization_stats(reference, valid) -> tuple[np.ndarray, np.ndarray]:
@@ -47,147 +65,6 @@ def standardization_stats(reference, valid) -> tuple[np.ndarray, np.ndarray]:
 
 def _z(x: np.ndarray, mean, std, standardize: bool = True) -> np.ndarray:
     return (x - mean) / std if standardize else x
-
-
-def _first(generated) -> np.ndarray:
-    return np.asarray(generated)[0]
-
-
-# --- Fréchet distances -------------------------------------------------------------------------
-
-def _pooled(series, valid) -> tuple[np.ndarray, np.ndarray]:
-    """Valid frames of all items stacked, and the item index of each frame (the resampling unit)."""
-    frames = np.concatenate([np.asarray(x)[v] for x, v in zip(series, valid)])
-    items = np.concatenate([np.full(int(np.sum(v)), i) for i, v in enumerate(valid)])
-    return frames, items
-
-
-def _paired(generated, reference, partner):
-    return ([np.hstack([p, _first(g)]) for g, p in zip(generated, partner)],
-            [np.hstack([p, r]) for r, p in zip(reference, partner)])
-
-
-def _samples(generated, samples: str) -> np.ndarray:
-    """The item's samples a convention scores: (1, N, D) for ``"first"``, (M, N, D) for ``"all"``."""
-    g = np.asarray(generated)
-    if samples not in ("first", "all"):
-        raise ValueError(f"samples: expected 'first' or 'all', got {samples!r}")
-    return g[:1] if samples == "first" else g
-
-
-def fd_item_stats(generated, reference, valid, mean, *, samples: str = "first") -> np.ndarray:
-    """One item's additive Fréchet statistics: Gaussian sums of its valid generated and true
-    frames, shifted by ``mean`` (the ground truth's mean; see ``streaming.gaussian_sums``).
-
-    ``samples="first"`` scores sample 0. ``samples="all"`` pools the valid frames of all M
-    samples against the ground truth repeated M times, as Audio2Photoreal's ``utils/eval.py``
-    does (its ``gt`` is stored once per sample): the reference sums are M times one copy's."""
-    v = np.asarray(valid)
-    g = _samples(generated, samples)
-    gen = gaussian_sums(g[:, v].reshape(-1, g.shape[-1]), mean)
-    return np.concatenate([gen, len(g) * gaussian_sums(np.asarray(reference)[v], mean)])
-
-
-def fd_finish(stats, mean, *, exact: bool = True) -> float:
-    """FD between the two Gaussians of summed ``fd_item_stats`` (NaN with fewer than 2 frames a side)."""
-    stats = np.asarray(stats, np.float64)
-    half = len(stats) // 2
-    if stats[0] < 2 or stats[half] < 2:  # the frame counts of each side
-        return NO_VALUE
-    _, mu_g, cov_g = gaussian_from_sums(stats[:half], mean)
-    _, mu_r, cov_r = gaussian_from_sums(stats[half:], mean)
-    return frechet_distance(mu_g, cov_g, mu_r, cov_r, exact=exact)
-
-
-def _shift(reference, valid) -> np.ndarray:
-    return _pooled(reference, valid)[0].mean(0) if any(np.any(v) for v in valid) else np.zeros(np.asarray(reference[0]).shape[1])
-
-
-def fd_set(generated, reference, valid, *, samples: str = "first") -> float:
-    """FD between the pooled valid frames of every item (sample 0, or all samples) and of the ground truth.
-
-    Computed as ``fd_finish(Σ_i fd_item_stats(item_i))``: the same functions the streaming
-    evaluation sums item by item."""
-    shift = _shift(reference, valid)
-    return fd_finish(sum(fd_item_stats(g, r, v, shift, samples=samples) for g, r, v in zip(generated, reference, valid)),
-                     shift)
-
-
-def fd_set_rows(generated, reference, valid, *, samples: str = "first"):
-    """Pooled valid rows of the scored samples with each row's item index, and the reference rows
-    (repeated once per sample, as ``fd_item_stats`` counts them) with theirs: what the delta
-    method of ``fd_set`` needs when it runs on frames (``Convention.frechet_rows``)."""
-    gen, ref, gen_items, ref_items = [], [], [], []
-    for i, (g, r, v) in enumerate(zip(generated, reference, valid)):
-        g, v = _samples(g, samples), np.asarray(v)
-        rows = g[:, v].reshape(-1, g.shape[-1])
-        gen.append(rows)
-        ref.append(np.tile(np.asarray(r)[v], (len(g), 1)))
-        gen_items.append(np.full(len(rows), i))
-        ref_items.append(np.full(len(ref[-1]), i))
-    return np.concatenate(gen), np.concatenate(gen_items), np.concatenate(ref), np.concatenate(ref_items)
-
-
-def fd_item(generated, reference, valid) -> float:
-    """FD of one clip's frames against its own ground truth (LM-listener's and DIM's per-clip "fid")."""
-    v = np.asarray(valid)
-    return frechet_distance_from_features(_first(generated)[v], np.asarray(reference)[v]) if v.sum() >= 2 else NO_VALUE
-
-
-def paired_fd_item_stats(generated, reference, partner, valid, mean) -> np.ndarray:
-    """``fd_item_stats`` of [partner ‖ generated] vs [partner ‖ ground truth] frames."""
-    gen, ref = _paired([generated], [reference], [partner])
-    return fd_item_stats(gen[0][None], ref[0], valid, np.concatenate([mean, mean]))
-
-
-def paired_fd_finish(stats, mean, *, exact: bool = True) -> float:
-    return fd_finish(stats, np.concatenate([mean, mean]), exact=exact)
-
-
-def paired_fd_set(generated, reference, partner, valid) -> float:
-    """FD on pooled [partner ‖ generated] vs [partner ‖ ground truth] frames (Learning2Listen's P-FD)."""
-    gen, ref = _paired(generated, reference, partner)
-    return fd_set([g[None] for g in gen], ref, valid)
-
-
-def paired_fd_item(generated, reference, partner, valid) -> float:
-    """Paired FD of one clip ([speaker ‖ listener], LM-listener's "fid2", DIM's "pfid")."""
-    gen, ref = _paired([generated], [reference], [partner])
-    return fd_item(gen[0][None], ref[0], valid)
-
-
-def _velocities(series, valid, fps):
-    """Frame differences within each series (``fps=None``), or velocities per second (× fps)."""
-    out, keep = [], []
-    for x, v in zip(series, valid):
-        v = np.asarray(v)
-        d = np.diff(np.asarray(x), axis=-2)  # along frames: (N, D) or (M, N, D)
-        out.append(d if fps is None else d * fps)
-        keep.append(v[1:] & v[:-1])  # a velocity needs both of its frames valid
-    return out, keep
-
-
-def fd_kinetic_item_stats(generated, reference, valid, fps, *, per_second: bool = True,
-                          samples: str = "first") -> np.ndarray:
-    """``fd_item_stats`` of one item's velocities (shift 0: velocities are centred near zero).
-
-    ``per_second=True``: differences × fps (units per second, comparable across frame rates);
-    ``per_second=False``: plain frame differences, as Audio2Photoreal's ``utils/eval.py`` takes them."""
-    step = fps if per_second else None
-    g, keep = _velocities([_samples(generated, samples)], [valid], step)
-    r, _ = _velocities([reference], [valid], step)
-    return fd_item_stats(g[0], r[0], keep[0], np.zeros(g[0].shape[-1]), samples="all")
-
-
-def fd_kinetic_finish(stats, *, exact: bool = True) -> float:
-    return fd_finish(stats, np.zeros(gaussian_sums_dim(len(stats) // 2)), exact=exact)
-
-
-def fd_kinetic_set(generated, reference, valid, fps, *, per_second: bool = True, samples: str = "first") -> float:
-    """FD on frame-to-frame velocities (FD_k), pooled over items: per second (dyadbench) or as
-    plain frame differences of every sample (Audio2Photoreal)."""
-    return fd_kinetic_finish(sum(fd_kinetic_item_stats(g, r, v, fps, per_second=per_second, samples=samples)
-                                 for g, r, v in zip(generated, reference, valid)))
 
 
 def cross_sample_variance_item_stats(generated, valid) -> np.ndarray:

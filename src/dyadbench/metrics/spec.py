@@ -27,12 +27,17 @@ class Streaming:
     """How a set-level convention is computed item by item (``metrics.aggregate``): ``item_stats``
     gives one item's additive statistics (a flat float vector), ``finish`` the value from their
     sum; ``prepare`` (optional) fits what the items need from a seeded sample of ground-truth frames
-    (e.g. SI-diversity's clusters) and returns it as shared inputs. Arguments are taken by name
-    from the item's inputs, the shared inputs and the convention's params, as for ``fn``."""
+    (e.g. SI-diversity's clusters) and returns it as shared inputs; ``reference_part`` (optional)
+    gives the part of an item's statistics that depends on the dataset alone (a Fréchet distance's
+    true-frame sums): the engine passes it to ``item_stats`` as ``reference_part``, and the streamed
+    evaluation keeps it with the ground truth's other cached values, so a later evaluation of the
+    same data does not recompute it. Arguments are taken by name from the item's inputs, the
+    shared inputs and the convention's params, as for ``fn``."""
 
     item_stats: Callable
     finish: Callable
     prepare: Callable | None = None
+    reference_part: Callable | None = None
 
 
 INTERVALS = ("mean", "frechet", "bootstrap")

@@ -57,6 +57,31 @@ def gaussian_sums(x: np.ndarray, shift) -> np.ndarray:
     return np.concatenate([[float(len(z))], z.sum(0), outer[_packed_index(d)]])
 
 
+def gaussian_sums_head(sums: np.ndarray, a: int) -> np.ndarray:
+    """The ``gaussian_sums`` of the first ``a`` columns, taken out of the sums of all of them."""
+    d = gaussian_sums_dim(len(sums))
+    rows, cols = _packed_index(d)
+    keep = (rows < a) & (cols < a)  # row-major upper triangle: the head block's entries in its own order
+    return np.concatenate([sums[:1 + a], sums[1 + d:][keep]])
+
+
+def gaussian_sums_joined(head: np.ndarray, head_shifted: np.ndarray, tail: np.ndarray, tail_shift) -> np.ndarray:
+    """``gaussian_sums`` of ``[head rows ‖ tail rows]`` when the head's own sums are known: only the
+    cross block and the tail's block are multiplied (a quarter of the work for equal halves).
+
+    ``head_shifted`` are the head rows minus their shift (the one ``head`` was taken with)."""
+    z = np.asarray(tail, np.float64) - np.asarray(tail_shift, np.float64)
+    a, b = head_shifted.shape[1], z.shape[1]
+    if head[0] != len(z) or len(head_shifted) != len(z) or len(head) != gaussian_sums_size(a):
+        raise ValueError(f"joined sums: head sums of {int(head[0])} rows and {len(head)} values, "
+                         f"head rows {head_shifted.shape}, tail rows {z.shape}: expected the same rows")
+    outer = np.empty((a + b, a + b))
+    outer[:a, :a][_packed_index(a)] = head[1 + a:]
+    outer[:a, a:] = head_shifted.T @ z
+    outer[a:, a:] = z.T @ z
+    return np.concatenate([head[:1 + a], z.sum(0), outer[_packed_index(a + b)]])
+
+
 def gaussian_sums_size(d: int) -> int:
     return 1 + d + d * (d + 1) // 2
 

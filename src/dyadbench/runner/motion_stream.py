@@ -30,6 +30,7 @@ from ..datasets.submission import (
 )
 from ..metrics.aggregate import (
     ALL,
+    REFERENCE_PART,
     SAMPLE_FRAMES,
     Aggregator,
     fit_sample_size,
@@ -114,7 +115,9 @@ class MotionWorker:
             seconds["audio onsets (read + librosa's, EMAGE)"] = time.perf_counter() - t1
         known = self._known_refs(item.id)
         outputs = item_outputs(self.plans, inputs, self.shared, seconds, known)
-        self._keep_refs(item.id, known, outputs)
+        # data-only parts of statistics are kept here, never sent to the parent (263 KB an item for a 256-d FD)
+        parts = {name + REFERENCE_PART: o.pop("reference_part") for name, o in outputs.items() if "reference_part" in o}
+        self._keep_refs(item.id, known, outputs, parts)
         out = {"id": item.id, "outputs": outputs, "samples": gen.shape[0]}
         if self.score_sample:
             t1 = time.perf_counter()
@@ -138,7 +141,9 @@ class MotionWorker:
         cached = FeatureCache(self.cache_root).get(self._ref_entry(item_id), "reference_outputs", REFS_VERSION) or {}
         return {k: (float(v) if v.ndim == 0 else v) for k, v in cached.items()}
 
-    def _keep_refs(self, item_id: str, known: dict, outputs: dict) -> None:
+    def _keep_refs(self, item_id: str, known: dict, outputs: dict, parts: dict) -> None:
+        """Cache the ground truth's own values and the statistics' data-only parts of this item
+        (with those already cached) when something new was computed."""
         if not self.ref_key:
             return
         refs = {name: o.get("ref", o.get("ref_stats")) for name, o in outputs.items() if "error" not in o}
@@ -148,11 +153,12 @@ class MotionWorker:
                 numeric[k] = np.asarray(v, np.float64)
             except (TypeError, ValueError):
                 continue  # a value that is not numbers (none among the motion metrics today) is recomputed
-        refs = numeric
-        if refs and set(refs) - set(known):
+        refs = {**numeric, **parts}
+        if set(refs) - set(known):
             from ..features.cache import FeatureCache
 
-            FeatureCache(self.cache_root).put(self._ref_entry(item_id), "reference_outputs", REFS_VERSION, refs)
+            kept = {k: np.asarray(v, np.float64) for k, v in {**known, **refs}.items()}
+            FeatureCache(self.cache_root).put(self._ref_entry(item_id), "reference_outputs", REFS_VERSION, kept)
 
     def _onsets(self, participant) -> np.ndarray:
         """The participant's audio onsets, cached per audio file (path, size, modification time):
