@@ -25,6 +25,7 @@ REACT 2023/2024 (Song et al.; 25-d = 15 AUs ‖ valence, arousal ‖ 8 expressio
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -119,21 +120,38 @@ def ccc(x, y, *, eps: float = 0.0) -> np.ndarray:
     return out
 
 
+_ROUND_OFF = 8 * np.finfo(np.float64).eps  # a power of two: scaling by it is exact
+
+
 def _squared_costs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(S, n, m) squared Euclidean distances of every row pair, by one matrix product per segment.
 
     ‖x‖² + ‖y‖² − 2 x·y loses digits when x ≈ y: values within the cancellation error bound
-    (8 ε (‖x‖² + ‖y‖²)) are set to 0, so identical frames cost exactly 0 as in the direct sum."""
+    (8 ε (‖x‖² + ‖y‖²)) are set to 0, so identical frames cost exactly 0 as in the direct sum.
+    (In place on two arrays: the same operations, and numbers, as ``scale − 2.0 · (x yᵀ)``.)"""
     nx, ny = (x * x).sum(-1), (y * y).sum(-1)
-    scale = nx[:, :, None] + ny[:, None, :]
-    cost = scale - 2.0 * np.matmul(x, np.swapaxes(y, 1, 2))
-    cost[cost <= 8 * np.finfo(np.float64).eps * scale] = 0.0
+    cost = np.matmul(x, np.swapaxes(y, 1, 2))
+    cost *= 2.0
+    scale = np.add(nx[:, :, None], ny[:, None, :])
+    np.subtract(scale, cost, out=cost)
+    scale *= _ROUND_OFF
+    cost[cost <= scale] = 0.0
     return cost
 
 
-# Pairs per recursion: its two (n+m) x pairs x n arrays are ~150 MB at 32 pairs of 300-frame
+# Pairs per recursion: its two (n+m) x n x pairs arrays are ~150 MB at 32 pairs of 300-frame
 # segments, whatever the recording's length; 16 or 32 a batch run as fast as all 30 of an item at once.
 DTW_BATCH = 32
+
+
+@functools.lru_cache(maxsize=8)
+def _skew_source(n: int, m: int) -> np.ndarray:
+    """For each cell (d, i) of the diagonal-major layout (d = i + j, 1-based i, j), the row of the
+    flattened (n·m) cost matrix it takes, or n·m (a row of zeros) outside the matrix."""
+    d_idx, i_idx = np.meshgrid(np.arange(n + m + 1), np.arange(n + 1), indexing="ij")
+    j_idx = d_idx - i_idx
+    inside = (i_idx >= 1) & (j_idx >= 1) & (j_idx <= m)
+    return np.where(inside, (i_idx - 1) * m + (j_idx - 1), n * m).ravel()
 
 
 def dtw_distances(a, b) -> np.ndarray:
@@ -145,24 +163,26 @@ def dtw_distances(a, b) -> np.ndarray:
         return np.concatenate([dtw_distances(x[k : k + DTW_BATCH], y[k : k + DTW_BATCH])
                                for k in range(0, x.shape[0], DTW_BATCH)])
     s, n, m = x.shape[0], x.shape[1], y.shape[1]
-    cost = _squared_costs(x, y)
-    # Diagonal-major layout: row d = i + j (1-based cells), column i, so every anti-diagonal and its
-    # two predecessors are contiguous slices (no gather per diagonal: 2x faster, the same additions
-    # and minima in the same order, so bit-identical to the (i, j) layout).
-    d_idx, i_idx = np.meshgrid(np.arange(n + m + 1), np.arange(n + 1), indexing="ij")
-    j_idx = d_idx - i_idx
-    inside = (i_idx >= 1) & (j_idx >= 1) & (j_idx <= m)
-    skew = np.zeros((n + m + 1, s, n + 1))
-    skew[d_idx[inside], :, i_idx[inside]] = cost[:, i_idx[inside] - 1, j_idx[inside] - 1].T
-    acc = np.full((n + m + 1, s, n + 1), np.inf)
-    acc[0, :, 0] = 0.0
+    # Diagonal-major layout (diagonal d = i + j, row i, pair): every anti-diagonal and its two
+    # predecessors are contiguous blocks, the pairs innermost, so each step is three whole-block
+    # operations (the same additions and minima in the same order as the (i, j) recursion: the
+    # same numbers, bit for bit).
+    rows = np.empty((n * m + 1, s))
+    rows[:-1] = _squared_costs(x, y).reshape(s, n * m).T
+    rows[-1] = 0.0
+    skew = np.take(rows, _skew_source(n, m), axis=0).reshape(n + m + 1, n + 1, s)
+    del rows
+    acc = np.full((n + m + 1, n + 1, s), np.inf)
+    acc[0, 0] = 0.0
+    best = np.empty((n, s))
     for d in range(2, n + m + 1):
         lo, hi = max(1, d - m), min(n, d - 1)
-        here, up = slice(lo, hi + 1), slice(lo - 1, hi)  # cells (i, j) and their column i − 1
-        # predecessors: (i−1, j−1) on diagonal d−2, (i−1, j) and (i, j−1) on diagonal d−1
-        best = np.minimum(np.minimum(acc[d - 2, :, up], acc[d - 1, :, up]), acc[d - 1, :, here])
-        acc[d, :, here] = skew[d, :, here] + best
-    return np.sqrt(acc[n + m, :, n])
+        # predecessors of cells (i, j), i in [lo, hi]: (i−1, j−1) on diagonal d−2, (i−1, j) and (i, j−1) on d−1
+        here = best[: hi - lo + 1]
+        np.minimum(acc[d - 2, lo - 1 : hi], acc[d - 1, lo - 1 : hi], out=here)
+        np.minimum(here, acc[d - 1, lo : hi + 1], out=here)
+        np.add(skew[d, lo : hi + 1], here, out=acc[d, lo : hi + 1])
+    return np.sqrt(acc[n + m, n])
 
 
 def dtw_distance(a, b) -> float:
