@@ -45,6 +45,27 @@ def react_tlcc_offset(pred, sp, max_lag=49):
     return abs(len(rs) // 2 - int(np.argmax(rs)))
 
 
+def test_lagged_correlations_equal_corrcoef_of_each_shifted_window():
+    """Every lag, every column, against np.corrcoef of the two windows REACT's TLCC slices (the
+    FFT cross-products, the window sums and the blocked transposition all in one check); a
+    constant column correlates 0, not NaN."""
+    from dyadbench.metrics.listener import lagged_correlations
+
+    rng = np.random.default_rng(11)
+    t, max_lag = 700, 49  # more than one 256-frame block
+    x, y = rng.normal(size=(t, 4)) + 5.0, rng.normal(size=(t, 4)) - 3.0
+    x[:, 1] += 0.8 * np.roll(y[:, 1], 7)
+    x[:, 3] = 2.0
+    lags = np.arange(-max_lag, max_lag + 1)
+    got = lagged_correlations(x, y, lags)
+    for k, lag in enumerate(lags):
+        for i in range(3):
+            a, b = (x[lag:, i], y[:t - lag, i]) if lag >= 0 else (x[:lag, i], y[-lag:, i])
+            assert got[k, i] == pytest.approx(np.corrcoef(a, b)[0, 1], abs=1e-12), (lag, i)
+    assert np.all(got[:, 3] == 0.0)
+    assert lags[np.argmax(got[:, 1])] == 7
+
+
 def test_fr_syn_averages_correlations_over_dims_before_the_best_lag():
     rng = np.random.default_rng(3)
     t = 200

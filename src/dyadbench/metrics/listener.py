@@ -287,35 +287,48 @@ def lagged_correlations(x: np.ndarray, y: np.ndarray, lags: np.ndarray) -> np.nd
     """
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
-    x, y = x - x.mean(0), y - y.mean(0)
-    t = x.shape[0]
+    t, dims = x.shape
     lags = np.asarray([int(v) for v in lags])
     m = int(np.max(np.abs(lags))) if len(lags) else 0
     # Circular correlation of zero-padded series has no wrap-around for |lag| <= m once the FFT is
     # at least t + m long (not 2t − 1): half the FFT work for REACT's ±49 lags on long items.
     size = sp_fft.next_fast_len(min(2 * t - 1, t + m), real=True)
-    xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)  # FFTs along contiguous rows: 3x faster
-    cross = sp_fft.irfft(sp_fft.rfft(xt, size, axis=1) * np.conj(sp_fft.rfft(yt, size, axis=1)), size, axis=1)
-    sab = cross[:, lags % size].T  # Σ_t x[t + lag] y[t], negative lags wrapped to the end
-    zero = np.zeros((1, x.shape[1]))
-    head = lambda z: np.concatenate([zero, np.cumsum(z[:m], 0)])  # sums of the first k rows, k = 0..m
-    tail = lambda z: np.concatenate([zero, np.cumsum(z[::-1][:m], 0)])  # sums of the last k rows
-    out = np.empty((len(lags), x.shape[1]))
-    sums = {name: (z.sum(0), head(z), tail(z)) for name, z in (("x", x), ("y", y), ("xx", x * x), ("yy", y * y))}
+    xr, yr = _centred_rows(x, size), _centred_rows(y, size)  # FFTs along contiguous rows: 3x faster
+    fx, fy = sp_fft.rfft(xr, axis=1), sp_fft.rfft(yr, axis=1)
+    fx *= np.conjugate(fy, out=fy)
+    sab = sp_fft.irfft(fx, size, axis=1)[:, lags % size].T  # Σ_t x[t + lag] y[t], negative lags wrapped to the end
+    xr, yr = xr[:, :t], yr[:, :t]
 
-    def window(name, lead, trail):  # the whole sum minus `lead` rows at the start and `trail` at the end
-        total, h, tl = sums[name]
-        return total - h[lead] - tl[trail]
+    def sums(z, squared):  # (whole sum, sums of the first k rows, of the last k rows, k = 0..m) per column
+        first, last = z[:, :m], z[:, t - m:][:, ::-1]
+        if squared:
+            whole, first, last = np.einsum("ij,ij->i", z, z), first * first, last * last
+        else:
+            whole = z.sum(1)
+        zero = np.zeros((1, dims))
+        return whole, np.concatenate([zero, np.cumsum(first, 1).T]), np.concatenate([zero, np.cumsum(last, 1).T])
 
-    for i, lag in enumerate(lags):
-        n = t - abs(lag)
-        (xa, xb), (ya, yb) = ((lag, 0), (0, lag)) if lag >= 0 else ((0, -lag), (-lag, 0))
-        sa, sb = window("x", xa, xb), window("y", ya, yb)
-        saa, sbb = window("xx", xa, xb), window("yy", ya, yb)
-        va, vb = saa - sa * sa / n, sbb - sb * sb / n
-        ok = (va > 1e-10 * saa) & (vb > 1e-10 * sbb)
-        denom = np.sqrt(np.where(ok, va * vb, 1.0))
-        out[i] = np.where(ok, (sab[i] - sa * sb / n) / denom, 0.0)
+    def window(parts, lead, trail):  # the whole sum minus `lead` rows at the start and `trail` at the end
+        whole, head, tail = parts
+        return whole - head[lead] - tail[trail]
+
+    # all lags at once, (lags, D): x's window drops lag rows at its start (lag ≥ 0) or −lag at its end
+    x_lead, x_trail = np.maximum(lags, 0), np.maximum(-lags, 0)
+    n = (t - np.abs(lags))[:, None]
+    sa, sb = window(sums(xr, False), x_lead, x_trail), window(sums(yr, False), x_trail, x_lead)
+    saa, sbb = window(sums(xr, True), x_lead, x_trail), window(sums(yr, True), x_trail, x_lead)
+    va, vb = saa - sa * sa / n, sbb - sb * sb / n
+    ok = (va > 1e-10 * saa) & (vb > 1e-10 * sbb)
+    denom = np.sqrt(np.where(ok, va * vb, 1.0))
+    return np.where(ok, (sab - sa * sb / n) / denom, 0.0)
+
+
+def _centred_rows(z: np.ndarray, size: int) -> np.ndarray:
+    """(D, size): each column of ``z`` (T, D) minus its mean, as a contiguous row zero-padded to
+    ``size`` (the FFT's length), in one pass."""
+    out, mean, t = np.zeros((z.shape[1], size)), z.mean(0)[:, None], z.shape[0]
+    for i in range(0, t, 256):  # in blocks that stay in cache: 1.8x faster than one strided transpose
+        np.subtract(z[i : i + 256].T, mean, out=out[:, i : min(i + 256, t)])
     return out
 
 

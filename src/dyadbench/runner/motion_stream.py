@@ -187,7 +187,7 @@ class MotionWorker:
 
 
 ONSETS_VERSION = 1  # bump when features.audio.onsets or features.librosa_onsets changes its numbers
-REFS_VERSION = 1  # bump when a metric's numbers change without its convention's name or parameters changing
+REFS_VERSION = 2  # bump when a metric's numbers change without its convention's name or parameters changing
 
 
 def _add_seconds(total: dict, part: dict, metric_prefix: str = "") -> None:
