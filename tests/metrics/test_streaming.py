@@ -4,6 +4,7 @@ frame samples do not depend on the order or partition in which items arrive."""
 import numpy as np
 import pytest
 
+from dyadbench.metrics import genea_emage as GE
 from dyadbench.metrics import motion as MM
 from dyadbench.metrics.frechet import frechet_distance_from_features
 from dyadbench.metrics.streaming import (
@@ -55,9 +56,10 @@ def test_joined_sums_equal_the_sums_of_the_joined_rows_and_the_head_comes_back_o
         gaussian_sums_joined(head, a[:-1] - sa, b[:-1], sb)
 
 
-@pytest.mark.parametrize("name", ["ffd", "paired_fd", "fd_kinetic"])
+@pytest.mark.parametrize("name", ["ffd", "paired_fd", "fd_kinetic", "speed_hellinger"])
 def test_a_known_reference_part_gives_the_same_item_statistics_and_is_not_recomputed(name):
-    """The data-only half of a Fréchet metric's item statistics (``Streaming.reference_part``):
+    """The data-only half of a metric's item statistics (``Streaming.reference_part``: the true
+    frames' Gaussian sums of the Fréchet distances, GENEA's true speed counts):
     computed and handed back when unknown, taken as given when known (an earlier evaluation of the
     same data), with the same statistics; a part of the wrong size is refused by name."""
     from dyadbench.metrics.aggregate import REFERENCE_PART, item_outputs, plan
@@ -73,7 +75,8 @@ def test_a_known_reference_part_gives_the_same_item_statistics_and_is_not_recomp
     want = {"ffd": lambda: MM.fd_reference_sums(inputs["reference"], inputs["valid"], shared["mean"]),
             "paired_fd": lambda: MM.paired_fd_reference_sums(inputs["reference"], inputs["partner"], inputs["valid"],
                                                              shared["mean"]),
-            "fd_kinetic": lambda: MM.fd_kinetic_reference_sums(inputs["reference"], inputs["valid"], 30.0)}[name]()
+            "fd_kinetic": lambda: MM.fd_kinetic_reference_sums(inputs["reference"], inputs["valid"], 30.0),
+            "speed_hellinger": lambda: GE.speed_hellinger_reference_counts(inputs["reference"], inputs["valid"], 30.0)}[name]()
     np.testing.assert_array_equal(part, want)
     np.testing.assert_array_equal(first["stats"][len(part):], part)  # one sample: the true half is the part itself
     again = item_outputs(plans, inputs, shared, known_refs={name + REFERENCE_PART: part})[name]

@@ -236,12 +236,14 @@ register_metric(MetricSpec(
     {"genea": Convention(GE.speed_hellinger_set, False, "per-joint speeds (first difference x fps), unit bins on [0, 59] "
                          f"summed over joints and items; sqrt(1 − Σ sqrt(p q)); {ON_FEATURES}",
                          f"{GENEA} @ 287c0e4, calc_histogram.py + @ 72f267d, hellinger_distance.py",
-                         stream=Streaming(GE.speed_hellinger_item_stats, GE.speed_hellinger_finish)),
+                         stream=Streaming(GE.speed_hellinger_item_stats, GE.speed_hellinger_finish,
+                                           reference_part=GE.speed_hellinger_reference_counts)),
      "genea_literal": Convention(GE.speed_hellinger_set, False, "as genea, after dropping the first two values of each frame "
                                  "as calc_histogram.py's [:, 2:] does (meant for its position files' fixed hips)",
                                  f"{GENEA} @ 287c0e4, calc_histogram.py + @ 72f267d, hellinger_distance.py",
                                  {"drop_leading": 2},
-                                 stream=Streaming(GE.speed_hellinger_item_stats, GE.speed_hellinger_finish))},
+                                 stream=Streaming(GE.speed_hellinger_item_stats, GE.speed_hellinger_finish,
+                                           reference_part=GE.speed_hellinger_reference_counts))},
     "genea", lower=0.0, upper=1.0))
 
 register_metric(MetricSpec(

@@ -46,7 +46,11 @@ def _difference_norms(x, valid, n: int, fps: float, drop_leading: int = 0) -> np
     ok = np.ones(len(j) - n, bool)
     for k in range(n + 1):
         ok &= v[k: len(j) - n + k]
-    return np.linalg.norm(np.diff(j, n=n, axis=0), axis=2)[ok] * float(fps) ** n
+    d = np.diff(j, n=n, axis=0)
+    d *= d
+    squares = d[..., 0] + d[..., 1]  # the sum norm() takes over the 3 values, in its order, without its strided reduce
+    squares += d[..., 2]
+    return np.sqrt(squares)[ok] * float(fps) ** n
 
 
 def mean_derivative_item(generated, valid, fps, *, order: int = 3) -> float:
@@ -60,13 +64,25 @@ def speed_histogram(x, valid, fps, *, drop_leading: int = 0) -> np.ndarray:
     """Counts of per-joint speeds (first-difference norm x fps) in GENEA's unit bins on [0, 59],
     summed over joints (speeds at or above 59 fall outside, as ``np.histogram`` leaves them)."""
     speeds = _difference_norms(x, valid, 1, fps, drop_leading)
-    return np.histogram(speeds.ravel(), bins=GENEA_BINS)[0].astype(np.float64)
+    # GENEA_BINS are equal unit bins: numpy's equal-bin route (no sort), the same edges and counts
+    return np.histogram(speeds.ravel(), bins=len(GENEA_BINS) - 1, range=(GENEA_BINS[0], GENEA_BINS[-1]))[0].astype(np.float64)
 
 
-def speed_hellinger_item_stats(generated, reference, valid, fps, *, drop_leading: int = 0) -> np.ndarray:
-    """``[generated counts, ground-truth counts]`` of one item (additive over items)."""
-    return np.concatenate([speed_histogram(np.asarray(generated)[0], valid, fps, drop_leading=drop_leading),
-                           speed_histogram(reference, valid, fps, drop_leading=drop_leading)])
+def speed_hellinger_reference_counts(reference, valid, fps, *, drop_leading: int = 0) -> np.ndarray:
+    """The ground truth's speed counts of one item: the half of ``speed_hellinger_item_stats``
+    that depends on the dataset alone (``Streaming.reference_part``)."""
+    return speed_histogram(reference, valid, fps, drop_leading=drop_leading)
+
+
+def speed_hellinger_item_stats(generated, reference, valid, fps, *, drop_leading: int = 0, reference_part=None) -> np.ndarray:
+    """``[generated counts, ground-truth counts]`` of one item (additive over items);
+    ``reference_part``: the ground truth's counts when already known."""
+    gen = speed_histogram(np.asarray(generated)[0], valid, fps, drop_leading=drop_leading)
+    ref = (speed_hellinger_reference_counts(reference, valid, fps, drop_leading=drop_leading) if reference_part is None
+           else np.asarray(reference_part, np.float64))
+    if ref.shape != gen.shape:
+        raise ValueError(f"reference_part: expected the ground truth's {len(gen)} speed counts, got shape {ref.shape}")
+    return np.concatenate([gen, ref])
 
 
 def hellinger(hist_a, hist_b) -> float:

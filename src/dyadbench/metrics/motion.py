@@ -64,7 +64,11 @@ def standardization_stats(reference, valid) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _z(x: np.ndarray, mean, std, standardize: bool = True) -> np.ndarray:
-    return (x - mean) / std if standardize else x
+    if not standardize:
+        return x
+    z = np.subtract(x, mean)
+    z /= std  # in place: (x − mean) / std without a second array
+    return z
 
 
 def cross_sample_variance_item_stats(generated, valid) -> np.ndarray:
