@@ -140,19 +140,19 @@ def _squared_costs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return cost
 
 
-# Pairs per recursion: its two (n+m) x n x pairs arrays are ~150 MB at 32 pairs of 300-frame
-# segments, whatever the recording's length; 16 or 32 a batch run as fast as all 30 of an item at once.
+# Pairs per recursion: the cost matrix and its rows (two n x m x pairs arrays, ~46 MB at 32 pairs of
+# 300-frame segments), whatever the recording's length; 16 or 32 a batch run as fast as all 30 of an item.
 DTW_BATCH = 32
 
 
 @functools.lru_cache(maxsize=8)
 def _skew_source(n: int, m: int) -> np.ndarray:
     """For each cell (d, i) of the diagonal-major layout (d = i + j, 1-based i, j), the row of the
-    flattened (n·m) cost matrix it takes, or n·m (a row of zeros) outside the matrix."""
+    flattened (n·m) cost matrix it takes (−1 outside the matrix, never read)."""
     d_idx, i_idx = np.meshgrid(np.arange(n + m + 1), np.arange(n + 1), indexing="ij")
     j_idx = d_idx - i_idx
     inside = (i_idx >= 1) & (j_idx >= 1) & (j_idx <= m)
-    return np.where(inside, (i_idx - 1) * m + (j_idx - 1), n * m).ravel()
+    return np.where(inside, (i_idx - 1) * m + (j_idx - 1), -1).ravel()
 
 
 def dtw_distances(a, b) -> np.ndarray:
@@ -164,26 +164,28 @@ def dtw_distances(a, b) -> np.ndarray:
         return np.concatenate([dtw_distances(x[k : k + DTW_BATCH], y[k : k + DTW_BATCH])
                                for k in range(0, x.shape[0], DTW_BATCH)])
     s, n, m = x.shape[0], x.shape[1], y.shape[1]
-    # Diagonal-major layout (diagonal d = i + j, row i, pair): every anti-diagonal and its two
-    # predecessors are contiguous blocks, the pairs innermost, so each step is three whole-block
-    # operations (the same additions and minima in the same order as the (i, j) recursion: the
-    # same numbers, bit for bit).
-    rows = np.empty((n * m + 1, s))
-    rows[:-1] = _squared_costs(x, y).reshape(s, n * m).T
-    rows[-1] = 0.0
-    skew = np.take(rows, _skew_source(n, m), axis=0).reshape(n + m + 1, n + 1, s)
-    del rows
-    acc = np.full((n + m + 1, n + 1, s), np.inf)
-    acc[0, 0] = 0.0
-    best = np.empty((n, s))
+    # Diagonal-major recursion (diagonal d = i + j, row i, pair): each anti-diagonal depends on the
+    # two before it only, so three rotating (n + 1, pairs) buffers hold the accumulator, the pairs
+    # innermost, and each step is a few whole-block operations on cached memory. The same additions
+    # and minima in the same order as the (i, j) recursion: the same numbers, bit for bit.
+    rows = np.ascontiguousarray(_squared_costs(x, y).reshape(s, n * m).T)  # (cell, pair)
+    source = _skew_source(n, m).reshape(n + m + 1, n + 1)
+    diagonals = [np.full((n + 1, s), np.inf) for _ in range(3)]
+    diagonals[0][0] = 0.0  # diagonal 0: the corner
+    best, cost = np.empty((n, s)), np.empty((n, s))
     for d in range(2, n + m + 1):
         lo, hi = max(1, d - m), min(n, d - 1)
+        two, one, here = diagonals[(d - 2) % 3], diagonals[(d - 1) % 3], diagonals[d % 3]
+        k = hi - lo + 1
         # predecessors of cells (i, j), i in [lo, hi]: (i−1, j−1) on diagonal d−2, (i−1, j) and (i, j−1) on d−1
-        here = best[: hi - lo + 1]
-        np.minimum(acc[d - 2, lo - 1 : hi], acc[d - 1, lo - 1 : hi], out=here)
-        np.minimum(here, acc[d - 1, lo : hi + 1], out=here)
-        np.add(skew[d, lo : hi + 1], here, out=acc[d, lo : hi + 1])
-    return np.sqrt(acc[n + m, n])
+        np.minimum(two[lo - 1 : hi], one[lo - 1 : hi], out=best[:k])
+        np.minimum(best[:k], one[lo : hi + 1], out=best[:k])
+        np.take(rows, source[d, lo : hi + 1], axis=0, out=cost[:k])
+        np.add(cost[:k], best[:k], out=here[lo : hi + 1])
+        if d == 2:  # the corner is diagonal 0's alone; its buffer holds diagonal 3 next (cell (0, 3): none)
+            two[0] = np.inf
+    # cells a buffer kept from three diagonals back lie below the rows the next steps read (row 0 excepted: inf)
+    return np.sqrt(diagonals[(n + m) % 3][n])
 
 
 def dtw_distance(a, b) -> float:
