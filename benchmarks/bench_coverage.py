@@ -34,7 +34,7 @@ from scipy.signal import lfilter
 
 from dyadbench.metrics.aggregate import ALL, Aggregator, plan
 from dyadbench.metrics.human import wilson_interval
-from dyadbench.metrics.motion import fd_item_stats
+from dyadbench.metrics.motion_fd import fd_item_stats
 from dyadbench.metrics.registry import ItemSet, score
 
 

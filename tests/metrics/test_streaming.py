@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dyadbench.metrics import genea_emage as GE
-from dyadbench.metrics import motion as MM
+from dyadbench.metrics import motion_fd as MF
 from dyadbench.metrics.frechet import frechet_distance_from_features
 from dyadbench.metrics.streaming import (
     FrameSample,
@@ -38,10 +38,10 @@ def test_fd_from_item_sums_equals_fd_of_pooled_frames():
     pooled_gen = np.concatenate([g[0][v] for g, v in zip(gen, valid)])
     pooled_ref = np.concatenate([r[v] for r, v in zip(ref, valid)])
     want = frechet_distance_from_features(pooled_gen, pooled_ref)
-    assert MM.fd_set(gen, ref, valid) == pytest.approx(want, rel=1e-10)
+    assert MF.fd_set(gen, ref, valid) == pytest.approx(want, rel=1e-10)
     shift = rng.normal(size=5)  # any shift gives the same distance
-    stats = sum(MM.fd_item_stats(g, r, v, shift) for g, r, v in zip(gen, ref, valid))
-    assert MM.fd_finish(stats, shift) == pytest.approx(want, rel=1e-10)
+    stats = sum(MF.fd_item_stats(g, r, v, shift) for g, r, v in zip(gen, ref, valid))
+    assert MF.fd_finish(stats, shift) == pytest.approx(want, rel=1e-10)
 
 
 def test_joined_sums_equal_the_sums_of_the_joined_rows_and_the_head_comes_back_out():
@@ -72,10 +72,10 @@ def test_a_known_reference_part_gives_the_same_item_statistics_and_is_not_recomp
     plans = plan([name])
     first = item_outputs(plans, inputs, shared)[name]
     part = first.pop("reference_part")
-    want = {"ffd": lambda: MM.fd_reference_sums(inputs["reference"], inputs["valid"], shared["mean"]),
-            "paired_fd": lambda: MM.paired_fd_reference_sums(inputs["reference"], inputs["partner"], inputs["valid"],
+    want = {"ffd": lambda: MF.fd_reference_sums(inputs["reference"], inputs["valid"], shared["mean"]),
+            "paired_fd": lambda: MF.paired_fd_reference_sums(inputs["reference"], inputs["partner"], inputs["valid"],
                                                              shared["mean"]),
-            "fd_kinetic": lambda: MM.fd_kinetic_reference_sums(inputs["reference"], inputs["valid"], 30.0),
+            "fd_kinetic": lambda: MF.fd_kinetic_reference_sums(inputs["reference"], inputs["valid"], 30.0),
             "speed_hellinger": lambda: GE.speed_hellinger_reference_counts(inputs["reference"], inputs["valid"], 30.0)}[name]()
     np.testing.assert_array_equal(part, want)
     np.testing.assert_array_equal(first["stats"][len(part):], part)  # one sample: the true half is the part itself

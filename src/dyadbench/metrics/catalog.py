@@ -12,6 +12,7 @@ import numpy as np
 from . import emage_beats as EB
 from . import genea_emage as GE
 from . import motion as MM
+from . import motion_fd as MF
 from .embedding import perceptual_l2_item
 from .spec import Convention, MetricSpec, Streaming, register_metric
 from .retrieval import (
@@ -43,17 +44,17 @@ MOTION = {"generated": "generated", "reference": "reference", "valid": "valid"}
 STATS = {"mean": "mean", "std": "std"}
 
 
-FD_STREAM = Streaming(MM.fd_item_stats, MM.fd_finish, reference_part=MM.fd_reference_sums)
+FD_STREAM = Streaming(MF.fd_item_stats, MF.fd_finish, reference_part=MF.fd_reference_sums)
 
 
 def _fd_conventions(pooled_reference: str) -> dict:
     return {
-        "pooled": Convention(MM.fd_set, False, "FD between all valid frames of all items (sample 0), pooled",
+        "pooled": Convention(MF.fd_set, False, "FD between all valid frames of all items (sample 0), pooled",
                              pooled_reference + ", one sample", interval="frechet", stream=FD_STREAM),
-        "audio2photoreal": Convention(MM.fd_set, False, "every sample's valid frames pooled against the ground truth "
+        "audio2photoreal": Convention(MF.fd_set, False, "every sample's valid frames pooled against the ground truth "
                                       "repeated once per sample (equals 'pooled' for one sample)", pooled_reference,
                                       {"samples": "all"}, interval="frechet", stream=FD_STREAM),
-        "per_clip": Convention(MM.fd_item, True, "FD of each clip against its own ground truth, averaged over clips",
+        "per_clip": Convention(MF.fd_item, True, "FD of each clip against its own ground truth, averaged over clips",
                                f"{LML} ('fid'); {DIM} ('fid_exp')"),
     }
 
@@ -66,46 +67,46 @@ for _name, _what in (("ffd", "Fréchet distance on face-motion features (FFD)"),
 register_metric(MetricSpec(
     "fid", "Fréchet Inception distance on video frames (pool3 of the TF-ported Inception-v3)", "lower",
     {"generated": "pool3_generated", "reference": "pool3_reference", "valid": "pool3_valid"},
-    {"pytorch-fid": Convention(MM.fd_set, False, "whole frames, bilinear resize to 299 without antialiasing", PYTORCH_FID,
-                               interval="frechet", frechet_rows=MM.fd_set_rows, features={"extractor": "fid_inception"}),
-     "clean-fid": Convention(MM.fd_set, False, "whole frames, clean-fid's 'clean' resize (PIL bicubic per float channel)",
-                             "GaParmar/clean-fid, resize.py (mode clean)", interval="frechet", frechet_rows=MM.fd_set_rows,
+    {"pytorch-fid": Convention(MF.fd_set, False, "whole frames, bilinear resize to 299 without antialiasing", PYTORCH_FID,
+                               interval="frechet", frechet_rows=MF.fd_set_rows, features={"extractor": "fid_inception"}),
+     "clean-fid": Convention(MF.fd_set, False, "whole frames, clean-fid's 'clean' resize (PIL bicubic per float channel)",
+                             "GaParmar/clean-fid, resize.py (mode clean)", interval="frechet", frechet_rows=MF.fd_set_rows,
                              features={"extractor": "fid_inception_clean"}),
-     "antialias": Convention(MM.fd_set, False, "whole frames, antialiased bilinear resize (torchmetrics)",
+     "antialias": Convention(MF.fd_set, False, "whole frames, antialiased bilinear resize (torchmetrics)",
                              "Lightning-AI/torchmetrics, image/fid.py (antialiased resize)", interval="frechet",
-                             frechet_rows=MM.fd_set_rows,
+                             frechet_rows=MF.fd_set_rows,
                              features={"extractor": "fid_inception_antialias"}),
-     "face-crop": Convention(MM.fd_set, False, "square face crops (1.5x the detected box) instead of whole frames",
-                             interval="frechet", frechet_rows=MM.fd_set_rows, features={"extractor": "fid_inception_face"})},
+     "face-crop": Convention(MF.fd_set, False, "square face crops (1.5x the detected box) instead of whole frames",
+                             interval="frechet", frechet_rows=MF.fd_set_rows, features={"extractor": "fid_inception_face"})},
     "pytorch-fid", lower=0.0))
 
 register_metric(MetricSpec(
     "fvd", "Fréchet video distance: FD between the I3D logits of generated and true 16-frame clips", "lower",
     {"generated": "i3d_generated", "reference": "i3d_reference", "valid": "i3d_valid"},
-    {"videogpt": Convention(MM.fd_set, False, "every 16-frame clip (frames 0-15, 16-31, ...), VideoGPT's I3D input "
+    {"videogpt": Convention(MF.fd_set, False, "every 16-frame clip (frames 0-15, 16-31, ...), VideoGPT's I3D input "
                             "([-0.5, 0.5], shorter side bilinear to 224, centre crop), 400 logits; FD in float64 "
                             "(VideoGPT's own is float32: 1.4e-5 relative apart on 400-d logits)", VIDEOGPT_FVD,
-                            interval="frechet", frechet_rows=MM.fd_set_rows, features={"extractor": "i3d_videogpt"})},
+                            interval="frechet", frechet_rows=MF.fd_set_rows, features={"extractor": "i3d_videogpt"})},
     "videogpt", lower=0.0))
 
 register_metric(MetricSpec(
     "paired_fd", "FD on [partner ‖ generated] vs [partner ‖ true] frames: does the reaction fit the partner?", "lower",
     {**MOTION, "partner": "partner"},
-    {"pooled": Convention(MM.paired_fd_set, False, "pooled over all items' valid frames", L2L + " (P-FD, pooled)",
-                          interval="frechet", stream=Streaming(MM.paired_fd_item_stats, MM.paired_fd_finish,
-                                                          reference_part=MM.paired_fd_reference_sums)),
-     "per_clip": Convention(MM.paired_fd_item, True, "per clip, averaged over clips", f"{LML} ('fid2'); {DIM} ('pfid')")},
+    {"pooled": Convention(MF.paired_fd_set, False, "pooled over all items' valid frames", L2L + " (P-FD, pooled)",
+                          interval="frechet", stream=Streaming(MF.paired_fd_item_stats, MF.paired_fd_finish,
+                                                          reference_part=MF.paired_fd_reference_sums)),
+     "per_clip": Convention(MF.paired_fd_item, True, "per clip, averaged over clips", f"{LML} ('fid2'); {DIM} ('pfid')")},
     "pooled", lower=0.0))
 
-_KINETIC_STREAM = Streaming(MM.fd_kinetic_item_stats, MM.fd_kinetic_finish, reference_part=MM.fd_kinetic_reference_sums)
+_KINETIC_STREAM = Streaming(MF.fd_kinetic_item_stats, MF.fd_kinetic_finish, reference_part=MF.fd_kinetic_reference_sums)
 register_metric(MetricSpec(
     "fd_kinetic", "FD on frame-to-frame velocities (FD_k)", "lower", {**MOTION, "fps": "fps"},
     # Default per second: the same motion gives the same number at 25, 29.97, 30 or 240 Hz. At 30 Hz
     # it is exactly fps² = 900 times Audio2Photoreal's number, which takes plain frame differences.
-    {"pooled": Convention(MM.fd_kinetic_set, False, "velocities per second (frame differences × fps) of valid frame "
+    {"pooled": Convention(MF.fd_kinetic_set, False, "velocities per second (frame differences × fps) of valid frame "
                           "pairs, sample 0, pooled; at 30 Hz 900x the 'audio2photoreal' value",
                           interval="frechet", stream=_KINETIC_STREAM),
-     "audio2photoreal": Convention(MM.fd_kinetic_set, False, "plain frame differences (no fps) within each item, every "
+     "audio2photoreal": Convention(MF.fd_kinetic_set, False, "plain frame differences (no fps) within each item, every "
                                    "sample pooled against the ground truth repeated once per sample", A2P + " (fid_k)",
                                    {"per_second": False, "samples": "all"}, interval="frechet",
                                    stream=_KINETIC_STREAM)}, "pooled", lower=0.0))

@@ -6,7 +6,7 @@ Learning2Listen (Ng et al. 2022; 56-d = EMOCA expression 50 ‖ pose 6):
   * ``l2_error``: mean over frames of ‖p_t − g_t‖₂ (after standardization, after a 32-frame seed).
   * ``temporal_variance``: Var_t of each dim, averaged (LM-listener) or summed (DIM) over dims.
   (SI-diversity and the paired FD are registered metrics: ``motion.si_diversity_set`` and
-  ``motion.paired_fd_set``, through ``dyadbench.metrics.si_diversity`` / ``paired_fd``.)
+  ``motion_fd.paired_fd_set``, through ``dyadbench.metrics.si_diversity`` / ``paired_fd``.)
 
 REACT 2023/2024 (Song et al.; 25-d = 15 AUs ‖ valence, arousal ‖ 8 expressions; preds are
 (S speakers, M samples, T, D)):

@@ -31,27 +31,7 @@ from .listener import (
     mse,
     temporal_variance,
 )
-from .motion_fd import (  # the Fréchet family, re-exported: the catalog and callers name them here too
-    NO_VALUE,
-    _first,
-    _pooled,
-    _samples,
-    fd_finish,
-    fd_item,
-    fd_item_stats,
-    fd_kinetic_finish,
-    fd_kinetic_item_stats,
-    fd_kinetic_reference_sums,
-    fd_kinetic_set,
-    fd_reference_sums,
-    fd_set,
-    fd_set_rows,
-    paired_fd_finish,
-    paired_fd_item,
-    paired_fd_item_stats,
-    paired_fd_reference_sums,
-    paired_fd_set,
-)
+from .motion_fd import NO_VALUE, _first, _pooled, _samples
 from .streaming import FrameSample, item_sample
 
 
