@@ -149,3 +149,34 @@ def test_frame_sample_is_the_global_bottom_k_for_any_order_and_partition():
     assert a.frames_seen == b.frames_seen == sum(lengths.values())
     every = np.concatenate([frame_priorities(i, 7, n) for i, n in lengths.items()])
     np.testing.assert_array_equal(a.priorities, np.sort(every)[:40])
+
+
+def test_items_sending_only_frames_at_or_below_the_known_cutoff_give_the_same_sample():
+    """The streamed evaluation learns the set's k-th smallest priority in its ground-truth pass
+    (priorities alone) and then sends only the frames at or below it: the same sample, far fewer rows."""
+    from dyadbench.metrics.streaming import item_sample, sample_cutoff
+
+    rng = np.random.default_rng(8)
+    lengths = {f"clip{i}": int(n) for i, n in enumerate(rng.integers(30, 90, 15))}
+    data = {i: {"reference": rng.normal(size=(n, 2))} for i, n in lengths.items()}
+    valid = {i: rng.random(n) > 0.2 for i, n in lengths.items()}
+    k = 50
+    first = FrameSample(k)
+    for i in lengths:
+        first.add(i, item_sample(i, 3, valid[i], {}, k)[0], {})
+    cutoff = sample_cutoff(first)
+    full, cut, sent = FrameSample(k), FrameSample(k), 0
+    for i in lengths:
+        full.add(i, *item_sample(i, 3, valid[i], data[i], k))
+        part = item_sample(i, 3, valid[i], data[i], k, at_most=cutoff)
+        sent += len(part[0])
+        cut.add(i, *part)
+    assert sent == k  # exactly the sample's frames cross
+    np.testing.assert_array_equal(cut.priorities, full.priorities)
+    assert len(full.rows["reference"]) == k
+    np.testing.assert_array_equal(cut.rows["reference"], full.rows["reference"])
+    np.testing.assert_array_equal(cut.items, full.items)
+    assert cut.frames_seen == full.frames_seen == sum(int(v.sum()) for v in valid.values())
+    few = FrameSample(10_000)
+    few.add("clip0", item_sample("clip0", 3, valid["clip0"], {}, 10_000)[0], {})
+    assert sample_cutoff(few) is None  # fewer valid frames than k: every frame is sampled

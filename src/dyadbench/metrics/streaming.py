@@ -159,12 +159,25 @@ def frame_rows(inputs: dict, keep: np.ndarray) -> dict:
     return rows
 
 
-def item_sample(item_id: str, seed: int, valid: np.ndarray, inputs: dict, k: int):
-    """An item's share of the seeded bottom-k sample of valid frames: (priorities, rows, valid frames)."""
+def item_sample(item_id: str, seed: int, valid: np.ndarray, inputs: dict, k: int, *, at_most: float | None = None):
+    """An item's share of the seeded bottom-k sample of valid frames: (priorities, rows, valid frames).
+
+    ``at_most``: the whole set's k-th smallest priority when it is known beforehand (the same
+    priorities, drawn in an earlier pass: ``sample_cutoff``): frames above it can never be in the
+    sample, so they are neither gathered nor sent."""
     idx = np.flatnonzero(np.asarray(valid))
     pri = frame_priorities(item_id, seed, len(valid))[idx]
     pick = bottom_k(pri, k)
+    if at_most is not None:
+        pick = pick[pri[pick] <= at_most]
     return pri[pick], frame_rows(inputs, idx[pick]), len(idx)
+
+
+def sample_cutoff(priorities: "FrameSample") -> float | None:
+    """The k-th smallest priority of a ``FrameSample`` of priorities alone (no rows) taken over
+    every item, or None when the items have fewer than k valid frames (every frame is sampled)."""
+    pri = priorities.priorities
+    return float(pri[-1]) if len(pri) >= priorities.k > 0 else None
 
 
 def bottom_k(priorities: np.ndarray, k: int) -> np.ndarray:

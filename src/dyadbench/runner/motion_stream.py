@@ -39,7 +39,7 @@ from ..metrics.aggregate import (
     plan,
     prepare,
 )
-from ..metrics.streaming import FrameSample, item_sample
+from ..metrics.streaming import FrameSample, item_sample, sample_cutoff
 from ..storage import SpillRows
 from ..datasets.manifest import item_record, manifest_doc
 from .items import align_length, features, motion_items, per_frame_shapes, read_arrays, valid_mask
@@ -54,7 +54,7 @@ class MotionWorker:
 
     def __init__(self, task: str, root: str, seed: int, submission: str | None = None, conventions: dict | None = None,
                  shared: dict | None = None, gt_sample: int = 0, score_sample: int = 0, threads: int | None = 1,
-                 cache_root: str | None = None, ref_key: str | None = None, skip=()):
+                 cache_root: str | None = None, ref_key: str | None = None, skip=(), sample_at_most: float | None = None):
         if threads:
             from threadpoolctl import threadpool_limits
 
@@ -66,6 +66,7 @@ class MotionWorker:
         self.plans = [p for p in plan(self.task.metrics, conventions) if p.name not in skip]
         self.onset_kinds = {p.conv.features["onsets"] for p in self.plans if "onsets" in p.conv.features}
         self.gt_sample, self.score_sample = gt_sample, score_sample
+        self.sample_at_most = sample_at_most  # the score sample's cut-off priority, known from the ground-truth pass
         self.cache_root = cache_root
         self.ref_key = ref_key  # the data manifest's hash, seed and conventions: the ground truth's values are a function of them
 
@@ -93,6 +94,8 @@ class MotionWorker:
                "m2": ((frames - frames.mean(0)) ** 2).sum(0) if len(frames) else np.zeros(ref.shape[1])}
         if self.gt_sample:
             out["sample"] = item_sample(item.id, self.seed, valid, {"reference": ref}, self.gt_sample)
+        if self.score_sample:  # the priorities alone: the score pass then sends only the frames it will keep
+            out["score_priorities"] = item_sample(item.id, self.seed, valid, {}, self.score_sample)[0]
         out["seconds"] = {"read": t_read, "ground-truth pass (moments, manifest hashes, frame sample)": time.perf_counter() - t0 - t_read}
         return out
 
@@ -121,7 +124,7 @@ class MotionWorker:
         out = {"id": item.id, "outputs": outputs, "samples": gen.shape[0]}
         if self.score_sample:
             t1 = time.perf_counter()
-            out["sample"] = item_sample(item.id, self.seed, valid, inputs, self.score_sample)
+            out["sample"] = item_sample(item.id, self.seed, valid, inputs, self.score_sample, at_most=self.sample_at_most)
             seconds["frame sample for set-level metrics"] = time.perf_counter() - t1
         out["seconds"] = seconds
         return out
@@ -268,17 +271,20 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     n_workers = workers
     fits = [p for p in plans if p.mode == "sums" and p.conv.stream.prepare is not None]
     gt_k = fit_sample_size(plans, GT_SAMPLE_FRAMES)
+    score_k = SAMPLE_FRAMES if any(p.sampled for p in plans) else 0  # the Aggregator's frame sample
     base = {"task": task.name, "root": str(root), "seed": seed, "threads": threads, "cache_root": cache_root,
             "skip": sorted(skipped_metrics)}
     tick = progress or (lambda done, total, what: None)
-    gt_rows, gt_sample, seconds = [], FrameSample(gt_k), {}
-    for _, batch in run_actors(MotionWorker, {**base, "gt_sample": gt_k}, _jobs("gt", ids, n_workers or 2), engine=engine,
-                               workers=n_workers, address=address):
+    gt_rows, gt_sample, score_priorities, seconds = [], FrameSample(gt_k), FrameSample(score_k), {}
+    for _, batch in run_actors(MotionWorker, {**base, "gt_sample": gt_k, "score_sample": score_k}, _jobs("gt", ids, n_workers or 2),
+                               engine=engine, workers=n_workers, address=address):
         for r in batch:
             gt_rows.append({k: r[k] for k in ("id", "frames", "n", "mean", "m2", "record")})
             _add_seconds(seconds, r["seconds"])
             if gt_k:
                 gt_sample.add(r["id"], *r["sample"])
+            if score_k:
+                score_priorities.add(r["id"], r["score_priorities"], {})
         tick(len(gt_rows), 2 * len(ids), "ground truth read")
     mean, std, counts = _merge_moments(gt_rows)
     frames = {r["id"]: r["frames"] for r in gt_rows}
@@ -293,11 +299,14 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     combiner = Aggregator(plans, n_boot=n_boot, slice_boot=slice_boot, seed=seed, rows=SpillRows(scratch))
     for p in fits:
         combiner.notes[p.name] = {k: v for k, v in prepared.items() if isinstance(v, (int, float))}
-    score_k = combiner.sample_frames
+    if combiner.sample_frames != score_k:
+        raise RuntimeError(f"frame sample: {combiner.sample_frames} frames planned, {score_k} announced to the workers")
     manifest = manifest_doc(task.name, task.split, [r["record"] for r in gt_rows])
     ref_key = f"{manifest['hash']}|{seed}|{gt_k}|{plan_signature(plans)}|{file_digests}"
+    # Each item sends only its frames at or below the set's k-th smallest priority (the same seeded
+    # priorities as above): the sample is the same, without every frame of every item crossing to this process.
     kwargs = {**base, "submission": str(submission), "conventions": conventions, "shared": shared, "score_sample": score_k,
-              "ref_key": ref_key}
+              "ref_key": ref_key, "sample_at_most": sample_cutoff(score_priorities) if score_k else None}
     samples, done = set(), 0
     for _, batch in run_actors(MotionWorker, kwargs, _jobs("score", ids, n_workers or 2), engine=engine, workers=n_workers,
                                address=address):
