@@ -210,12 +210,12 @@ def main():
     write_base(base, args.base_frames)
     print(f"base split written in {time.perf_counter() - t0:.0f} s", flush=True)
     base_frames = {t: sum(it.target.feature(get_task(f"seamless/{t}").feature_keys[0]).shape[0]
-                          for it in motion_items(get_task(f"seamless/{t}"), base)) for t in args.tasks}
+                          for it in motion_items(get_task(f"seamless/{t}"), base)) for t in {"facial-motion", *args.tasks}}
     print("| task | frames | items | workers | engine | wall (s) | frames/s | floor (s) | evaluate / floor | peak RSS (GB) |")
     print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
     where = []
     for target in args.frames:
-        copies = max(1, round(target / base_frames.get("facial-motion", next(iter(base_frames.values())))))
+        copies = max(1, round(target / base_frames["facial-motion"]))  # the same split whichever tasks run
         root = args.workdir / f"x{copies}"
         replicate(base, root, copies)
         for t in args.tasks:
