@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .streaming import known_or_computed
+
 NO_VALUE = float("nan")
 GENEA_BINS = np.arange(0, 59 + 1, 1)  # calc_histogram.py: np.arange(0, 59 + width, width), width = 1
 
@@ -78,10 +80,8 @@ def speed_hellinger_item_stats(generated, reference, valid, fps, *, drop_leading
     """``[generated counts, ground-truth counts]`` of one item (additive over items);
     ``reference_part``: the ground truth's counts when already known."""
     gen = speed_histogram(np.asarray(generated)[0], valid, fps, drop_leading=drop_leading)
-    ref = (speed_hellinger_reference_counts(reference, valid, fps, drop_leading=drop_leading) if reference_part is None
-           else np.asarray(reference_part, np.float64))
-    if ref.shape != gen.shape:
-        raise ValueError(f"reference_part: expected the ground truth's {len(gen)} speed counts, got shape {ref.shape}")
+    ref = known_or_computed(reference_part, lambda: speed_hellinger_reference_counts(reference, valid, fps, drop_leading=drop_leading),
+                            len(gen), "the ground truth's speed counts")
     return np.concatenate([gen, ref])
 
 

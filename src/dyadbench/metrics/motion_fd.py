@@ -21,8 +21,10 @@ from .streaming import (
     gaussian_sums_head,
     gaussian_sums_joined,
     gaussian_sums_size,
+    known_or_computed,
 )
 
+SUMS = "the true frames' Gaussian sums"
 NO_VALUE = float("nan")  # an item the metric cannot score (reported as items_without_value)
 
 
@@ -58,13 +60,6 @@ def fd_reference_sums(reference, valid, mean) -> np.ndarray:
     return gaussian_sums(np.asarray(reference)[np.asarray(valid)], mean)
 
 
-def _reference_part(known, compute, size: int) -> np.ndarray:
-    part = compute() if known is None else np.asarray(known, np.float64)
-    if part.shape != (size,):
-        raise ValueError(f"reference_part: expected the true frames' {size} Gaussian sums, got shape {part.shape}")
-    return part
-
-
 def fd_item_stats(generated, reference, valid, mean, *, samples: str = "first", reference_part=None) -> np.ndarray:
     """One item's additive Fréchet statistics: Gaussian sums of its valid generated and true
     frames, shifted by ``mean`` (the ground truth's mean; see ``streaming.gaussian_sums``).
@@ -76,7 +71,7 @@ def fd_item_stats(generated, reference, valid, mean, *, samples: str = "first", 
     v = np.asarray(valid)
     g = _samples(generated, samples)
     gen = gaussian_sums(g[:, v].reshape(-1, g.shape[-1]), mean)
-    ref = _reference_part(reference_part, lambda: fd_reference_sums(reference, valid, mean), len(gen))
+    ref = known_or_computed(reference_part, lambda: fd_reference_sums(reference, valid, mean), len(gen), SUMS)
     return np.concatenate([gen, len(g) * ref])
 
 
@@ -142,8 +137,8 @@ def paired_fd_item_stats(generated, reference, partner, valid, mean, *, referenc
     v = np.asarray(valid)
     head = np.asarray(partner, np.float64)[v] - mean
     d = head.shape[1]
-    ref = _reference_part(reference_part, lambda: paired_fd_reference_sums(reference, partner, valid, mean),
-                          gaussian_sums_size(2 * d))
+    ref = known_or_computed(reference_part, lambda: paired_fd_reference_sums(reference, partner, valid, mean),
+                            gaussian_sums_size(2 * d), SUMS)
     gen = gaussian_sums_joined(gaussian_sums_head(ref, d), head, _first(generated)[v], mean)
     return np.concatenate([gen, ref])
 
@@ -190,8 +185,8 @@ def fd_kinetic_item_stats(generated, reference, valid, fps, *, per_second: bool 
     ``per_second=False``: plain frame differences, as Audio2Photoreal's ``utils/eval.py`` takes them."""
     g, keep = _velocities([_samples(generated, samples)], [valid], fps if per_second else None)
     d = g[0].shape[-1]
-    ref = _reference_part(reference_part, lambda: fd_kinetic_reference_sums(reference, valid, fps, per_second=per_second),
-                          gaussian_sums_size(d))
+    ref = known_or_computed(reference_part, lambda: fd_kinetic_reference_sums(reference, valid, fps, per_second=per_second),
+                            gaussian_sums_size(d), SUMS)
     return fd_item_stats(g[0], None, keep[0], np.zeros(d), samples="all", reference_part=ref)
 
 

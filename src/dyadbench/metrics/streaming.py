@@ -82,6 +82,15 @@ def gaussian_sums_joined(head: np.ndarray, head_shifted: np.ndarray, tail: np.nd
     return np.concatenate([head[:1 + a], z.sum(0), outer[_packed_index(a + b)]])
 
 
+def known_or_computed(known, compute, size: int, what: str) -> np.ndarray:
+    """An item's data-only statistics (``Streaming.reference_part``): ``known`` (from an earlier
+    evaluation of the same data) when given, else ``compute()``; refused unless ``size`` values."""
+    part = compute() if known is None else np.asarray(known, np.float64)
+    if part.shape != (size,):
+        raise ValueError(f"reference_part: expected {what} ({size} values), got shape {part.shape}")
+    return part
+
+
 def gaussian_sums_size(d: int) -> int:
     return 1 + d + d * (d + 1) // 2
 
