@@ -200,7 +200,26 @@ def test_si_diversity_restarts_keep_the_best_inertia():
     centres = rng.normal(0, 10, (8, 3))
     frames = centres[rng.integers(0, 8, 400)] + rng.normal(0, 0.2, (400, 3))
     best = min(KMeans(n_clusters=8, random_state=s, n_init=1).fit(frames).inertia_ for s in range(10))
-    assert MM._kmeans(frames, 8, 0, 10).inertia_ <= best * (1 + 1e-9)
+    centres = MM._kmeans_centres(frames, 8, 0, 10)
+    inertia = ((frames[:, None, :] - centres[None]) ** 2).sum(-1).min(1).sum()
+    assert inertia <= best * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_nearest_centres_is_scikit_learn_predict(dtype):
+    """SI-diversity keeps only the fitted centres; their labels must be KMeans.predict's, row for row,
+    in the fit's dtype, across the product's row blocks (more rows than one block)."""
+    rng = np.random.default_rng(11)
+    frames = (rng.normal(0, 3, (12, 16))[rng.integers(0, 12, 9_000)] + rng.normal(size=(9_000, 16))).astype(dtype)
+    model = KMeans(n_clusters=12, random_state=0, n_init=2).fit(frames[:3_000])
+    assert model.cluster_centers_.dtype == dtype
+    labels = MM.nearest_centres(frames, model.cluster_centers_)
+    assert len(frames) > MM._LABEL_ROWS and np.array_equal(labels, model.predict(frames))
+    # a frame equidistant from two centres takes the first, as predict does
+    centres = np.array([[1.0, 0.0], [-1.0, 0.0]], dtype)
+    assert MM.nearest_centres(np.zeros((1, 2), dtype), centres)[0] == 0
+    with pytest.raises(ValueError, match="nearest_centres"):
+        MM.nearest_centres(frames[:, :3], model.cluster_centers_)
 
 
 # --- syncnet_python ------------------------------------------------------------------------------
@@ -261,4 +280,4 @@ def test_si_diversity_fits_once_and_on_a_bounded_seeded_sample():
     dyad = score("si_diversity", data, n_boot=0)[0]  # the default convention fits at most 20,000 frames: all 1,800
     assert dyad.value == pytest.approx(full, rel=1e-12) and res.low <= res.value <= res.high
     fitted = next(iter(MM._KMEANS_MEMO.values()))
-    assert fitted.n_features_in_ == 4 and 0 < sampled <= np.log2(5) + 1e-9
+    assert fitted.shape == (5, 4) and 0 < sampled <= np.log2(5) + 1e-9

@@ -33,10 +33,12 @@ def test_onsets_are_computed_once_per_audio_file(tmp_path):
     assert len(list((tmp_path / "cache" / "audio_onsets").rglob("*.npz"))) == len(entries) + 1
 
 
-def test_the_ground_truths_own_values_are_reused_only_on_the_same_data(tmp_path):
-    """FRSyn, variance and SI-diversity of the ground truth itself depend on the data (manifest),
-    seed and conventions alone: a second system's evaluation reads them back, numbers unchanged;
-    other data never shares them."""
+def test_the_ground_truths_own_values_are_reused_only_on_the_same_data(tmp_path, monkeypatch):
+    """FRSyn, variance and SI-diversity of the ground truth itself, and SI-diversity's k-means
+    centres, depend on the data (manifest), seed and conventions alone: a second system's
+    evaluation reads them back, numbers unchanged; other data never shares them."""
+    from dyadbench.metrics import motion as MM
+
     task = "seamless/facial-motion"
     root = tmp_path / "data"
     write_seamless_sample(root, dyads=3, seconds=2.0, seed=2, layout="files", video=False, splits=("train", "test"))
@@ -47,7 +49,13 @@ def test_the_ground_truths_own_values_are_reused_only_on_the_same_data(tmp_path)
     assert len(entries) == first["n_items"]
     with np.load(entries[0]) as kept:  # the Fréchet distances' true-frame sums are kept too
         assert {"ffd.reference_part", "paired_fd.reference_part", "fd_kinetic.reference_part"} <= set(kept.files)
-    second = evaluate(task, root, subs[1], n_boot=20, slice_boot=0, cache_root=cache)  # reads the ground truth's values
+    fits = sorted((tmp_path / "cache" / "reference_fits").rglob("*.npz"))
+    with np.load(fits[0]) as kept:
+        assert len(fits) == 1 and kept["si_centres"].ndim == 2 and len(kept["si_centres"]) >= 2
+    MM._KMEANS_MEMO.clear()
+    with monkeypatch.context() as m:  # no k-means fit: the centres come from the cache
+        m.setattr(MM, "_kmeans_centres", lambda *a: pytest.fail("k-means fitted again on the same data"))
+        second = evaluate(task, root, subs[1], n_boot=20, slice_boot=0, cache_root=cache)  # reads the ground truth's values
     fresh = evaluate(task, root, subs[1], n_boot=20, slice_boot=0, cache_root=str(tmp_path / "other-cache"))
     assert sorted((tmp_path / "cache" / "reference_outputs").rglob("*.npz")) == entries
     for name, m in fresh["metrics"].items():
@@ -58,3 +66,4 @@ def test_the_ground_truths_own_values_are_reused_only_on_the_same_data(tmp_path)
     write_seamless_sample(other, dyads=3, seconds=2.0, seed=9, layout="files", video=False, splits=("train", "test"))
     evaluate(task, other, run_baseline(task, "mirror", other, tmp_path / "o"), n_boot=0, slice_boot=0, cache_root=cache)
     assert len(list((tmp_path / "cache" / "reference_outputs").rglob("*.npz"))) == 2 * len(entries)
+    assert len(list((tmp_path / "cache" / "reference_fits").rglob("*.npz"))) == 2

@@ -115,7 +115,7 @@ def variance_pooled_set(generated, valid) -> float:
 _KMEANS_MEMO: dict = {}  # the set's value and its interval fit the same clusters: fit once
 
 
-def _kmeans(frames: np.ndarray, n_clusters: int, seed: int, n_init):
+def _kmeans_centres(frames: np.ndarray, n_clusters: int, seed: int, n_init) -> np.ndarray:
     import hashlib
 
     from sklearn.cluster import KMeans
@@ -125,8 +125,31 @@ def _kmeans(frames: np.ndarray, n_clusters: int, seed: int, n_init):
     if key not in _KMEANS_MEMO:
         if len(_KMEANS_MEMO) >= 8:
             _KMEANS_MEMO.pop(next(iter(_KMEANS_MEMO)))
-        _KMEANS_MEMO[key] = KMeans(n_clusters=n_clusters, random_state=seed, n_init=n_init).fit(frames)
+        _KMEANS_MEMO[key] = KMeans(n_clusters=n_clusters, random_state=seed, n_init=n_init).fit(frames).cluster_centers_
     return _KMEANS_MEMO[key]
+
+
+_LABEL_ROWS = 4096  # rows per product: bounded memory whatever the item's length
+
+
+def nearest_centres(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of each row's nearest centre: scikit-learn's ``KMeans.predict`` convention, argmin over
+    c of ‖c‖² − 2 x·c (the row's own norm dropped; the first centre on a tie), in the centres' dtype.
+
+    With only the fitted centres to keep, the clusters are plain arrays: cached with the ground
+    truth's other data-only values, sent to workers without pickling a fitted estimator."""
+    c = np.asarray(centres)
+    x = np.asarray(x, c.dtype)
+    if x.ndim != 2 or c.ndim != 2 or x.shape[1] != c.shape[1]:
+        raise ValueError(f"nearest_centres: frames {x.shape} and centres {c.shape}: expected (n, d) and (k, d)")
+    norms = (c * c).sum(1)
+    labels = np.empty(len(x), np.intp)
+    for lo in range(0, len(x), _LABEL_ROWS):
+        scores = x[lo:lo + _LABEL_ROWS] @ c.T
+        scores *= -2.0
+        scores += norms
+        labels[lo:lo + _LABEL_ROWS] = scores.argmin(1)
+    return labels
 
 
 def _entropy_bits(counts: np.ndarray, log_eps: float) -> float:
@@ -149,14 +172,14 @@ def si_fit(frames, mean, std, n_clusters: int = 40, *, standardize: bool = True,
         raise ValueError("si_diversity: no valid ground-truth frame to fit clusters on")
     z = _z(frames, mean, std, standardize).astype(dtype)
     z = z[np.lexsort(z.T[::-1])]
-    return {"si_model": _kmeans(z, int(min(n_clusters, len(z))), random_state, n_init), "si_fit_frames": len(z)}
+    return {"si_centres": _kmeans_centres(z, int(min(n_clusters, len(z))), random_state, n_init), "si_fit_frames": len(z)}
 
 
-def si_item_stats(generated, valid, mean, std, si_model, *, standardize: bool = True, dtype=np.float64) -> np.ndarray:
+def si_item_stats(generated, valid, mean, std, si_centres, *, standardize: bool = True, dtype=np.float64) -> np.ndarray:
     """One item's histogram of valid generated frames (sample 0) over the fitted clusters."""
     g = _z(_first(generated)[np.asarray(valid)], mean, std, standardize).astype(dtype)
-    k = si_model.n_clusters
-    return np.bincount(si_model.predict(g), minlength=k).astype(np.float64) if len(g) else np.zeros(k)
+    k = len(si_centres)
+    return np.bincount(nearest_centres(g, si_centres), minlength=k).astype(np.float64) if len(g) else np.zeros(k)
 
 
 def si_finish(stats, *, log_eps: float = 0.0) -> float:
@@ -175,9 +198,9 @@ def _si_counts(generated, reference, valid, mean, std, n_clusters, standardize, 
                                                                          {"reference": r}, int(fit_frames)))
         frames = sample.rows["reference"]
     model = si_fit(frames, mean, std, n_clusters, standardize=standardize, random_state=seed, n_init=n_init, dtype=dtype)
-    counts = [si_item_stats(g, v, mean, std, model["si_model"], standardize=standardize, dtype=dtype)
+    counts = [si_item_stats(g, v, mean, std, model["si_centres"], standardize=standardize, dtype=dtype)
               for g, v in zip(generated, valid)]
-    return np.stack(counts), model["si_model"].n_clusters
+    return np.stack(counts), len(model["si_centres"])
 
 
 def si_diversity_set(generated, reference, valid, mean, std, n_clusters: int = 40, *, standardize: bool = True,
