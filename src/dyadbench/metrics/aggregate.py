@@ -42,6 +42,7 @@ import numpy as np
 
 from .bootstrap import bootstrap_mean_ci, pair_replicates, percentile_interval
 from .frechet_interval import frechet_delta_from_sums, frechet_interval
+from .item_memo import item_scope
 from .spec import Convention, MetricResult, MetricSpec, get_metric
 from .streaming import FrameSample, MemoryRows, gaussian_from_sums, gaussian_sums_dim, replicate_sums
 
@@ -133,9 +134,14 @@ def item_outputs(plans: list[Planned], inputs: dict, shared: dict, seconds: dict
     ``known_refs``: the ground truth's own values (``ref``/``ref_stats``) by metric name, and the
     data-only parts of statistics (``Streaming.reference_part``) by metric name + ``REFERENCE_PART``,
     from an earlier evaluation of the same data — they depend on the data alone, so they are not
-    recomputed. A part computed here is returned under the metric's ``"reference_part"``."""
+    recomputed. A part computed here is returned under the metric's ``"reference_part"``.
+    The item's metrics share their common intermediate arrays (``item_memo``)."""
+    with item_scope():
+        return _item_outputs(plans, inputs, shared, seconds, known_refs or {})
+
+
+def _item_outputs(plans: list[Planned], inputs: dict, shared: dict, seconds: dict | None, known_refs: dict) -> dict:
     out = {}
-    known_refs = known_refs or {}
     for p in plans:
         if p.mode == "set":
             continue

@@ -31,6 +31,7 @@ from .listener import (
     mse,
     temporal_variance,
 )
+from .item_memo import shared_array
 from .motion_fd import NO_VALUE, _first, _pooled, _samples
 from .streaming import FrameSample, item_sample
 
@@ -49,6 +50,13 @@ def _z(x: np.ndarray, mean, std, standardize: bool = True) -> np.ndarray:
     z = np.subtract(x, mean)
     z /= std  # in place: (x − mean) / std without a second array
     return z
+
+
+def _z_valid(x, valid, mean, std, standardize: bool = True, *, first: bool = False) -> np.ndarray:
+    """``x``'s valid frames (of sample 0 with ``first``), standardized: one read-only array per item
+    whichever of its metrics asks first (``item_memo``)."""
+    return shared_array("valid frames, standardized", (x, valid, mean, std), (standardize, first),
+                        lambda: _z((_first(x) if first else np.asarray(x))[np.asarray(valid)], mean, std, standardize))
 
 
 def cross_sample_variance_item_stats(generated, valid) -> np.ndarray:
@@ -76,11 +84,13 @@ def cross_sample_variance_set(generated, valid) -> float:
 
 def l2_item(generated, reference, valid, mean, std, *, skip_frames: int = 0, standardize: bool = True) -> float:
     """Mean per-frame ‖p_t − g_t‖₂ of one clip (Learning2Listen: standardized, after a 32-frame seed)."""
-    v = np.asarray(valid).copy()
-    v[:skip_frames] = False
-    if not v.any():
+    if skip_frames:
+        valid = np.asarray(valid).copy()
+        valid[:skip_frames] = False
+    if not np.any(valid):
         return NO_VALUE
-    return l2_error(_z(_first(generated)[v], mean, std, standardize), _z(np.asarray(reference)[v], mean, std, standardize))
+    return l2_error(_z_valid(generated, valid, mean, std, standardize, first=True),
+                    _z_valid(reference, valid, mean, std, standardize))
 
 
 def mse_item(generated, reference, valid) -> float:
@@ -101,6 +111,8 @@ def variance_item(generated, valid, mean, std, *, standardize: bool = True, ddof
     g = g if samples == "all" else g[:1]
     if v.sum() < 2:
         return NO_VALUE
+    if samples != "all":
+        return temporal_variance(_z_valid(generated, valid, mean, std, standardize, first=True), ddof=ddof)
     return float(np.mean([temporal_variance(_z(s[v], mean, std, standardize), ddof=ddof) for s in g]))
 
 
@@ -177,7 +189,7 @@ def si_fit(frames, mean, std, n_clusters: int = 40, *, standardize: bool = True,
 
 def si_item_stats(generated, valid, mean, std, si_centres, *, standardize: bool = True, dtype=np.float64) -> np.ndarray:
     """One item's histogram of valid generated frames (sample 0) over the fitted clusters."""
-    g = _z(_first(generated)[np.asarray(valid)], mean, std, standardize).astype(dtype)
+    g = _z_valid(generated, valid, mean, std, standardize, first=True).astype(dtype, copy=False)
     k = len(si_centres)
     return np.bincount(nearest_centres(g, si_centres), minlength=k).astype(np.float64) if len(g) else np.zeros(k)
 
@@ -283,16 +295,15 @@ def fr_dist_item(generated, reference, valid, mean, std, fps, *, segment_s: floa
     quadratic in length), averaged. REACT: whole sequences, raw 25-d features, DTW per group
     weighted 1/15 (AUs) + 1 (V/A) + 1/8 (expressions), summed over samples.
     """
-    v = np.asarray(valid)
-    gen = np.asarray(generated)[:, v]
-    ref = _z(np.asarray(reference)[v], mean, std, standardize)
+    ref = _z_valid(reference, valid, mean, std, standardize)
     if len(ref) < 2:
         return NO_VALUE
     if react_groups:
         if ref.shape[1] != 25:
             raise ValueError(f"fr_dist (REACT convention): needs REACT's 25-d frames, got {ref.shape[1]} dims")
+        gen = np.asarray(generated)[:, np.asarray(valid)]
         return fr_dist(_z(gen, mean, std, standardize)[None], [ref], groups=REACT_DIM_GROUPS, sample_reduce=sample_reduce)
-    a = _z(gen[0], mean, std, standardize)
+    a = _z_valid(generated, valid, mean, std, standardize, first=True)
     seg = len(a) if segment_s is None else max(2, int(segment_s * fps))
     full = len(a) // seg  # equal segments in one batched DTW, then the shorter tail (if ≥ 2 frames)
     dists = list(dtw_distances(a[:full * seg].reshape(full, seg, -1), ref[:full * seg].reshape(full, seg, -1))) if full else []

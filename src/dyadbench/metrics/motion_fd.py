@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .frechet import frechet_distance, frechet_distance_from_features
+from .item_memo import shared_array
 from .streaming import (
     gaussian_from_sums,
     gaussian_sums,
@@ -68,11 +69,20 @@ def fd_item_stats(generated, reference, valid, mean, *, samples: str = "first", 
     samples against the ground truth repeated M times, as Audio2Photoreal's ``utils/eval.py``
     does (its ``gt`` is stored once per sample): the reference sums are M times one copy's.
     ``reference_part``: ``fd_reference_sums`` of this item, when already known (not recomputed)."""
-    v = np.asarray(valid)
     g = _samples(generated, samples)
-    gen = gaussian_sums(g[:, v].reshape(-1, g.shape[-1]), mean)
+    if len(g) == 1:
+        gen = _first_sums(generated, valid, mean)
+    else:
+        gen = gaussian_sums(g[:, np.asarray(valid)].reshape(-1, g.shape[-1]), mean)
     ref = known_or_computed(reference_part, lambda: fd_reference_sums(reference, valid, mean), len(gen), SUMS)
     return np.concatenate([gen, len(g) * ref])
+
+
+def _first_sums(generated, valid, mean) -> np.ndarray:
+    """Gaussian sums of sample 0's valid frames, shifted by ``mean``: FFD's generated half and paired
+    FD's generated block, made once per item (``item_memo``)."""
+    return shared_array("Gaussian sums of sample 0's valid frames", (generated, valid, mean), None,
+                        lambda: gaussian_sums(_first(generated)[np.asarray(valid)], mean))
 
 
 def fd_finish(stats, mean, *, exact: bool = True) -> float:
@@ -139,7 +149,8 @@ def paired_fd_item_stats(generated, reference, partner, valid, mean, *, referenc
     d = head.shape[1]
     ref = known_or_computed(reference_part, lambda: paired_fd_reference_sums(reference, partner, valid, mean),
                             gaussian_sums_size(2 * d), SUMS)
-    gen = gaussian_sums_joined(gaussian_sums_head(ref, d), head, _first(generated)[v], mean)
+    gen = gaussian_sums_joined(gaussian_sums_head(ref, d), head, _first(generated)[v], mean,
+                               tail_sums=_first_sums(generated, valid, mean))
     return np.concatenate([gen, ref])
 
 

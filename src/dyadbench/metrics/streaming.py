@@ -65,9 +65,11 @@ def gaussian_sums_head(sums: np.ndarray, a: int) -> np.ndarray:
     return np.concatenate([sums[:1 + a], sums[1 + d:][keep]])
 
 
-def gaussian_sums_joined(head: np.ndarray, head_shifted: np.ndarray, tail: np.ndarray, tail_shift) -> np.ndarray:
+def gaussian_sums_joined(head: np.ndarray, head_shifted: np.ndarray, tail: np.ndarray, tail_shift, *,
+                         tail_sums: np.ndarray | None = None) -> np.ndarray:
     """``gaussian_sums`` of ``[head rows ‖ tail rows]`` when the head's own sums are known: only the
-    cross block and the tail's block are multiplied (a quarter of the work for equal halves).
+    cross block and the tail's block are multiplied (a quarter of the work for equal halves), only
+    the cross block when the tail's own sums (``tail_sums``, same shift) are known too.
 
     ``head_shifted`` are the head rows minus their shift (the one ``head`` was taken with)."""
     z = np.asarray(tail, np.float64) - np.asarray(tail_shift, np.float64)
@@ -75,11 +77,17 @@ def gaussian_sums_joined(head: np.ndarray, head_shifted: np.ndarray, tail: np.nd
     if head[0] != len(z) or len(head_shifted) != len(z) or len(head) != gaussian_sums_size(a):
         raise ValueError(f"joined sums: head sums of {int(head[0])} rows and {len(head)} values, "
                          f"head rows {head_shifted.shape}, tail rows {z.shape}: expected the same rows")
+    if tail_sums is not None and (len(tail_sums) != gaussian_sums_size(b) or tail_sums[0] != len(z)):
+        raise ValueError(f"joined sums: tail sums of {int(tail_sums[0])} rows and {len(tail_sums)} values, "
+                         f"tail rows {z.shape}: expected the tail's own sums")
     outer = np.empty((a + b, a + b))
     outer[:a, :a][_packed_index(a)] = head[1 + a:]
     outer[:a, a:] = head_shifted.T @ z
-    outer[a:, a:] = z.T @ z
-    return np.concatenate([head[:1 + a], z.sum(0), outer[_packed_index(a + b)]])
+    if tail_sums is None:
+        outer[a:, a:], tail_total = z.T @ z, z.sum(0)
+    else:  # the packed upper triangle is all that is read back out of this block
+        outer[a:, a:][_packed_index(b)], tail_total = tail_sums[1 + b:], tail_sums[1:1 + b]
+    return np.concatenate([head[:1 + a], tail_total, outer[_packed_index(a + b)]])
 
 
 def known_or_computed(known, compute, size: int, what: str) -> np.ndarray:
