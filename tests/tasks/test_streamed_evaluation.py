@@ -91,3 +91,31 @@ def test_ray_engine_gives_the_report_of_local_processes(files_root, noisy_submis
     finally:
         ray.shutdown()
     _same(_numbers(one_worker), _numbers(on_ray))
+
+
+def test_a_fit_on_a_bounded_sample_crosses_only_the_sampled_frames(files_root, noisy_submission, monkeypatch, tmp_path):
+    """SI-diversity's k-means fits on the seeded bottom-k of ground-truth frames: the ground-truth
+    pass sends priorities alone, a second pass the frames at or below the k-th smallest. The fit
+    (DIM's convention: raw frames, so no standardization in the way) equals the in-memory one on
+    the same seeded sample, for 1 and 2 workers."""
+    from dyadbench.datasets.submission import read_motion_item
+    from dyadbench.metrics import motion as MM
+    from dyadbench.runner import motion_stream
+    from dyadbench.runner.items import valid_mask
+
+    monkeypatch.setattr(motion_stream, "GT_SAMPLE_FRAMES", 300)
+    conv = {"si_diversity": "dim"}
+    reports = [evaluate(TASK, files_root, noisy_submission, n_boot=0, slice_boot=0, workers=w, conventions=conv,
+                        cache_root=str(tmp_path / f"cache{w}")) for w in (1, 2)]
+    task = get_task(TASK)
+    items = [it for it in motion_items(task, files_root) if it.id not in reports[0]["excluded_items"]]
+    ref = [features(it.target, task) for it in items]
+    valid = [valid_mask(it.target, task, len(r)) for it, r in zip(items, ref)]
+    gen = [read_motion_item(noisy_submission / f"{it.id}.npz", task.feature_keys, per_frame_shapes(task), len(r))
+           for it, r in zip(items, ref)]
+    assert sum(int(v.sum()) for v in valid) > 3 * 300  # the sample is a true subset
+    want = MM.si_diversity_set(gen, ref, valid, None, None, task.si_clusters, standardize=False, n_init="auto",
+                               log_eps=1e-6, dtype=np.float32, fit_frames=300, ids=[it.id for it in items])
+    for report in reports:
+        si = report["metrics"]["si_diversity"]
+        assert si["si_fit_frames"] == 300 and si["value"] == pytest.approx(want, rel=1e-12)

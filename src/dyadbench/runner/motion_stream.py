@@ -50,7 +50,7 @@ ITEMS_PER_WORKER = 64  # a worker process costs about a second to start: small s
 
 
 class MotionWorker:
-    """Built once per worker process; ``worker(("gt" | "score", [item ids]))`` -> per-item results."""
+    """Built once per worker process; ``worker(("gt" | "gt_sample" | "score", [item ids]))`` -> per-item results."""
 
     def __init__(self, task: str, root: str, seed: int, submission: str | None = None, conventions: dict | None = None,
                  shared: dict | None = None, gt_sample: int = 0, score_sample: int = 0, threads: int | None = 1,
@@ -76,7 +76,7 @@ class MotionWorker:
         for item_id in ids:
             item = self.items[item_id]
             try:
-                out.append(self._gt(item) if kind == "gt" else self._score(item))
+                out.append({"gt": self._gt, "gt_sample": self._gt_sample, "score": self._score}[kind](item))
             finally:  # participants cache their arrays: drop them, or memory grows with items
                 item.target.release()
                 item.partner.release()
@@ -92,12 +92,22 @@ class MotionWorker:
         out = {"id": item.id, "frames": len(ref), "n": len(frames), "record": record,
                "mean": frames.mean(0) if len(frames) else np.zeros(ref.shape[1]),
                "m2": ((frames - frames.mean(0)) ** 2).sum(0) if len(frames) else np.zeros(ref.shape[1])}
+        # The samples' priorities alone (~72 KB an item, not its ~9 MB of frames): the parent takes each
+        # sample's cut-off, and the frames at or below it are all that later crosses.
         if self.gt_sample:
-            out["sample"] = item_sample(item.id, self.seed, valid, {"reference": ref}, self.gt_sample)
-        if self.score_sample:  # the priorities alone: the score pass then sends only the frames it will keep
+            out["gt_priorities"] = item_sample(item.id, self.seed, valid, {}, self.gt_sample)[0]
+        if self.score_sample:
             out["score_priorities"] = item_sample(item.id, self.seed, valid, {}, self.score_sample)[0]
         out["seconds"] = {"read": t_read, "ground-truth pass (moments, manifest hashes, frame sample)": time.perf_counter() - t0 - t_read}
         return out
+
+    def _gt_sample(self, item) -> dict:
+        """The item's ground-truth frames at or below the fit sample's cut-off (only when a fit runs)."""
+        t0 = time.perf_counter()
+        ref = features(item.target, self.task)
+        valid = valid_mask(item.target, self.task, len(ref))
+        sample = item_sample(item.id, self.seed, valid, {"reference": ref}, self.gt_sample, at_most=self.sample_at_most)
+        return {"id": item.id, "sample": sample, "seconds": {"ground-truth frame sample for fits": time.perf_counter() - t0}}
 
     def _score(self, item) -> dict:
         t0 = time.perf_counter()
@@ -197,6 +207,7 @@ REFS_VERSION = 2  # bump when a metric's numbers change without its convention's
 def _add_seconds(total: dict, part: dict, metric_prefix: str = "") -> None:
     """Sum per-item seconds by stage; metric names (not the fixed stage names) get a prefix."""
     stages = ("read", "audio onsets (read + spectral flux)", "audio onsets (read + librosa's, EMAGE)", "frame sample for set-level metrics",
+              "ground-truth frame sample for fits",
               "ground-truth pass (moments, manifest hashes, frame sample)")
     for k, v in part.items():
         key = k if k in stages else metric_prefix + k
@@ -254,17 +265,18 @@ def _merge_moments(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, dict]:
     return mean, np.maximum(np.sqrt(m2 / n), 1e-6), {"frames": int(sum(r["frames"] for r in rows)), "valid_frames": int(n)}
 
 
-def _prepared(plans, gt_sample: FrameSample, shared: dict, cache_root: str | None, ref_key: str) -> dict:
-    """The plans' fits on the ground-truth frame sample (SI-diversity's k-means centres): they depend
-    on the data, seed and conventions alone (``ref_key``), so a second evaluation of the same data
-    reads them instead of fitting again (the fit is serial: ~12 s of a 4 M-frame facial-motion run)."""
+def _prepared(plans, fit_frames, shared: dict, cache_root: str | None, ref_key: str) -> dict:
+    """The plans' fits on the ground-truth frame sample (``fit_frames()``; SI-diversity's k-means
+    centres): they depend on the data, seed and conventions alone (``ref_key``), so a second
+    evaluation of the same data reads them instead of collecting the sample and fitting again
+    (serial: ~12 s of a 4 M-frame facial-motion run)."""
     if not any(p.mode == "sums" and p.conv.stream.prepare is not None for p in plans):
         return {}
     import hashlib
 
     from ..features.cache import FeatureCache
 
-    compute = lambda: prepare(plans, gt_sample.rows.get("reference", np.empty((0, len(shared["mean"])))), shared)
+    compute = lambda: prepare(plans, fit_frames(), shared)
     key = hashlib.blake2b(f"{ref_key}|fits".encode(), digest_size=16).hexdigest()
     arrays = FeatureCache(cache_root).get_or_compute(key, "reference_fits", FITS_VERSION, compute)
     return {k: (np.asarray(v).item() if np.ndim(v) == 0 else np.asarray(v)) for k, v in arrays.items()}
@@ -292,17 +304,20 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     base = {"task": task.name, "root": str(root), "seed": seed, "threads": threads, "cache_root": cache_root,
             "skip": sorted(skipped_metrics)}
     tick = progress or (lambda done, total, what: None)
-    gt_rows, gt_sample, score_priorities, seconds = [], FrameSample(gt_k), FrameSample(score_k), {}
+    gt_rows, gt_priorities, score_priorities, seconds = [], FrameSample(gt_k), FrameSample(score_k), {}
+    t_pass, cpu_pass = time.perf_counter(), time.process_time()
     for _, batch in run_actors(MotionWorker, {**base, "gt_sample": gt_k, "score_sample": score_k}, _jobs("gt", ids, n_workers or 2),
                                engine=engine, workers=n_workers, address=address):
         for r in batch:
             gt_rows.append({k: r[k] for k in ("id", "frames", "n", "mean", "m2", "record")})
             _add_seconds(seconds, r["seconds"])
             if gt_k:
-                gt_sample.add(r["id"], *r["sample"])
+                gt_priorities.add(r["id"], r["gt_priorities"], {})
             if score_k:
                 score_priorities.add(r["id"], r["score_priorities"], {})
         tick(len(gt_rows), 2 * len(ids), "ground truth read")
+    main_seconds = {"ground-truth pass, wall (workers' start included)": time.perf_counter() - t_pass,
+                    "ground-truth pass, this process's CPU": time.process_time() - cpu_pass}
     mean, std, counts = _merge_moments(gt_rows)
     frames = {r["id"]: r["frames"] for r in gt_rows}
     check_motion_submission(submission, task.feature_keys, per_frame_shapes(task), frames, ignore)
@@ -310,8 +325,19 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     manifest = manifest_doc(task.name, task.split, [r["record"] for r in gt_rows])
     ref_key = f"{manifest['hash']}|{seed}|{gt_k}|{plan_signature(plans)}|{file_digests}"
     t_fit = time.perf_counter()
-    prepared = _prepared(plans, gt_sample, shared, cache_root, ref_key)
-    main_seconds = {"fits on the ground-truth frame sample (k-means)": time.perf_counter() - t_fit}
+
+    def fit_frames() -> np.ndarray:  # only when the fits are not cached: a pass that sends the sample's frames alone
+        sample = FrameSample(gt_k)
+        at_most = sample_cutoff(gt_priorities)
+        for _, batch in run_actors(MotionWorker, {**base, "gt_sample": gt_k, "sample_at_most": at_most},
+                                   _jobs("gt_sample", ids, n_workers or 2), engine=engine, workers=n_workers, address=address):
+            for r in batch:
+                sample.add(r["id"], *r["sample"])
+                _add_seconds(seconds, r["seconds"])
+        return sample.rows.get("reference", np.empty((0, len(mean))))
+
+    prepared = _prepared(plans, fit_frames, shared, cache_root, ref_key)
+    main_seconds["fits on the ground-truth frame sample (k-means; its frames' pass when not cached)"] = time.perf_counter() - t_fit
     shared.update(prepared)
     # Item statistics go to disk (a 256-d paired FD is 263 KB an item): the parent's memory stays
     # flat however many items the split has; each group's replicates are folded when reported.
@@ -325,6 +351,7 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     kwargs = {**base, "submission": str(submission), "conventions": conventions, "shared": shared, "score_sample": score_k,
               "ref_key": ref_key, "sample_at_most": sample_cutoff(score_priorities) if score_k else None}
     samples, done = set(), 0
+    t_pass, cpu_pass = time.perf_counter(), time.process_time()
     for _, batch in run_actors(MotionWorker, kwargs, _jobs("score", ids, n_workers or 2), engine=engine, workers=n_workers,
                                address=address):
         for r in batch:
@@ -335,6 +362,8 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
             samples.add(r["samples"])
             done += 1
         tick(len(ids) + done, 2 * len(ids), "items scored")
+    main_seconds.update({"score pass, wall (workers' start included)": time.perf_counter() - t_pass,
+                         "score pass, this process's CPU": time.process_time() - cpu_pass})
     if len(samples) > 1:  # the header check refuses this; a file changed while scoring must not slip through
         raise SubmissionError(submission, f"items have different numbers of samples {sorted(samples)}")
     extras = {"samples_per_item": samples.pop() if samples else None, **counts,
