@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 
@@ -43,6 +44,7 @@ class SpillRows:
         self._index: dict[str, dict[str, int]] = {}
         self._size: dict[str, int] = {}
         self._finalizer = weakref.finalize(self, SpillRows._remove, self.folder, self._files)
+        self._lock = threading.Lock()
 
     @staticmethod
     def _remove(folder: Path, files: dict) -> None:
@@ -68,15 +70,26 @@ class SpillRows:
         return self._size[name]
 
     def chunks(self, name: str, ids: list[str], chunk: int = 64):
+        """Rows of ``ids`` in chunks. Safe to call from several threads once appending is over
+        (the slices are scored in threads): positioned reads, no shared file offset."""
         np, f, size = self._np, self._files[name], self._size[name]
-        f.flush()
+        with self._lock:
+            f.flush()
         for start in range(0, len(ids), chunk):
             part = ids[start : start + chunk]
             out = np.empty((len(part), size))
             for k, item in enumerate(part):
-                f.seek(self._index[name][item] * 8 * size)
-                f.readinto(memoryview(out[k]).cast("B"))
+                self._read_at(f, self._index[name][item] * 8 * size, memoryview(out[k]).cast("B"))
             yield part, out
+
+    def _read_at(self, f, offset: int, buffer) -> None:
+        if hasattr(os, "preadv"):
+            if os.preadv(f.fileno(), [buffer], offset) != len(buffer):
+                raise OSError(f"{f.name}: a short read at byte {offset} (the item statistics file was truncated?)")
+        else:  # no positioned read on this platform (Windows): one reader at a time
+            with self._lock:
+                f.seek(offset)
+                f.readinto(buffer)
 
     def close(self) -> None:
         self._finalizer()

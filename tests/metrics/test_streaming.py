@@ -124,6 +124,16 @@ def test_spilled_rows_read_back_exactly_and_leave_nothing_behind():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="expected 7"):
         disk.append("fd", "clipX", np.ones(6))
+    # slice groups read their rows from several threads at once: each reader gets its own rows
+    from concurrent.futures import ThreadPoolExecutor
+
+    want = {i: mem_row for chunk_ids, rows in mem.chunks("fd", sorted(ids), 30) for i, mem_row in zip(chunk_ids, rows)}
+    orders = [list(rng.permutation(ids)) for _ in range(16)]
+    read = lambda order: [(i, r.copy()) for part, rows in disk.chunks("fd", order, 4) for i, r in zip(part, rows)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for got in pool.map(read, orders):
+            for i, row in got:
+                np.testing.assert_array_equal(row, want[i])
     folder = disk.folder
     assert any(folder.iterdir())
     disk.close()

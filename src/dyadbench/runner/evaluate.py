@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +23,8 @@ from ..datasets.manifest import manifest_summary
 from ..metrics.registry import get_metric
 from ..report.files import SCHEMA
 from ..tasks.registry import get_task
-from .protocols import PROTOCOLS, declared_outputs
+from ..engine import default_workers
+from .protocols import PROTOCOLS, Scored, declared_outputs
 
 
 def check_conventions(task, conventions: dict) -> dict:
@@ -100,18 +104,19 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
         # a grouping that splits the items exactly as an earlier one does is not scored twice
         "slices_same_as": same_as,
     }
+    groups = {(col, value): [i for i, g in enumerate(scored.groups) if g.get(col, "unknown") == value]
+              for col, values in slice_values.items() for value in values}
     done = 1
-    for col, values in slice_values.items():
-        report["slices"][col] = {}
-        for value in values:
-            idx = [i for i, g in enumerate(scored.groups) if g.get(col, "unknown") == value]
-            if len(idx) >= MIN_SLICE_ITEMS:
-                group = scored.compute(idx, slice_boot, (col, value))
-                for m in group.values():
-                    m.pop("linear", None)
-                report["slices"][col][value] = {"n": len(idx), "metrics": group}
-            done += 1
-            tick(done, f"{col} = {value}")
+    with _slice_pool(scored, engine, workers) as submit:
+        pending = {key: submit(_slice_metrics, scored, idx, slice_boot, key)
+                   for key, idx in groups.items() if len(idx) >= MIN_SLICE_ITEMS}
+        for col, values in slice_values.items():
+            report["slices"][col] = {}
+            for value in values:
+                if (col, value) in pending:
+                    report["slices"][col][value] = {"n": len(groups[col, value]), "metrics": pending[col, value]()}
+                done += 1
+                tick(done, f"{col} = {value}")
     # Where the time went: per-item work in workers (summed worker-seconds by stage and metric),
     # and the fixed set-level work in this process (headline and slices: values and intervals).
     report["timing"] = {"wall_s": time.perf_counter() - t_start, "items_s": t_items - t_start,
@@ -119,6 +124,30 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
                         "worker_seconds": scored.extras.pop("worker_seconds", {}),
                         "main_seconds": scored.extras.pop("main_seconds", {})}
     return _plain(report)
+
+
+def _slice_metrics(scored: Scored, idx: list[int], slice_boot: int, key) -> dict:
+    group = scored.compute(idx, slice_boot, key)
+    for m in group.values():
+        m.pop("linear", None)
+    return group
+
+
+@contextmanager
+def _slice_pool(scored: Scored, engine: str, workers: int | None):
+    """``submit(fn, *args)`` -> a callable giving ``fn(*args)``. Slice groups are independent: where
+    the protocol's scorer allows (``Scored.thread_safe``: the streamed motion tasks) they run in as
+    many threads as the item passes had workers, each with one BLAS thread (their Fréchet finishes
+    and row reads release the GIL), so the set-level work shrinks with the cores like the items do.
+    The numbers do not depend on it: each group's computation is the same, in whichever thread."""
+    threads = min(workers or default_workers(), os.cpu_count() or 1) if scored.thread_safe and engine == "local" else 1
+    if threads <= 1:
+        yield lambda fn, *args: (lambda result=fn(*args): result)
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=threads) as pool:
+        yield lambda fn, *args: pool.submit(fn, *args).result
 
 
 def _same_partitions(groups: list[dict], slice_values: dict) -> dict[str, str]:

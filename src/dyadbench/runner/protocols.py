@@ -39,6 +39,7 @@ class Scored:
     skipped: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
     excluded: dict = field(default_factory=dict)  # items left out of the task, counted per reason
+    thread_safe: bool = False  # compute() may run for several slice groups at once (threads)
 
 
 def metric_scorer(task: Task, data: ItemSet, seed: int, conventions: dict | None, skipped: dict) -> Callable:
@@ -111,7 +112,12 @@ def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dic
     def compute(idx, n_boot, key=None):
         return combiner.results(key or "all", shared, linear=key in (None, "all"))
 
-    return Scored(ids, [items[order[i]].groups for i in ids], compute, metric_skips, extras, excluded=excluded)
+    # Once the items are in the Aggregator only reads (its frame sample cut to size here, not by
+    # the first group that asks): slice groups may be computed in threads.
+    if combiner.sample is not None:
+        combiner.sample.priorities  # noqa: B018 - the property compacts the sample
+    return Scored(ids, [items[order[i]].groups for i in ids], compute, metric_skips, extras, excluded=excluded,
+                  thread_safe=True)
 
 
 def video(task: Task, root: Path, submission: Path, seed: int, engine: str = "local", workers: int | None = None,
