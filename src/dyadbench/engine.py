@@ -155,11 +155,19 @@ def run_actors(worker_cls: type, kwargs: dict, jobs: Sequence, *, engine: str = 
     _check_engine(engine)
     if not jobs:
         return
+    with actor_pool(worker_cls, kwargs, len(jobs), engine=engine, workers=workers, address=address,
+                    gpus_per_worker=gpus_per_worker) as pool:
+        yield from pool.run(jobs)
+
+
+def actor_pool(worker_cls: type, kwargs: dict, n_jobs: int, *, engine: str = "local", workers: int | None = None,
+               address: str | None = None, gpus_per_worker: float = 0.0) -> ActorPool:
+    """An ``ActorPool`` sized for ``n_jobs`` jobs (no more workers than jobs; on Ray with
+    ``workers=None``, the cluster's): for several runs of jobs on the same actors."""
+    _check_engine(engine)
     if engine == "ray" and workers is None:
         from .scale.ray_engine import cluster_workers
 
         workers = cluster_workers(address, gpus_per_worker)
-    workers = min(workers or default_workers(), len(jobs))
-    with ActorPool(worker_cls, kwargs, engine=engine, workers=workers, address=address,
-                   gpus_per_worker=gpus_per_worker) as pool:
-        yield from pool.run(jobs)
+    return ActorPool(worker_cls, kwargs, engine=engine, workers=min(workers or default_workers(), max(1, n_jobs)),
+                     address=address, gpus_per_worker=gpus_per_worker)

@@ -119,3 +119,18 @@ def test_a_fit_on_a_bounded_sample_crosses_only_the_sampled_frames(files_root, n
     for report in reports:
         si = report["metrics"]["si_diversity"]
         assert si["si_fit_frames"] == 300 and si["value"] == pytest.approx(want, rel=1e-12)
+
+
+def test_one_pool_of_workers_serves_every_pass(files_root, noisy_submission, monkeypatch, tmp_path):
+    """A worker's start (imports, the dataset scan) is paid once per evaluation, not once per pass:
+    the passes' later settings (moments, fits, cut-offs) travel with the jobs. A cold fit adds a
+    pass (the fit sample's frames) on the same workers."""
+    from dyadbench.runner import motion_stream
+
+    built = []
+    real_init = motion_stream.MotionWorker.__init__
+    monkeypatch.setattr(motion_stream.MotionWorker, "__init__", lambda self, **kw: built.append(1) or real_init(self, **kw))
+    monkeypatch.setattr(motion_stream, "GT_SAMPLE_FRAMES", 300)
+    report = evaluate(TASK, files_root, noisy_submission, n_boot=0, slice_boot=0, workers=1,
+                      conventions={"si_diversity": "dim"}, cache_root=str(tmp_path / "cache"))
+    assert len(built) == 1 and report["metrics"]["si_diversity"]["si_fit_frames"] == 300

@@ -1,7 +1,7 @@
 """The motion protocol, streamed: items are read, scored and dropped one at a time, in parallel.
 
-Two passes over the items, each a set of jobs (batches of item ids) run by ``engine.run_actors``
-on local processes or Ray:
+Two passes over the items, each a set of jobs (batches of item ids) run by one pool of workers
+(``engine.actor_pool``) on local processes or Ray:
 
 1. ground truth only: per-dim mean and variance of the valid frames (the standardization every
    standardized convention uses; merged in item-id order) and a seeded bottom-k sample of valid
@@ -62,6 +62,7 @@ class MotionWorker:
         self.task = get_task(task)
         self.items = {it.id: it for it in motion_items(self.task, Path(root))}
         self.seed, self.shared = seed, shared or {}
+        self._early_shared = dict(self.shared)
         self.submission = Path(submission) if submission else None
         self.plans = [p for p in plan(self.task.metrics, conventions) if p.name not in skip]
         self.onset_kinds = {p.conv.features["onsets"] for p in self.plans if "onsets" in p.conv.features}
@@ -71,7 +72,13 @@ class MotionWorker:
         self.ref_key = ref_key  # the data manifest's hash, seed and conventions: the ground truth's values are a function of them
 
     def __call__(self, job):
-        kind, ids = job
+        """``(kind, ids)`` or ``(kind, ids, late)``: ``late`` carries what the ground-truth pass
+        found (the moments and fits in ``shared``, ``ref_key``, the sample's cut-off) to actors
+        built before it, so one pool of workers serves every pass of an evaluation."""
+        kind, ids, late = job if len(job) == 3 else (*job, None)
+        if late is not None:
+            self.shared = {**self._early_shared, **late["shared"]}
+            self.ref_key, self.sample_at_most = late["ref_key"], late["sample_at_most"]
         out = []
         for item_id in ids:
             item = self.items[item_id]
@@ -240,9 +247,9 @@ def _convention_files(plans) -> tuple[dict, dict, str]:
     return shared, skipped, ";".join(f"{k}={v}" for k, v in sorted(digests.items()))
 
 
-def _jobs(kind: str, ids: list[str], workers: int) -> list:
+def _jobs(kind: str, ids: list[str], workers: int, late: dict | None = None) -> list:
     size = max(1, min(8, math.ceil(len(ids) / (4 * max(1, workers)))))
-    return [(kind, ids[i:i + size]) for i in range(0, len(ids), size)]
+    return [(kind, ids[i:i + size]) if late is None else (kind, ids[i:i + size], late) for i in range(0, len(ids), size)]
 
 
 def _merge_moments(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -287,7 +294,7 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
                  threads: int | None = 1, progress=None, ignore=(), cache_root: str | None = None, scratch=None):
     """Score every item; returns ``(combiner, shared, extras, sample counts)``. Submitted files
     for ``ignore`` ids (items a dataset fault excludes) are not read."""
-    from ..engine import default_workers, run_actors
+    from ..engine import actor_pool, default_workers
 
     submission_ids(submission, MOTION_EXT, [it.id for it in items], ignore)  # a wrong folder fails before any reading
     plans = plan(task.metrics, conventions)
@@ -304,66 +311,69 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     base = {"task": task.name, "root": str(root), "seed": seed, "threads": threads, "cache_root": cache_root,
             "skip": sorted(skipped_metrics)}
     tick = progress or (lambda done, total, what: None)
-    gt_rows, gt_priorities, score_priorities, seconds = [], FrameSample(gt_k), FrameSample(score_k), {}
+    # One pool of workers for every pass (a worker's start-up, imports and dataset scan, is ~4 s):
+    # what the ground-truth pass finds reaches the actors with each later job (``MotionWorker.__call__``).
+    early = {**base, "submission": str(submission), "conventions": conventions, "gt_sample": gt_k, "score_sample": score_k,
+             "shared": {"fps": task.fps, "si_clusters": task.si_clusters, **convention_inputs}}
     t_pass, cpu_pass = time.perf_counter(), time.process_time()
-    for _, batch in run_actors(MotionWorker, {**base, "gt_sample": gt_k, "score_sample": score_k}, _jobs("gt", ids, n_workers or 2),
-                               engine=engine, workers=n_workers, address=address):
-        for r in batch:
-            gt_rows.append({k: r[k] for k in ("id", "frames", "n", "mean", "m2", "record")})
-            _add_seconds(seconds, r["seconds"])
-            if gt_k:
-                gt_priorities.add(r["id"], r["gt_priorities"], {})
-            if score_k:
-                score_priorities.add(r["id"], r["score_priorities"], {})
-        tick(len(gt_rows), 2 * len(ids), "ground truth read")
-    main_seconds = {"ground-truth pass, wall (workers' start included)": time.perf_counter() - t_pass,
-                    "ground-truth pass, this process's CPU": time.process_time() - cpu_pass}
-    mean, std, counts = _merge_moments(gt_rows)
-    frames = {r["id"]: r["frames"] for r in gt_rows}
-    check_motion_submission(submission, task.feature_keys, per_frame_shapes(task), frames, ignore)
-    shared = {"mean": mean, "std": std, "fps": task.fps, "si_clusters": task.si_clusters, **convention_inputs}
-    manifest = manifest_doc(task.name, task.split, [r["record"] for r in gt_rows])
-    ref_key = f"{manifest['hash']}|{seed}|{gt_k}|{plan_signature(plans)}|{file_digests}"
-    t_fit = time.perf_counter()
-
-    def fit_frames() -> np.ndarray:  # only when the fits are not cached: a pass that sends the sample's frames alone
-        sample = FrameSample(gt_k)
-        at_most = sample_cutoff(gt_priorities)
-        for _, batch in run_actors(MotionWorker, {**base, "gt_sample": gt_k, "sample_at_most": at_most},
-                                   _jobs("gt_sample", ids, n_workers or 2), engine=engine, workers=n_workers, address=address):
+    with actor_pool(MotionWorker, early, len(_jobs("gt", ids, n_workers or 2)), engine=engine, workers=n_workers,
+                    address=address) as pool:
+        gt_rows, gt_priorities, score_priorities, seconds = [], FrameSample(gt_k), FrameSample(score_k), {}
+        for _, batch in pool.run(_jobs("gt", ids, n_workers or 2)):
             for r in batch:
-                sample.add(r["id"], *r["sample"])
+                gt_rows.append({k: r[k] for k in ("id", "frames", "n", "mean", "m2", "record")})
                 _add_seconds(seconds, r["seconds"])
-        return sample.rows.get("reference", np.empty((0, len(mean))))
+                if gt_k:
+                    gt_priorities.add(r["id"], r["gt_priorities"], {})
+                if score_k:
+                    score_priorities.add(r["id"], r["score_priorities"], {})
+            tick(len(gt_rows), 2 * len(ids), "ground truth read")
+        main_seconds = {"ground-truth pass, wall (workers' start included)": time.perf_counter() - t_pass,
+                        "ground-truth pass, this process's CPU": time.process_time() - cpu_pass}
+        mean, std, counts = _merge_moments(gt_rows)
+        frames = {r["id"]: r["frames"] for r in gt_rows}
+        check_motion_submission(submission, task.feature_keys, per_frame_shapes(task), frames, ignore)
+        shared = {**early["shared"], "mean": mean, "std": std}
+        manifest = manifest_doc(task.name, task.split, [r["record"] for r in gt_rows])
+        ref_key = f"{manifest['hash']}|{seed}|{gt_k}|{plan_signature(plans)}|{file_digests}"
+        t_fit = time.perf_counter()
 
-    prepared = _prepared(plans, fit_frames, shared, cache_root, ref_key)
-    main_seconds["fits on the ground-truth frame sample (k-means; its frames' pass when not cached)"] = time.perf_counter() - t_fit
-    shared.update(prepared)
-    # Item statistics go to disk (a 256-d paired FD is 263 KB an item): the parent's memory stays
-    # flat however many items the split has; each group's replicates are folded when reported.
-    combiner = Aggregator(plans, n_boot=n_boot, slice_boot=slice_boot, seed=seed, rows=SpillRows(scratch))
-    for p in fits:
-        combiner.notes[p.name] = {k: v for k, v in prepared.items() if isinstance(v, (int, float))}
-    if combiner.sample_frames != score_k:
-        raise RuntimeError(f"frame sample: {combiner.sample_frames} frames planned, {score_k} announced to the workers")
-    # Each item sends only its frames at or below the set's k-th smallest priority (the same seeded
-    # priorities as above): the sample is the same, without every frame of every item crossing to this process.
-    kwargs = {**base, "submission": str(submission), "conventions": conventions, "shared": shared, "score_sample": score_k,
-              "ref_key": ref_key, "sample_at_most": sample_cutoff(score_priorities) if score_k else None}
-    samples, done = set(), 0
-    t_pass, cpu_pass = time.perf_counter(), time.process_time()
-    for _, batch in run_actors(MotionWorker, kwargs, _jobs("score", ids, n_workers or 2), engine=engine, workers=n_workers,
-                               address=address):
-        for r in batch:
-            combiner.add(r["id"], groups[r["id"]], r["outputs"])
-            _add_seconds(seconds, r["seconds"], "metric ")
-            if score_k:
-                combiner.add_sample(r["id"], *r["sample"])
-            samples.add(r["samples"])
-            done += 1
-        tick(len(ids) + done, 2 * len(ids), "items scored")
-    main_seconds.update({"score pass, wall (workers' start included)": time.perf_counter() - t_pass,
-                         "score pass, this process's CPU": time.process_time() - cpu_pass})
+        def fit_frames() -> np.ndarray:  # only when the fits are not cached: a pass that sends the sample's frames alone
+            sample = FrameSample(gt_k)
+            late = {"shared": {"mean": mean, "std": std}, "ref_key": None, "sample_at_most": sample_cutoff(gt_priorities)}
+            for _, batch in pool.run(_jobs("gt_sample", ids, n_workers or 2, late)):
+                for r in batch:
+                    sample.add(r["id"], *r["sample"])
+                    _add_seconds(seconds, r["seconds"])
+            return sample.rows.get("reference", np.empty((0, len(mean))))
+
+        prepared = _prepared(plans, fit_frames, shared, cache_root, ref_key)
+        main_seconds["fits on the ground-truth frame sample (k-means; its frames' pass when not cached)"] = time.perf_counter() - t_fit
+        shared.update(prepared)
+        # Item statistics go to disk (a 256-d paired FD is 263 KB an item): the parent's memory stays
+        # flat however many items the split has; each group's replicates are folded when reported.
+        combiner = Aggregator(plans, n_boot=n_boot, slice_boot=slice_boot, seed=seed, rows=SpillRows(scratch))
+        for p in fits:
+            combiner.notes[p.name] = {k: v for k, v in prepared.items() if isinstance(v, (int, float))}
+        if combiner.sample_frames != score_k:
+            raise RuntimeError(f"frame sample: {combiner.sample_frames} frames planned, {score_k} announced to the workers")
+        # Each item sends only its frames at or below the set's k-th smallest priority (the same seeded
+        # priorities as above): the sample is the same, without every frame of every item crossing to this process.
+        late = {"shared": {k: v for k, v in shared.items() if k not in early["shared"]}, "ref_key": ref_key,
+                "sample_at_most": sample_cutoff(score_priorities) if score_k else None}
+        samples, done = set(), 0
+        t_pass, cpu_pass = time.perf_counter(), time.process_time()
+        for _, batch in pool.run(_jobs("score", ids, n_workers or 2, late)):
+            for r in batch:
+                combiner.add(r["id"], groups[r["id"]], r["outputs"])
+                _add_seconds(seconds, r["seconds"], "metric ")
+                if score_k:
+                    combiner.add_sample(r["id"], *r["sample"])
+                samples.add(r["samples"])
+                done += 1
+            tick(len(ids) + done, 2 * len(ids), "items scored")
+        main_seconds.update({"score pass, wall": time.perf_counter() - t_pass,
+                             "score pass, this process's CPU": time.process_time() - cpu_pass})
     if len(samples) > 1:  # the header check refuses this; a file changed while scoring must not slip through
         raise SubmissionError(submission, f"items have different numbers of samples {sorted(samples)}")
     extras = {"samples_per_item": samples.pop() if samples else None, **counts,
