@@ -94,11 +94,14 @@ class MotionWorker:
         ref = features(item.target, self.task)
         valid = valid_mask(item.target, self.task, len(ref))
         t_read = time.perf_counter() - t0
-        frames = ref[valid]
+        frames = ref if valid.all() else ref[valid]
         record = item_record(item.id, read_arrays(item.target, self.task), valid)  # the data manifest's row
         out = {"id": item.id, "frames": len(ref), "n": len(frames), "record": record,
-               "mean": frames.mean(0) if len(frames) else np.zeros(ref.shape[1]),
-               "m2": ((frames - frames.mean(0)) ** 2).sum(0) if len(frames) else np.zeros(ref.shape[1])}
+               "mean": np.zeros(ref.shape[1]), "m2": np.zeros(ref.shape[1])}
+        if len(frames):  # Σ (x − mean)², the square taken in place: one temporary, not two
+            out["mean"] = frames.mean(0)
+            deviations = frames - out["mean"]
+            out["m2"] = np.multiply(deviations, deviations, out=deviations).sum(0)
         # The samples' priorities alone (~72 KB an item, not its ~9 MB of frames): the parent takes each
         # sample's cut-off, and the frames at or below it are all that later crosses.
         if self.gt_sample:
