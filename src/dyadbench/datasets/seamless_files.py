@@ -23,6 +23,7 @@ from typing import BinaryIO
 import numpy as np
 
 from .errors import DatasetError
+from .seamless_format import npy_header
 
 FEATURE_GROUPS = ("smplh", "movement", "movement_v4", "boxes_and_keypoints")
 MEDIA = {"wav": "audio", "mp4": "video"}
@@ -107,9 +108,7 @@ class FeatureFilesStore:
         for key, path in self._keys.get(stem, {}).items():
             try:
                 with open(path, "rb") as f:
-                    version = np.lib.format.read_magic(f)
-                    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-                    shape, _, dtype = read(f)
+                    shape, _, dtype = npy_header(f)
             except (ValueError, OSError) as exc:
                 raise DatasetError(path, f"unreadable npy header ({exc})") from exc
             out[key] = (shape, dtype)
