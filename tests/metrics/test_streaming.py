@@ -159,6 +159,13 @@ def test_frame_sample_is_the_global_bottom_k_for_any_order_and_partition():
     assert a.frames_seen == b.frames_seen == sum(lengths.values())
     every = np.concatenate([frame_priorities(i, 7, n) for i, n in lengths.items()])
     np.testing.assert_array_equal(a.priorities, np.sort(every)[:40])
+    # each item's rows, grouped once, are those its id marks, in sample order
+    positions = b.item_positions()
+    assert sorted(positions) == sorted(set(b.items)) and sum(len(v) for v in positions.values()) == 40
+    for item_id, where in positions.items():
+        np.testing.assert_array_equal(b.rows["x"][where], b.rows["x"][b.items == item_id])
+    b.add("late", np.array([0.0]), {"x": np.zeros((1, 3))}, 1)  # a new frame regroups
+    assert "late" in b.item_positions()
 
 
 def test_items_sending_only_frames_at_or_below_the_known_cutoff_give_the_same_sample():

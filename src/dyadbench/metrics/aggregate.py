@@ -350,9 +350,10 @@ class Aggregator:
         members = set(self.members[key])
         items: dict[str, list] = defaultdict(list)
         if p.sampled:
-            ids = sorted({i for i in self.sample.items if i in members})
+            positions = self.sample.item_positions()
+            ids = sorted(i for i in positions if i in members)
             for item_id in ids:
-                pick = self.sample.items == item_id
+                pick = positions[item_id]
                 for k, v in self.sample.rows.items():
                     x = v[pick]
                     items[k].append(np.moveaxis(x, 0, 1) if x.ndim == 3 else x)

@@ -115,7 +115,7 @@ def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dic
     # Once the items are in the Aggregator only reads (its frame sample cut to size here, not by
     # the first group that asks): slice groups may be computed in threads.
     if combiner.sample is not None:
-        combiner.sample.priorities  # noqa: B018 - the property compacts the sample
+        combiner.sample.item_positions()
     return Scored(ids, [items[order[i]].groups for i in ids], compute, metric_skips, extras, excluded=excluded,
                   thread_safe=True)
 
