@@ -17,8 +17,7 @@ unpaired interval, √(se_A² + se_B²), and say so.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import t as student_t
-
+from ._quantiles import t_quantile
 from .bootstrap import percentile_interval
 
 __all__ = ["paired_difference"]
@@ -42,7 +41,7 @@ def paired_difference(a: dict, b: dict, *, confidence: float = 0.95) -> dict | N
         return None
     la, lb = a["linear"], b["linear"]
     diff = float(a["value"] - b["value"])
-    z = float(student_t.ppf(0.5 + confidence / 2, max(len(la["ids"]) - 1, 1)))  # se from the items: t, n − 1 df
+    z = t_quantile(0.5 + confidence / 2, max(len(la["ids"]) - 1, 1))  # se from the items: t, n − 1 df
     if la["kind"] == lb["kind"] == "influence":
         ia, ib = dict(zip(la["ids"], la["values"])), dict(zip(lb["ids"], lb["values"]))
         if ia.keys() != ib.keys():

@@ -24,7 +24,6 @@ beats and counts 0, so the score cannot exceed 12/13 — a property of the refer
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import argrelextrema
 from scipy.spatial.transform import Rotation
 
 from ._validation import as_float_array
@@ -120,6 +119,8 @@ def central_speeds(positions, fps: float) -> np.ndarray:
 def emage_motion_beats(speed, *, start: int, stop: int, order: int = 7, threshold: float = 0.10) -> np.ndarray:
     """Frame indices (from ``start``) of one joint's motion beats, as ``BC.load_motion`` keeps them."""
     s = np.asarray(speed, np.float64)
+    from scipy.signal import argrelextrema  # here: scipy.signal costs ~1.4 s to import, and only gesture needs it
+
     minima = argrelextrema(s[start:stop], np.less, order=int(order))[0]
     return minima[s[minima] > threshold]  # the reference's mask: indices of the uncut speed (see the docstring)
 

@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg as sla
-from scipy.stats import t as student_t
-
+from ._quantiles import t_quantile
 from ._validation import as_float_array, check_probability
 from ._frechet_linalg import tri_product
 from .frechet import frechet_bootstrap, frechet_distance
@@ -151,7 +150,7 @@ def frechet_interval(x, y, *, groups=None, y_groups=None, confidence: float = 0.
     s = np.asarray(list(sums.values()))
     g = len(s)
     se = float(np.sqrt(g / max(g - 1, 1) * np.sum(s**2)))
-    z = float(student_t.ppf(1.0 - alpha / 2.0, max(g - 1, 1)))  # se from g units: t with g − 1 degrees of freedom
+    z = t_quantile(1.0 - alpha / 2.0, max(g - 1, 1))  # se from g units: t with g − 1 degrees of freedom
     return {**base, "low": max(0.0, value - z * se), "high": value + z * se, "se": se, "method": "delta",
             "influence": sums}
 
@@ -217,7 +216,7 @@ def frechet_delta_from_sums(chunks, half: int, *, confidence: float = 0.95, incl
         infl = infl + (b - n_ref * b.sum() / n2) / n2
     g = len(infl)
     se = float(np.sqrt(g / max(g - 1, 1) * np.sum(infl**2)))
-    z = float(student_t.ppf(1.0 - alpha / 2.0, max(g - 1, 1)))  # se from g units: t with g − 1 degrees of freedom
+    z = t_quantile(1.0 - alpha / 2.0, max(g - 1, 1))  # se from g units: t with g − 1 degrees of freedom
     return {"value": value, "low": max(0.0, value - z * se), "high": value + z * se, "se": se, "units": g,
             "influence": dict(zip(ids, infl.tolist())), "method": "delta", "includes_reference": include_reference,
             "trace": float(np.trace(s1) + np.trace(s2))}

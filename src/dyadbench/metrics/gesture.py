@@ -19,7 +19,6 @@ with σ = 0.1 s by default (``direction="audio_to_motion"`` swaps the roles, as 
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import argrelextrema
 
 from ._validation import as_float_array, resolve_rng
 
@@ -89,6 +88,8 @@ def kinematic_beats(joints, *, fps: float = 30.0, order: int = 3, min_speed_drop
         raise ValueError(f"joints: needs at least {2 * order + 2} frames, got {j.shape[0]}")
     flat = j.reshape(j.shape[0], -1, j.shape[-1]) if j.ndim == 3 else j[:, :, None]
     speed = np.linalg.norm(np.diff(flat, axis=0), axis=-1).mean(axis=1) * fps
+    from scipy.signal import argrelextrema  # here: scipy.signal costs ~1.4 s to import, and only gesture needs it
+
     minima = argrelextrema(speed, np.less, order=int(order))[0]
     if min_speed_drop > 0:
         minima = minima[speed.max() - speed[minima] >= min_speed_drop]

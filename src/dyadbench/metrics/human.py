@@ -16,7 +16,6 @@ Each judgement is 1 when system A was preferred, 0 when B was. With k preference
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from ._validation import check_probability
 
@@ -52,6 +51,8 @@ def binomial_test(k: int, n: int, p: float = 0.5) -> float:
     p = float(p)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p: expected a probability in [0, 1], got {p}")
+    from scipy import stats  # here, not at import: scipy.stats takes ~1 s to import
+
     pmf = stats.binom.pmf(np.arange(n + 1), n, p)
     return float(min(1.0, pmf[pmf <= pmf[k] * (1.0 + 1e-7)].sum()))
 
@@ -59,6 +60,8 @@ def binomial_test(k: int, n: int, p: float = 0.5) -> float:
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion."""
     k, n = _counts(k, n)
+    from scipy import stats
+
     z = stats.norm.ppf(1.0 - (1.0 - check_probability(confidence, "confidence")) / 2.0)
     phat = k / n
     denom = 1.0 + z * z / n
