@@ -177,11 +177,21 @@ class Participant:
     def audio_identity(self) -> str:
         """Where the wav's bytes are and their size and modification time: a cache key that costs
         one stat (a changed file gets a new key)."""
-        member = self.member("wav")
+        return self._file_identity(self.member("wav"))
+
+    def feature_identity(self, keys) -> str:
+        """The same for the arrays of ``keys``: the npz (loose or in its shard), or each key's
+        ``.npy`` in the per-file layout ("-" for a key that has none). Stat data, not content: what
+        is kept under it must be checked against the arrays' content hashes before it is used."""
+        if not self._per_file:
+            return self._file_identity(self.member("npz"))
+        paths = {k: self.store.key_path(self.id, k) for k in sorted(keys)}
+        return ";".join(f"{k}={_stat_identity(p) if p is not None else '-'}" for k, p in paths.items())
+
+    def _file_identity(self, member: str) -> str:
         path = self.store.path(member)
         if path is not None:
-            st = path.stat()
-            return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+            return _stat_identity(path)
         st = self.store.tar_path.stat()
         offset, size = self.store.index[member]
         return f"{self.store.tar_path.resolve()}::{member}|{offset}|{size}|{st.st_size}|{st.st_mtime_ns}"
@@ -402,3 +412,7 @@ def _choose(value, allowed: tuple[str, ...], name: str) -> tuple[str, ...]:
         raise ValueError(f"{name}: unknown {bad}; expected one of {list(allowed)}")
     return chosen
 
+
+def _stat_identity(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"

@@ -93,8 +93,11 @@ class FeatureFilesStore:
     def feature_keys(self, stem: str) -> list[str]:
         return sorted(self._keys.get(stem, {}))
 
+    def key_path(self, stem: str, key: str) -> Path | None:
+        return self._keys.get(stem, {}).get(key)
+
     def load(self, stem: str, key: str) -> np.ndarray:
-        path = self._keys.get(stem, {}).get(key)
+        path = self.key_path(stem, key)
         if path is None:
             raise DatasetError(self.folder / key.replace(":", "/") / f"{stem}.npy", "file is missing")
         try:

@@ -3,14 +3,13 @@
 Two passes over the items, each a set of jobs (batches of item ids) run by one pool of workers
 (``engine.actor_pool``) on local processes or Ray:
 
-1. ground truth only: per-dim mean and variance of the valid frames (the standardization every
-   standardized convention uses; merged in item-id order) and a seeded bottom-k sample of valid
-   frames for what must be fitted on the ground truth (SI-diversity's clusters);
+1. ground truth only (``ground_truth``): per-dim moments of the valid frames (the standardization;
+   merged in item-id order), the manifest's rows, the seeded frame samples' cut-offs. A second
+   evaluation of the same files starts from the first one's, each item checked as it is scored;
 2. scoring: each item's inputs are gathered and ``metrics.aggregate.item_outputs`` gives its
    per-item values and additive statistics; the parent folds them (``metrics.aggregate.Aggregator``,
-   the one engine) and keeps
-   nothing per frame. Memory does not grow with frames; results do not depend on the number of
-   workers, the engine, or the order items finish in.
+   the one engine) and keeps nothing per frame. Memory does not grow with frames; results do not
+   depend on the number of workers, the engine, or the order items finish in.
 """
 
 from __future__ import annotations
@@ -37,11 +36,11 @@ from ..metrics.aggregate import (
     item_outputs,
     plan_signature,
     plan,
-    prepare,
 )
 from ..metrics.streaming import FrameSample, item_sample, sample_cutoff
 from ..storage import SpillRows
-from ..datasets.manifest import item_record, manifest_doc
+from ..datasets.manifest import item_record
+from . import ground_truth
 from .items import align_length, features, motion_items, per_frame_shapes, read_arrays, valid_mask
 from ..tasks.registry import get_task
 
@@ -70,6 +69,7 @@ class MotionWorker:
         self.sample_at_most = sample_at_most  # the score sample's cut-off priority, known from the ground-truth pass
         self.cache_root = cache_root
         self.ref_key = ref_key  # the data manifest's hash, seed and conventions: the ground truth's values are a function of them
+        self.expect = None
 
     def __call__(self, job):
         """``(kind, ids)`` or ``(kind, ids, late)``: ``late`` carries what the ground-truth pass
@@ -79,6 +79,7 @@ class MotionWorker:
         if late is not None:
             self.shared = {**self._early_shared, **late["shared"]}
             self.ref_key, self.sample_at_most = late["ref_key"], late["sample_at_most"]
+            self.expect = late.get("expect")  # id -> the manifest row a kept ground-truth pass claims
         out = []
         for item_id in ids:
             item = self.items[item_id]
@@ -124,10 +125,17 @@ class MotionWorker:
         ref = features(item.target, self.task)
         n = len(ref)
         valid = valid_mask(item.target, self.task, n)
+        if self.expect is not None:  # moments and cut-offs came from a kept pass: score only the arrays it was made on
+            t1 = time.perf_counter()
+            if item_record(item.id, read_arrays(item.target, self.task), valid) != self.expect.get(item.id):
+                return {"id": item.id, "checked": False}
+            check_seconds = time.perf_counter() - t1
         gen = read_motion_item(self.submission / f"{item.id}{MOTION_EXT}", self.task.feature_keys, per_frame_shapes(self.task), n)
         inputs = {"generated": gen, "reference": ref, "reference_samples": ref[None], "valid": valid,
                   "partner": align_length(features(item.partner, self.task), n)}
         seconds = {"read": time.perf_counter() - t0}
+        if self.expect is not None:
+            seconds = {"read": seconds["read"] - check_seconds, CHECK_STAGE: check_seconds}
         if "spectral_flux" in self.onset_kinds:
             t1 = time.perf_counter()
             inputs["onsets"] = self._onsets(item.target)
@@ -141,7 +149,7 @@ class MotionWorker:
         # data-only parts of statistics are kept here, never sent to the parent (263 KB an item for a 256-d FD)
         parts = {name + REFERENCE_PART: o.pop("reference_part") for name, o in outputs.items() if "reference_part" in o}
         self._keep_refs(item.id, known, outputs, parts)
-        out = {"id": item.id, "outputs": outputs, "samples": gen.shape[0]}
+        out = {"id": item.id, "outputs": outputs, "samples": gen.shape[0], "checked": self.expect is not None}
         if self.score_sample:
             t1 = time.perf_counter()
             out["sample"] = item_sample(item.id, self.seed, valid, inputs, self.score_sample, at_most=self.sample_at_most)
@@ -210,7 +218,7 @@ class MotionWorker:
 
 
 ONSETS_VERSION = 1  # bump when features.audio.onsets or features.librosa_onsets changes its numbers
-FITS_VERSION = 1  # bump when a Streaming.prepare's fit (SI-diversity's k-means) changes its numbers
+CHECK_STAGE = "ground truth's manifest rows checked (content hashes)"
 REFS_VERSION = 2  # bump when a metric's numbers change without its convention's name or parameters changing
 
 
@@ -218,7 +226,7 @@ def _add_seconds(total: dict, part: dict, metric_prefix: str = "") -> None:
     """Sum per-item seconds by stage; metric names (not the fixed stage names) get a prefix."""
     stages = ("read", "audio onsets (read + spectral flux)", "audio onsets (read + librosa's, EMAGE)", "frame sample for set-level metrics",
               "ground-truth frame sample for fits",
-              "ground-truth pass (moments, manifest hashes, frame sample)")
+              "ground-truth pass (moments, manifest hashes, frame sample)", CHECK_STAGE)
     for k, v in part.items():
         key = k if k in stages else metric_prefix + k
         key = "read (ground truth + submission + partner)" if k == "read" else key
@@ -250,53 +258,20 @@ def _convention_files(plans) -> tuple[dict, dict, str]:
     return shared, skipped, ";".join(f"{k}={v}" for k, v in sorted(digests.items()))
 
 
-def _jobs(kind: str, ids: list[str], workers: int, late: dict | None = None) -> list:
+def _jobs(kind: str, ids: list[str], workers: int, late: dict | None = None, expect: dict | None = None) -> list:
+    """Batches of item ids; ``expect`` (id -> manifest row) goes with the batch that holds the item."""
     size = max(1, min(8, math.ceil(len(ids) / (4 * max(1, workers)))))
-    return [(kind, ids[i:i + size]) if late is None else (kind, ids[i:i + size], late) for i in range(0, len(ids), size)]
-
-
-def _merge_moments(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Per-dim mean and std (floored at 1e-6) of all valid ground-truth frames, merged in id order
-    (Chan et al.'s pairwise update), so any partition of the items gives the same numbers."""
-    n, mean, m2 = 0, None, None
-    for r in sorted(rows, key=lambda r: r["id"]):
-        if not r["n"]:
-            continue
-        if mean is None:
-            n, mean, m2 = r["n"], r["mean"].copy(), r["m2"].copy()
-            continue
-        delta = r["mean"] - mean
-        total = n + r["n"]
-        mean = mean + delta * r["n"] / total
-        m2 = m2 + r["m2"] + delta ** 2 * n * r["n"] / total
-        n = total
-    if mean is None:
-        raise ValueError("reference: no valid ground-truth frame in any item")
-    return mean, np.maximum(np.sqrt(m2 / n), 1e-6), {"frames": int(sum(r["frames"] for r in rows)), "valid_frames": int(n)}
-
-
-def _prepared(plans, fit_frames, shared: dict, cache_root: str | None, ref_key: str) -> dict:
-    """The plans' fits on the ground-truth frame sample (``fit_frames()``; SI-diversity's k-means
-    centres): they depend on the data, seed and conventions alone (``ref_key``), so a second
-    evaluation of the same data reads them instead of collecting the sample and fitting again
-    (serial: ~12 s of a 4 M-frame facial-motion run)."""
-    if not any(p.mode == "sums" and p.conv.stream.prepare is not None for p in plans):
-        return {}
-    import hashlib
-
-    from ..features.cache import FeatureCache
-
-    compute = lambda: prepare(plans, fit_frames(), shared)
-    key = hashlib.blake2b(f"{ref_key}|fits".encode(), digest_size=16).hexdigest()
-    arrays = FeatureCache(cache_root).get_or_compute(key, "reference_fits", FITS_VERSION, compute)
-    return {k: (np.asarray(v).item() if np.ndim(v) == 0 else np.asarray(v)) for k, v in arrays.items()}
+    chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
+    if late is None:
+        return [(kind, chunk) for chunk in chunks]
+    return [(kind, chunk, {**late, "expect": {i: expect[i] for i in chunk}} if expect else late) for chunk in chunks]
 
 
 def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, conventions: dict | None, n_boot: int,
                  slice_boot: int, engine: str = "local", workers: int | None = None, address: str | None = None,
                  threads: int | None = 1, progress=None, ignore=(), cache_root: str | None = None, scratch=None):
-    """Score every item; returns ``(combiner, shared, extras, sample counts)``. Submitted files
-    for ``ignore`` ids (items a dataset fault excludes) are not read."""
+    """Score every item; returns ``(combiner, shared, extras)``. Submitted files for ``ignore`` ids
+    (items a dataset fault excludes) are not read."""
     from ..engine import actor_pool, default_workers
 
     submission_ids(submission, MOTION_EXT, [it.id for it in items], ignore)  # a wrong folder fails before any reading
@@ -304,86 +279,129 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     convention_inputs, skipped_metrics, file_digests = _convention_files(plans)
     plans = [p for p in plans if p.name not in skipped_metrics]
     ids = sorted(it.id for it in items)
-    groups = {it.id: [(col, val) for col, val in it.groups.items()] for it in items}
     if workers is None and engine == "local":  # starting a process costs ~1 s: one per ITEMS_PER_WORKER items
         workers = max(1, min(default_workers(), len(ids) // ITEMS_PER_WORKER))
-    n_workers = workers
-    fits = [p for p in plans if p.mode == "sums" and p.conv.stream.prepare is not None]
     gt_k = fit_sample_size(plans, GT_SAMPLE_FRAMES)
     score_k = SAMPLE_FRAMES if any(p.sampled for p in plans) else 0  # the Aggregator's frame sample
-    base = {"task": task.name, "root": str(root), "seed": seed, "threads": threads, "cache_root": cache_root,
-            "skip": sorted(skipped_metrics)}
-    tick = progress or (lambda done, total, what: None)
-    # One pool of workers for every pass (a worker's start-up, imports and dataset scan, is ~4 s):
+    early = {"task": task.name, "root": str(root), "seed": seed, "threads": threads, "cache_root": cache_root,
+             "skip": sorted(skipped_metrics), "submission": str(submission), "conventions": conventions, "gt_sample": gt_k,
+             "score_sample": score_k, "shared": {"fps": task.fps, "si_clusters": task.si_clusters, **convention_inputs}}
+    run = _Run(task, submission, plans, ids, {it.id: list(it.groups.items()) for it in items}, seed, workers, ignore,
+               (gt_k, score_k), (n_boot, slice_boot), cache_root, scratch, file_digests, early["shared"],
+               progress or (lambda done, total, what: None))
+    key = ground_truth.claim_key(task, items, seed, gt_k, score_k)
+    gt = ground_truth.claimed(cache_root, key)
+    t_start = time.perf_counter()
+    # One pool of workers for every pass (a worker's start-up, imports and dataset scan, is ~2 s):
     # what the ground-truth pass finds reaches the actors with each later job (``MotionWorker.__call__``).
-    early = {**base, "submission": str(submission), "conventions": conventions, "gt_sample": gt_k, "score_sample": score_k,
-             "shared": {"fps": task.fps, "si_clusters": task.si_clusters, **convention_inputs}}
-    t_pass, cpu_pass = time.perf_counter(), time.process_time()
-    with actor_pool(MotionWorker, early, len(_jobs("gt", ids, n_workers or 2)), engine=engine, workers=n_workers,
+    with actor_pool(MotionWorker, early, len(_jobs("gt", ids, workers or 2)), engine=engine, workers=workers,
                     address=address) as pool:
-        gt_rows, gt_priorities, score_priorities, seconds = [], FrameSample(gt_k), FrameSample(score_k), {}
-        for _, batch in pool.run(_jobs("gt", ids, n_workers or 2)):
+        run.main_seconds["workers' start"] = time.perf_counter() - t_start
+        scored = run.score(pool, gt) if gt is not None else None
+        if scored is None:  # no claim, or an item's arrays are not what it claimed: the pass itself
+            gt = run.ground_truth_pass(pool)
+            ground_truth.keep(cache_root, key, gt)
+            scored = run.score(pool, gt)
+    combiner, shared, samples = scored
+    extras = {"samples_per_item": samples, **gt.counts,
+              "ground_truth_pass": ("kept from an earlier evaluation of these files; every item's manifest row checked "
+                                    "against the arrays it was scored on") if gt.claimed else "run",
+              "worker_seconds": {k: round(v, 3) for k, v in sorted(run.seconds.items(), key=lambda kv: -kv[1])},
+              "main_seconds": run.main_seconds, "manifest": gt.manifest(task), "metric_skips": skipped_metrics}
+    return combiner, shared, extras
+
+
+class _Run:
+    """One evaluation's passes on one pool of workers."""
+
+    def __init__(self, task, submission, plans, ids, groups, seed, workers, ignore, sample_sizes, resamples,
+                 cache_root, scratch, file_digests, early_shared, tick):
+        self.task, self.submission, self.plans, self.ids, self.groups, self.seed = task, submission, plans, ids, groups, seed
+        self.workers, self.ignore, (self.gt_k, self.score_k) = workers or 2, ignore, sample_sizes
+        (self.n_boot, self.slice_boot), self.cache_root, self.scratch = resamples, cache_root, scratch
+        self.file_digests, self.early_shared, self.tick = file_digests, early_shared, tick
+        self.seconds: dict = {}  # summed over workers, by stage and metric
+        self.main_seconds: dict = {}
+
+    def ground_truth_pass(self, pool) -> ground_truth.GroundTruth:
+        t_pass, cpu_pass = time.perf_counter(), time.process_time()
+        rows, gt_priorities, score_priorities = [], FrameSample(self.gt_k), FrameSample(self.score_k)
+        for _, batch in pool.run(_jobs("gt", self.ids, self.workers)):
             for r in batch:
-                gt_rows.append({k: r[k] for k in ("id", "frames", "n", "mean", "m2", "record")})
-                _add_seconds(seconds, r["seconds"])
-                if gt_k:
+                rows.append({k: r[k] for k in ("id", "frames", "n", "mean", "m2", "record")})
+                _add_seconds(self.seconds, r["seconds"])
+                if self.gt_k:
                     gt_priorities.add(r["id"], r["gt_priorities"], {})
-                if score_k:
+                if self.score_k:
                     score_priorities.add(r["id"], r["score_priorities"], {})
-            tick(len(gt_rows), 2 * len(ids), "ground truth read")
-        main_seconds = {"ground-truth pass, wall (workers' start included)": time.perf_counter() - t_pass,
-                        "ground-truth pass, this process's CPU": time.process_time() - cpu_pass}
-        mean, std, counts = _merge_moments(gt_rows)
-        frames = {r["id"]: r["frames"] for r in gt_rows}
-        check_motion_submission(submission, task.feature_keys, per_frame_shapes(task), frames, ignore)
-        shared = {**early["shared"], "mean": mean, "std": std}
-        manifest = manifest_doc(task.name, task.split, [r["record"] for r in gt_rows])
-        ref_key = f"{manifest['hash']}|{seed}|{gt_k}|{plan_signature(plans)}|{file_digests}"
+            self.tick(len(rows), 2 * len(self.ids), "ground truth read")
+        self.main_seconds.update({"ground-truth pass, wall": time.perf_counter() - t_pass,
+                                  "ground-truth pass, this process's CPU": time.process_time() - cpu_pass})
+        mean, std, counts = ground_truth.merge_moments(rows)
+        return ground_truth.GroundTruth(mean, std, counts, [r["record"] for r in rows], sample_cutoff(gt_priorities),
+                                        sample_cutoff(score_priorities) if self.score_k else None)
+
+    def score(self, pool, gt: ground_truth.GroundTruth):
+        """``(Aggregator, shared, samples per item)``, or None when ``gt`` is a claim that an item's
+        arrays (or the submission's frame counts) contradict."""
+        try:
+            check_motion_submission(self.submission, self.task.feature_keys, per_frame_shapes(self.task), gt.frames, self.ignore)
+        except SubmissionError:
+            if gt.claimed:  # the claimed frame counts may be what is wrong: only the pass can tell
+                return None
+            raise
+        shared = {**self.early_shared, "mean": gt.mean, "std": gt.std}
+        manifest = gt.manifest(self.task)
+        ref_key = f"{manifest['hash']}|{self.seed}|{self.gt_k}|{plan_signature(self.plans)}|{self.file_digests}"
         t_fit = time.perf_counter()
 
         def fit_frames() -> np.ndarray:  # only when the fits are not cached: a pass that sends the sample's frames alone
-            sample = FrameSample(gt_k)
-            late = {"shared": {"mean": mean, "std": std}, "ref_key": None, "sample_at_most": sample_cutoff(gt_priorities)}
-            for _, batch in pool.run(_jobs("gt_sample", ids, n_workers or 2, late)):
+            sample = FrameSample(self.gt_k)
+            late = {"shared": {"mean": gt.mean, "std": gt.std}, "ref_key": None, "sample_at_most": gt.gt_cutoff}
+            for _, batch in pool.run(_jobs("gt_sample", self.ids, self.workers, late)):
                 for r in batch:
                     sample.add(r["id"], *r["sample"])
-                    _add_seconds(seconds, r["seconds"])
-            return sample.rows.get("reference", np.empty((0, len(mean))))
+                    _add_seconds(self.seconds, r["seconds"])
+            return sample.rows.get("reference", np.empty((0, len(gt.mean))))
 
-        prepared = _prepared(plans, fit_frames, shared, cache_root, ref_key)
-        main_seconds["fits on the ground-truth frame sample (k-means; its frames' pass when not cached)"] = time.perf_counter() - t_fit
+        prepared = ground_truth.prepared_fits(self.plans, fit_frames, shared, self.cache_root, ref_key)
+        self.main_seconds["fits on the ground-truth frame sample (k-means; its frames' pass when not cached)"] = time.perf_counter() - t_fit
         shared.update(prepared)
         # Item statistics go to disk (a 256-d paired FD is 263 KB an item): the parent's memory stays
         # flat however many items the split has; each group's replicates are folded when reported.
-        combiner = Aggregator(plans, n_boot=n_boot, slice_boot=slice_boot, seed=seed, rows=SpillRows(scratch))
-        for p in fits:
-            combiner.notes[p.name] = {k: v for k, v in prepared.items() if isinstance(v, (int, float))}
-        if combiner.sample_frames != score_k:
-            raise RuntimeError(f"frame sample: {combiner.sample_frames} frames planned, {score_k} announced to the workers")
+        combiner = Aggregator(self.plans, n_boot=self.n_boot, slice_boot=self.slice_boot, seed=self.seed, rows=SpillRows(self.scratch))
+        for p in self.plans:
+            if p.mode == "sums" and p.conv.stream.prepare is not None:
+                combiner.notes[p.name] = {k: v for k, v in prepared.items() if isinstance(v, (int, float))}
+        if combiner.sample_frames != self.score_k:
+            raise RuntimeError(f"frame sample: {combiner.sample_frames} frames planned, {self.score_k} announced to the workers")
         # Each item sends only its frames at or below the set's k-th smallest priority (the same seeded
-        # priorities as above): the sample is the same, without every frame of every item crossing to this process.
-        late = {"shared": {k: v for k, v in shared.items() if k not in early["shared"]}, "ref_key": ref_key,
-                "sample_at_most": sample_cutoff(score_priorities) if score_k else None}
-        samples, done = set(), 0
+        # priorities as the ground-truth pass's): the same sample, without every frame crossing to this process.
+        late = {"shared": {k: v for k, v in shared.items() if k not in self.early_shared}, "ref_key": ref_key,
+                "sample_at_most": gt.score_cutoff}
+        expect = {r["id"]: r for r in gt.records} if gt.claimed else None
+        samples, done, stale, seconds = set(), 0, False, {}
         t_pass, cpu_pass = time.perf_counter(), time.process_time()
-        for _, batch in pool.run(_jobs("score", ids, n_workers or 2, late)):
+        for _, batch in pool.run(_jobs("score", self.ids, self.workers, late, expect)):
             for r in batch:
-                combiner.add(r["id"], groups[r["id"]], r["outputs"])
+                done += 1
+                stale = stale or (gt.claimed and not r.get("checked"))  # an item's arrays are not the claimed ones
+                if stale:
+                    continue  # the pass runs to its end (its jobs are out); nothing more is folded
+                combiner.add(r["id"], self.groups[r["id"]], r["outputs"])
                 _add_seconds(seconds, r["seconds"], "metric ")
-                if score_k:
+                if self.score_k:
                     combiner.add_sample(r["id"], *r["sample"])
                 samples.add(r["samples"])
-                done += 1
-            tick(len(ids) + done, 2 * len(ids), "items scored")
-        main_seconds.update({"score pass, wall": time.perf_counter() - t_pass,
-                             "score pass, this process's CPU": time.process_time() - cpu_pass})
-    if len(samples) > 1:  # the header check refuses this; a file changed while scoring must not slip through
-        raise SubmissionError(submission, f"items have different numbers of samples {sorted(samples)}")
-    extras = {"samples_per_item": samples.pop() if samples else None, **counts,
-              "worker_seconds": {k: round(v, 3) for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])},
-              "main_seconds": main_seconds,
-              "manifest": manifest, "metric_skips": skipped_metrics}
-    return combiner, shared, extras
+            self.tick(len(self.ids) + done, 2 * len(self.ids), "items scored")
+        self.main_seconds.update({"score pass, wall": time.perf_counter() - t_pass,
+                                  "score pass, this process's CPU": time.process_time() - cpu_pass})
+        if stale:
+            return None
+        _add_seconds(self.seconds, seconds)
+        if len(samples) > 1:  # the header check refuses this; a file changed while scoring must not slip through
+            raise SubmissionError(self.submission, f"items have different numbers of samples {sorted(samples)}")
+        return combiner, shared, samples.pop() if samples else None
 
 
 __all__ = ["ALL", "MotionWorker", "score_motion"]
