@@ -86,3 +86,18 @@ def test_one_eigendecomposition_gives_both_transport_maps(monkeypatch):
     monkeypatch.setattr(fi, "_SHARED_MIN_RATIO", np.inf)
     per_side = frechet_interval(x, y, method="delta", bias=False)
     assert shared["se"] == pytest.approx(per_side["se"], rel=1e-9)
+
+
+def test_the_t_quantile_is_scipy_stats_own():
+    """The intervals' t quantile comes from scipy.special (scipy.stats takes ~1 s to import in
+    every worker); it must be t.ppf's number exactly, and refuse what t.ppf would answer NaN to."""
+    from scipy.stats import t
+
+    from dyadbench.metrics._quantiles import t_quantile
+
+    for df in (1, 2, 3, 9, 29, 49, 447, 615, 10**5, 2.5):
+        for q in (0.5, 0.9, 0.95, 0.975, 0.995, 0.9995):
+            assert t_quantile(q, df) == float(t.ppf(q, df)), (q, df)
+    for q, df in ((0.0, 5), (1.0, 5), (0.95, 0)):
+        with pytest.raises(ValueError, match="t quantile"):
+            t_quantile(q, df)

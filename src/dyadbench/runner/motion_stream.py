@@ -53,13 +53,15 @@ class MotionWorker:
 
     def __init__(self, task: str, root: str, seed: int, submission: str | None = None, conventions: dict | None = None,
                  shared: dict | None = None, gt_sample: int = 0, score_sample: int = 0, threads: int | None = 1,
-                 cache_root: str | None = None, ref_key: str | None = None, skip=(), sample_at_most: float | None = None):
+                 cache_root: str | None = None, ref_key: str | None = None, skip=(), sample_at_most: float | None = None,
+                 items: list | None = None):
         if threads:
             from threadpoolctl import threadpool_limits
 
             self._limits = threadpool_limits(limits=threads)  # one BLAS thread per worker process
         self.task = get_task(task)
-        self.items = {it.id: it for it in motion_items(self.task, Path(root))}
+        # the parent's listing when it sends one (unpickling it: ~0.2 s; scanning the split again: ~1 s)
+        self.items = {it.id: it for it in (items if items is not None else motion_items(self.task, Path(root)))}
         self.seed, self.shared = seed, shared or {}
         self._early_shared = dict(self.shared)
         self.submission = Path(submission) if submission else None
@@ -285,7 +287,8 @@ def score_motion(task, root: Path, submission: Path, items: list, seed: int, *, 
     score_k = SAMPLE_FRAMES if any(p.sampled for p in plans) else 0  # the Aggregator's frame sample
     early = {"task": task.name, "root": str(root), "seed": seed, "threads": threads, "cache_root": cache_root,
              "skip": sorted(skipped_metrics), "submission": str(submission), "conventions": conventions, "gt_sample": gt_k,
-             "score_sample": score_k, "shared": {"fps": task.fps, "si_clusters": task.si_clusters, **convention_inputs}}
+             "score_sample": score_k, "shared": {"fps": task.fps, "si_clusters": task.si_clusters, **convention_inputs},
+             "items": items}
     run = _Run(task, submission, plans, ids, {it.id: list(it.groups.items()) for it in items}, seed, workers, ignore,
                (gt_k, score_k), (n_boot, slice_boot), cache_root, scratch, file_digests, early["shared"],
                progress or (lambda done, total, what: None))
