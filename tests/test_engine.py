@@ -71,3 +71,44 @@ def test_an_actor_that_cannot_start_reports_its_own_error(workers):
 
     with pytest.raises(FileNotFoundError, match="weights.pt: not found"):
         ActorPool(Refusing, {}, engine="local", workers=workers)
+
+
+PRESTART_SCRIPT = '''
+import os, sys
+
+MARKER = "dyadbench.metrics.listener"  # imported by neither this script nor dyadbench.engine
+
+
+class Probe:
+    def __init__(self):
+        self.had_marker = MARKER in sys.modules  # before the actor ran any code of its own
+
+    def __call__(self, job):
+        return job * 2, self.had_marker, os.getppid()
+
+
+if __name__ == "__main__":
+    from dyadbench import engine
+
+    if sys.argv[1] == "prestart":
+        engine.prestart_local(MARKER)
+    out = dict(engine.run_actors(Probe, {}, list(range(6)), engine="local", workers=2))
+    assert sorted(out) == list(range(6)) and all(out[i][0] == 2 * i for i in out), out
+    print(sorted({had for _, had, _ in out.values()}), MARKER in sys.modules)
+'''
+
+
+@pytest.mark.parametrize("mode", ["prestart", "plain"])
+def test_prestarted_process_server_hands_its_imports_to_the_workers(mode, tmp_path):
+    """``prestart_local(module)``: the workers are forked with ``module`` already imported (their
+    start-up skips those imports); this process never imports it; without it, workers import only
+    what they need."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "probe.py"
+    script.write_text(PRESTART_SCRIPT)
+    res = subprocess.run([sys.executable, str(script), mode], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    expected = "[True] False" if mode == "prestart" else "[False] False"
+    assert res.stdout.strip() == expected

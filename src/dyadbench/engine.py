@@ -75,6 +75,19 @@ class _InProcess:
         self.actor = None
 
 
+def prestart_local(worker_module: str) -> None:
+    """Start the local engine's process server now, in the background, with ``worker_module``
+    imported in it: a pool built later forks workers that have its imports already (~1.5 s less
+    for a pool of motion workers), and the server's own start overlaps whatever this process
+    does meanwhile (listing the split). A server already running is kept as it is. Cost when no
+    pool follows: one idle process that imported the module."""
+    from multiprocessing import forkserver
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["__main__", worker_module])  # "__main__": multiprocessing's own default
+    forkserver.ensure_running()  # returns once the server process is spawned; its imports run on
+
+
 class _LocalProcesses:
     def __init__(self, worker_cls: type, kwargs: dict, workers: int):
         # forkserver, not fork: forking a process that already runs threads (torch, gRPC of a Ray

@@ -95,6 +95,10 @@ def motion(task: Task, root: Path, submission: Path, seed: int, conventions: dic
     """Streamed over items (``motion_stream``): memory does not grow with frames."""
     from .motion_stream import score_motion
 
+    if engine == "local" and workers != 1:  # the workers' process server starts while the split is listed
+        from ..engine import prestart_local
+
+        prestart_local(score_motion.__module__)
     excluded_ids: set = set()
     items, excluded, skipped = _items(task, root, excluded_ids)
     try:

@@ -16,14 +16,21 @@ def evaluate_to_folder(task: str, data: Path, submission: Path, out: Path, *, sy
                        conventions: dict | None = None, threads: int = 1, face_stride: int | None = None,
                        compare_to: dict | None = None, command: str | None = None,
                        progress: Callable[[int, int, str], None] | None = None) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+    from importlib import import_module
+
     from threadpoolctl import threadpool_limits
 
     from ..report.files import write_report
-    from ..report.html import render
     from ..report.output import result_folder, scratch_folder
     from ..storage import cache_dir
 
     protect = (data, submission, cache if cache is not None else cache_dir())
+    # The HTML report's plotting library (~0.9 s of imports) loads in a thread while the items are
+    # scored: with worker processes this process only waits then.
+    importer = ThreadPoolExecutor(1)
+    html = importer.submit(import_module, "dyadbench.report.html")
+    importer.shutdown(wait=False)  # the submitted import runs to its end
     with result_folder(out, protect) as tmp:  # locked; report.json and report.html land together or not at all
         # Many small matrix products: BLAS threads fight each other more than they help (3x slower on 2 cores).
         with threadpool_limits(limits=threads):
@@ -40,6 +47,6 @@ def evaluate_to_folder(task: str, data: Path, submission: Path, out: Path, *, sy
             report["compared_to"] = compared_to(report, compare_to)
             runs.append(compare_to)
         write_report(report, tmp)
-        (tmp / "report.html").write_text(render(runs, title=f"{task}: {report['system']}",
+        (tmp / "report.html").write_text(html.result().render(runs, title=f"{task}: {report['system']}",
                                                 compare_to=compare_to["system"] if compare_to else "random"))
     return report
