@@ -101,3 +101,51 @@ def test_the_t_quantile_is_scipy_stats_own():
     for q, df in ((0.0, 5), (1.0, 5), (0.95, 0)):
         with pytest.raises(ValueError, match="t quantile"):
             t_quantile(q, df)
+
+
+def _item_sums(rng, items=40, per=30, d=3):
+    """Per-item ``[generated | reference]`` Gaussian sums (one shift, 0) and the rows they came from."""
+    from dyadbench.metrics.streaming import gaussian_sums
+
+    offsets = rng.normal(0, 0.6, (items, d))
+    x = [o + rng.normal(size=(per, d)) for o in offsets]
+    y = [0.3 + o + 1.2 * rng.normal(size=(per, d)) for o in offsets]
+    rows = np.stack([np.concatenate([gaussian_sums(a, 0.0), gaussian_sums(b, 0.0)]) for a, b in zip(x, y)])
+    return x, y, rows
+
+
+def test_delta_from_item_sums_is_the_row_level_delta_with_items_as_units():
+    from dyadbench.metrics.frechet_interval import frechet_delta_from_sums
+
+    x, y, rows = _item_sums(np.random.default_rng(5))
+    ids = [f"item{i:02d}" for i in range(len(rows))]
+    chunks = lambda: ((ids[k:k + 7], rows[k:k + 7]) for k in range(0, len(ids), 7))
+    got = frechet_delta_from_sums(chunks, rows.shape[1] // 2)
+    groups = np.repeat(np.arange(len(x)), len(x[0]))
+    want = frechet_interval(np.concatenate(x), np.concatenate(y), groups=groups, y_groups=groups, method="delta")
+    for k in ("value", "se", "low", "high"):
+        assert got[k] == pytest.approx(want[k], rel=1e-9)
+    assert list(got["influence"]) == ids
+    assert np.allclose(list(got["influence"].values()), list(want["influence"].values()), rtol=1e-9, atol=1e-15)
+
+
+def test_delta_from_item_sums_holds_no_more_than_two_chunks_at_once():
+    """Memory must not grow with items: each chunk of rows is let go before the one after next
+    is read (the consumer's loop variable holds the previous one while the next is made)."""
+    import weakref
+
+    from dyadbench.metrics.frechet_interval import frechet_delta_from_sums
+
+    _, _, rows = _item_sums(np.random.default_rng(6), items=60)
+    alive, most = set(), [0]
+
+    def chunks():
+        for k in range(0, len(rows), 4):
+            chunk = rows[k:k + 4].copy()
+            alive.add(k)
+            weakref.finalize(chunk, alive.discard, k)
+            most[0] = max(most[0], len(alive))
+            yield [f"i{j}" for j in range(k, k + len(chunk))], chunk
+
+    frechet_delta_from_sums(chunks, rows.shape[1] // 2)
+    assert most[0] <= 2, f"{most[0]} chunks of item statistics alive at once (of {len(rows) // 4})"

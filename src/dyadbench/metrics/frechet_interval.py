@@ -207,7 +207,7 @@ def frechet_delta_from_sums(chunks, half: int, *, confidence: float = 0.95, incl
             n, s, packed = side[:, 0], side[:, 1:1 + d], side[:, 1 + d:]
             mp, lin, per_n, _ = terms
             raw.append(packed @ mp + s @ lin + n * per_n)
-            counts.append(n)
+            counts.append(n.copy())  # a copy: the view would keep the whole chunk alive, and memory grow with items
     a = np.concatenate(raw_gen)
     n_gen = np.concatenate(n_gen)
     infl = (a - n_gen * a.sum() / n1) / n1  # rows' influences are centred over all rows
