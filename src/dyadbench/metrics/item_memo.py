@@ -4,7 +4,7 @@ Several metrics of an item start from the same array: sample 0's valid frames st
 ground truth's mean and std (L2, variance, SI-diversity, FRDist), the true frames standardized
 (L2, FRDist), the Gaussian sums of sample 0's valid frames (FFD/FGD and paired FD's generated
 block). At release size each such array is ~9 MB an item, and making it again is a pass over
-memory. Inside ``item_scope()`` (``aggregate.item_outputs`` opens one per item) the first metric
+memory. Inside ``item_scope()`` (``item_plan.item_outputs`` opens one per item) the first metric
 that asks computes it and the others reuse it; outside a scope every call computes its own. The
 numbers are the same either way:
 

@@ -6,7 +6,7 @@ Two passes over the items, each a set of jobs (batches of item ids) run by one p
 1. ground truth only (``ground_truth``): per-dim moments of the valid frames (the standardization;
    merged in item-id order), the manifest's rows, the seeded frame samples' cut-offs. A second
    evaluation of the same files starts from the first one's, each item checked as it is scored;
-2. scoring: each item's inputs are gathered and ``metrics.aggregate.item_outputs`` gives its
+2. scoring: each item's inputs are gathered and ``metrics.item_plan.item_outputs`` gives its
    per-item values and additive statistics; the parent folds them (``metrics.aggregate.Aggregator``,
    the one engine) and keeps nothing per frame. Memory does not grow with frames; results do not
    depend on the number of workers, the engine, or the order items finish in.
