@@ -197,3 +197,48 @@ def test_items_sending_only_frames_at_or_below_the_known_cutoff_give_the_same_sa
     few = FrameSample(10_000)
     few.add("clip0", item_sample("clip0", 3, valid["clip0"], {}, 10_000)[0], {})
     assert sample_cutoff(few) is None  # fewer valid frames than k: every frame is sampled
+
+
+def test_a_frechet_group_reads_its_item_rows_twice_with_the_same_numbers():
+    """The set's sum and the half-samples' sums in one pass, the delta method's influences in one
+    more (not four passes over rows that may be on disk); value, half-sample bias and interval as
+    computed from the rows directly."""
+    from dyadbench.metrics.aggregate import Aggregator, item_outputs, plan
+    from dyadbench.metrics.frechet import frechet_distance
+    from dyadbench.metrics.frechet_interval import frechet_delta_from_sums
+
+    class CountingRows(MemoryRows):
+        passes = 0
+
+        def chunks(self, name, ids, chunk=64):
+            CountingRows.passes += 1
+            return super().chunks(name, ids, chunk=5)
+
+    rng = np.random.default_rng(8)
+    d, plans = 4, plan(["ffd"])
+    shared = {"mean": np.zeros(d), "std": np.ones(d), "fps": 30.0}
+    agg = Aggregator(plans, n_boot=50, slice_boot=20, seed=0, rows=CountingRows())
+    ids = [f"item{i:02d}" for i in range(24)]
+    for item_id in ids:
+        n = int(rng.integers(40, 80))
+        ref = rng.normal(size=(n, d)) + rng.normal(0, 0.5, d)
+        inputs = {"generated": (0.8 * ref + rng.normal(0, 0.6, (n, d)))[None], "reference": ref, "valid": np.ones(n, bool)}
+        agg.add(item_id, [], item_outputs(plans, inputs, shared))
+    got = agg.results("all", shared)["ffd"]
+    assert CountingRows.passes == 2
+    rows = np.stack([agg.rows._rows["ffd"][i] for i in ids])
+    finish = lambda s: frechet_distance(*_two_gaussians(s, d))
+    value = finish(rows.sum(0))
+    halves = [finish(rows[0::2].sum(0)), finish(rows[1::2].sum(0))]
+    assert got["value"] == pytest.approx(value, rel=1e-12)
+    assert got["bias"] == pytest.approx(np.mean(halves) - value, rel=1e-9, abs=1e-12)
+    delta = frechet_delta_from_sums(lambda: iter([(ids, rows)]), rows.shape[1] // 2)
+    assert got["low"] == pytest.approx(value - (delta["value"] - delta["low"]), rel=1e-9)
+    assert got["high"] == pytest.approx(value + (delta["high"] - delta["value"]), rel=1e-9)
+
+
+def _two_gaussians(sums, d):
+    half = len(sums) // 2
+    _, m1, s1 = gaussian_from_sums(sums[:half], np.zeros(d))
+    _, m2, s2 = gaussian_from_sums(sums[half:], np.zeros(d))
+    return m1, s1, m2, s2

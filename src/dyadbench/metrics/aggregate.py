@@ -194,16 +194,19 @@ class Aggregator:
         finish = lambda stats, **extra: call_by_name(fn, p.spec, {"stats": stats}, shared, {**p.conv.params, **extra})
         size = self.rows.size(p.name)
         chunks = lambda: self.rows.chunks(p.name, ids)
-        total, reps, n_items = replicate_sums(chunks(), self.seed, 0, size)
+        # One pass for the sum (and, for a Fréchet metric, the two half-samples' sums), one more for
+        # the delta method's influences: the group's rows are read twice, not four times.
+        frechet = p.conv.family == "frechet"
+        total, halves, n_items = _sums_and_halves(chunks(), ids, size, halves=frechet)
         value = finish(total)
         value = float(value) if value is not None and np.isfinite(value) else None
         extra = {"computed_as": f"{_dotted(fn)}(Σ items {_dotted(p.conv.stream.item_stats)})"}
         low = high = None
-        if value is not None and p.conv.family == "frechet":
+        if value is not None and frechet:
             extra["tolerance"] = ROUND_OFF * _trace(total, size // 2)
-            extra.update(_half_bias(chunks, ids, finish, value))
+            extra.update(_half_bias(halves, n_items, finish, value))
             if n_items >= MIN_DELTA_UNITS and value > extra["tolerance"]:  # only then is the delta method computed
-                delta = frechet_delta_from_sums(chunks, size // 2, confidence=self.confidence)
+                delta = frechet_delta_from_sums(chunks, size // 2, confidence=self.confidence, total=total)
                 low, high = value - (delta["value"] - delta["low"]), value + (delta["high"] - delta["value"])
                 extra.update(interval_method=f"delta method over {n_items} items (reference sampling included)",
                              se=delta["se"], linear={"kind": "influence", "ids": list(delta["influence"]),
@@ -309,16 +312,27 @@ def _trace(total: np.ndarray, half: int) -> float:
     return float(sum(np.trace(gaussian_from_sums(part, np.zeros(d))[2]) for part in (total[:half], total[half:])))
 
 
-def _half_bias(chunks, ids: list[str], finish, value: float) -> dict:
-    """FD_n's upward bias ≈ mean(FD of each half of the items) − FD_n (Chong & Forsyth's c/n)."""
+def _sums_and_halves(chunks, ids: list[str], size: int, *, halves: bool) -> tuple[np.ndarray, list | None, int]:
+    """``(Σ rows, [Σ rows of even rank, Σ rows of odd rank] or None, number of rows)`` in one pass;
+    the sum is ``streaming.replicate_sums``'s total (the same additions, so the same bits)."""
     rank = {i: r for r, i in enumerate(ids)}
-    halves = [0.0, 0.0]
-    for chunk_ids, rows in chunks():
+    total, parts, n = np.zeros(size), [0.0, 0.0], 0
+    for chunk_ids, rows in chunks:
         rows = np.asarray(rows, np.float64)
-        odd = np.array([rank[i] % 2 for i in chunk_ids], bool)
-        halves[0] = halves[0] + rows[~odd].sum(axis=0)
-        halves[1] = halves[1] + rows[odd].sum(axis=0)
-    if len(ids) < 4:
+        if rows.shape != (len(chunk_ids), size):
+            raise ValueError(f"stats of items {list(chunk_ids)[:3]}...: expected ({len(chunk_ids)}, {size}) values, got {rows.shape}")
+        total += rows.sum(axis=0)
+        n += len(chunk_ids)
+        if halves:
+            odd = np.array([rank[i] % 2 for i in chunk_ids], bool)
+            parts[0] = parts[0] + rows[~odd].sum(axis=0)
+            parts[1] = parts[1] + rows[odd].sum(axis=0)
+    return total, parts if halves else None, n
+
+
+def _half_bias(halves: list, n_items: int, finish, value: float) -> dict:
+    """FD_n's upward bias ≈ mean(FD of each half of the items) − FD_n (Chong & Forsyth's c/n)."""
+    if n_items < 4:
         return {}
     fds = [finish(h) for h in halves]
     if not all(np.isfinite(fds)):

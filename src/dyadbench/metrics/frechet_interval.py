@@ -171,7 +171,8 @@ def _side_terms(m: np.ndarray, delta: np.ndarray, c: np.ndarray) -> tuple[np.nda
     return (m[iu] * w, 2.0 * delta - 2.0 * mc, float(-2.0 * delta @ c + c @ mc), 0.0)
 
 
-def frechet_delta_from_sums(chunks, half: int, *, confidence: float = 0.95, include_reference: bool = True) -> dict:
+def frechet_delta_from_sums(chunks, half: int, *, confidence: float = 0.95, include_reference: bool = True,
+                            total: np.ndarray | None = None) -> dict:
     """The delta-method interval of ``frechet_interval`` from per-item additive statistics.
 
     ``chunks`` yields ``(item ids, rows)`` twice-iterable (a callable returning a fresh iterator);
@@ -179,15 +180,16 @@ def frechet_delta_from_sums(chunks, half: int, *, confidence: float = 0.95, incl
     (``streaming.gaussian_sums`` with one shift for both sides), ``half`` the length of one side.
     Each item's influence is a linear function of its sums (``_side_terms``), so the interval
     needs one pass for the two Gaussians and one product per chunk: nothing per frame is kept.
+    ``total``: the rows' sum when the caller has it (then the rows are read once, not twice).
     Returns ``{"value", "low", "high", "se", "units", "influence": {item id: S_i}, "method": "delta"}``.
     """
     from .streaming import gaussian_from_sums, gaussian_sums_dim
 
     alpha = 1.0 - check_probability(confidence, "confidence")
-    total = None
-    for _, rows in chunks():
-        part = np.asarray(rows, np.float64).sum(axis=0)
-        total = part if total is None else total + part
+    if total is None:
+        for _, rows in chunks():
+            part = np.asarray(rows, np.float64).sum(axis=0)
+            total = part if total is None else total + part
     d = gaussian_sums_dim(half)
     n1, mu1, s1 = gaussian_from_sums(total[:half], np.zeros(d))
     n2, mu2, s2 = gaussian_from_sums(total[half:], np.zeros(d))
