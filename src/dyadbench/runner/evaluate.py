@@ -107,7 +107,7 @@ def evaluate(task_name: str, data_root: Path, submission: Path, *, system: str |
     groups = {(col, value): [i for i, g in enumerate(scored.groups) if g.get(col, "unknown") == value]
               for col, values in slice_values.items() for value in values}
     done = 1
-    with _slice_pool(scored, engine, workers) as submit:
+    with _slice_pool(scored, workers) as submit:
         pending = {key: submit(_slice_metrics, scored, idx, slice_boot, key)
                    for key, idx in groups.items() if len(idx) >= MIN_SLICE_ITEMS}
         for col, values in slice_values.items():
@@ -134,13 +134,14 @@ def _slice_metrics(scored: Scored, idx: list[int], slice_boot: int, key) -> dict
 
 
 @contextmanager
-def _slice_pool(scored: Scored, engine: str, workers: int | None):
+def _slice_pool(scored: Scored, workers: int | None):
     """``submit(fn, *args)`` -> a callable giving ``fn(*args)``. Slice groups are independent: where
     the protocol's scorer allows (``Scored.thread_safe``: the streamed motion tasks) they run in as
     many threads as the item passes had workers, each with one BLAS thread (their Fréchet finishes
     and row reads release the GIL), so the set-level work shrinks with the cores like the items do.
     The numbers do not depend on it: each group's computation is the same, in whichever thread."""
-    threads = min(workers or default_workers(), os.cpu_count() or 1) if scored.thread_safe and engine == "local" else 1
+    # On Ray too: the groups run in this (the driver's) process, its cores idle once the items are scored.
+    threads = min(workers or default_workers(), os.cpu_count() or 1) if scored.thread_safe else 1
     if threads <= 1:
         yield lambda fn, *args: (lambda result=fn(*args): result)
         return
