@@ -242,3 +242,12 @@ def _two_gaussians(sums, d):
     _, m1, s1 = gaussian_from_sums(sums[:half], np.zeros(d))
     _, m2, s2 = gaussian_from_sums(sums[half:], np.zeros(d))
     return m1, s1, m2, s2
+
+
+def test_item_statistics_of_the_wrong_size_are_refused_by_item():
+    from dyadbench.metrics.aggregate import _sums_and_halves
+
+    chunks = [(["a", "b"], np.ones((2, 5))), (["c"], np.ones((1, 4)))]
+    for fold in (lambda: replicate_sums(iter(chunks), 0, 3, 5), lambda: _sums_and_halves(iter(chunks), ["a", "b", "c"], 5, halves=True)):
+        with pytest.raises(ValueError, match=r"stats of items \['c'\].*expected \(1, 5\) values, got \(1, 4\)"):
+            fold()

@@ -51,7 +51,7 @@ from .item_plan import (  # the plan and per-item outputs, re-exported beside th
     prepare,
 )
 from .spec import MetricResult
-from .streaming import FrameSample, MemoryRows, gaussian_from_sums, gaussian_sums_dim, replicate_sums
+from .streaming import FrameSample, MemoryRows, checked_rows, gaussian_from_sums, gaussian_sums_dim, replicate_sums
 
 ALL = "all"
 SAMPLE_FRAMES = 20_000  # frames kept for set-level conventions without a streaming form
@@ -318,9 +318,7 @@ def _sums_and_halves(chunks, ids: list[str], size: int, *, halves: bool) -> tupl
     rank = {i: r for r, i in enumerate(ids)}
     total, parts, n = np.zeros(size), [0.0, 0.0], 0
     for chunk_ids, rows in chunks:
-        rows = np.asarray(rows, np.float64)
-        if rows.shape != (len(chunk_ids), size):
-            raise ValueError(f"stats of items {list(chunk_ids)[:3]}...: expected ({len(chunk_ids)}, {size}) values, got {rows.shape}")
+        rows = checked_rows(chunk_ids, rows, size)
         total += rows.sum(axis=0)
         n += len(chunk_ids)
         if halves:

@@ -125,6 +125,14 @@ def gaussian_sums_dim(size: int) -> int:
 
 # --- accumulators ------------------------------------------------------------------------------------
 
+def checked_rows(ids, rows, size: int) -> np.ndarray:
+    """A chunk of item statistics as float64 (len(ids), size), or a ValueError naming its items."""
+    rows = np.asarray(rows, np.float64)
+    if rows.shape != (len(ids), size):
+        raise ValueError(f"stats of items {list(ids)[:3]}...: expected ({len(ids)}, {size}) values, got {rows.shape}")
+    return rows
+
+
 def replicate_sums(chunks, seed: int, n_boot: int, size: int) -> tuple[np.ndarray, np.ndarray, int]:
     """``(Σ_i t_i, R, n)`` with ``R[b] = Σ_i w_ib t_i`` over ``chunks`` of ``(item ids, rows (k, size))``.
 
@@ -134,9 +142,7 @@ def replicate_sums(chunks, seed: int, n_boot: int, size: int) -> tuple[np.ndarra
     """
     total, reps, n = np.zeros(size), np.zeros((int(n_boot), size)), 0
     for ids, rows in chunks:
-        rows = np.asarray(rows, np.float64)
-        if rows.shape != (len(ids), size):
-            raise ValueError(f"stats of items {list(ids)[:3]}...: expected ({len(ids)}, {size}) values, got {rows.shape}")
+        rows = checked_rows(ids, rows, size)
         total += rows.sum(axis=0)
         n += len(ids)
         if n_boot:
